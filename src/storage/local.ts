@@ -1,0 +1,244 @@
+/**
+ * The local-filesystem store (`file://` URIs and plain paths), on Node's `fs`.
+ *
+ * Writes go to a temporary file beside the target (`.<name>.<random>.tmp`) and are renamed into place
+ * once complete and flushed, so a crash never leaves a partial file under the final name.
+ */
+
+import { randomBytes } from "node:crypto";
+import { createReadStream, createWriteStream } from "node:fs";
+import { copyFile, link, mkdir, open, readdir, rename, stat, unlink } from "node:fs/promises";
+import { dirname, join } from "node:path";
+import { PassThrough, Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import {
+  AlreadyExistsError,
+  NotFoundError,
+  PermissionDeniedError,
+  SavepointKitError,
+  StoreFaultError,
+} from "../errors.js";
+import type { FileStatus, ReadStreamOptions, Store, StoreCapabilities, WriteOptions } from "./store.js";
+import { formatUri, toLocalPath } from "./uri.js";
+
+const DEFAULT_MAX_READ = 2 * 1024 * 1024 * 1024;
+
+/** Maps a Node fs error to our typed errors. */
+export function mapFsError(err: unknown, uri: string): SavepointKitError {
+  if (err instanceof SavepointKitError) return err;
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  switch (code) {
+    case "ENOENT":
+    case "ENOTDIR":
+      return new NotFoundError(uri, { cause: err });
+    case "EACCES":
+    case "EPERM":
+      return new PermissionDeniedError(uri, { cause: err });
+    case "EEXIST":
+      return new AlreadyExistsError(uri, { cause: err });
+    default:
+      return new StoreFaultError(`local file system: ${(err as Error)?.message ?? String(err)}`, {
+        uri,
+        cause: err,
+      });
+  }
+}
+
+function fileUri(path: string): string {
+  return formatUri({ scheme: "file", authority: "", path });
+}
+
+function tempName(path: string): string {
+  return join(
+    dirname(path),
+    `.${path.slice(dirname(path).length + 1)}.${randomBytes(6).toString("hex")}.tmp`,
+  );
+}
+
+export class LocalStore implements Store {
+  readonly schemes = ["file"] as const;
+  readonly capabilities: StoreCapabilities = {
+    serverSideCopy: true,
+    atomicWrite: true,
+    realDirectories: true,
+    atomicRename: true,
+  };
+
+  async stat(uri: string): Promise<FileStatus | null> {
+    const path = toLocalPath(uri);
+    try {
+      const s = await stat(path);
+      if (!s.isFile()) return null;
+      return { uri: fileUri(path), size: s.size, modified: s.mtime };
+    } catch (err) {
+      const e = mapFsError(err, uri);
+      if (e instanceof NotFoundError) return null;
+      throw e;
+    }
+  }
+
+  async readRange(uri: string, offset: number, length: number): Promise<Uint8Array> {
+    const path = toLocalPath(uri);
+    let fh: Awaited<ReturnType<typeof open>> | undefined;
+    try {
+      fh = await open(path, "r");
+      const out = new Uint8Array(length);
+      let done = 0;
+      while (done < length) {
+        const { bytesRead } = await fh.read(out, done, length - done, offset + done);
+        if (bytesRead === 0) {
+          throw new StoreFaultError(
+            `short read: wanted bytes ${offset}..${offset + length} but the file ends after ${offset + done}`,
+            { uri },
+          );
+        }
+        done += bytesRead;
+      }
+      return out;
+    } catch (err) {
+      throw mapFsError(err, uri);
+    } finally {
+      await fh?.close();
+    }
+  }
+
+  async readAll(uri: string, options?: { maxBytes?: number }): Promise<Uint8Array> {
+    const max = options?.maxBytes ?? DEFAULT_MAX_READ;
+    const s = await this.stat(uri);
+    if (s === null) throw new NotFoundError(uri);
+    if (s.size > max) {
+      throw new StoreFaultError(`file is ${s.size} bytes, more than the ${max} bytes allowed for this read`, {
+        uri,
+      });
+    }
+    return this.readRange(uri, 0, s.size);
+  }
+
+  createReadStream(uri: string, options?: ReadStreamOptions): Readable {
+    const path = toLocalPath(uri);
+    const start = options?.offset ?? 0;
+    const end = options?.length === undefined ? undefined : start + options.length - 1;
+    if (options?.length === 0) return Readable.from([]);
+    const stream = createReadStream(path, end === undefined ? { start } : { start, end });
+    const out = new PassThrough();
+    stream.on("error", (err) => out.destroy(mapFsError(err, uri)));
+    out.on("close", () => stream.destroy());
+    return stream.pipe(out);
+  }
+
+  async write(
+    uri: string,
+    source: Uint8Array | AsyncIterable<Uint8Array>,
+    options?: WriteOptions,
+  ): Promise<number> {
+    const path = toLocalPath(uri);
+    const tmp = tempName(path);
+    try {
+      await mkdir(dirname(path), { recursive: true });
+      let written = 0;
+      const counted = async function* () {
+        if (source instanceof Uint8Array) {
+          written += source.byteLength;
+          yield source;
+          return;
+        }
+        for await (const chunk of source) {
+          written += chunk.byteLength;
+          yield chunk;
+        }
+      };
+      await pipeline(Readable.from(counted()), createWriteStream(tmp, { flags: "wx", flush: true }));
+      await this.commit(tmp, path, options?.overwrite ?? true);
+      return written;
+    } catch (err) {
+      await unlink(tmp).catch(() => {});
+      throw mapFsError(err, uri);
+    }
+  }
+
+  async writeAtomic(uri: string, bytes: Uint8Array, options?: WriteOptions): Promise<void> {
+    const path = toLocalPath(uri);
+    const tmp = tempName(path);
+    try {
+      await mkdir(dirname(path), { recursive: true });
+      const fh = await open(tmp, "wx");
+      try {
+        let done = 0;
+        while (done < bytes.byteLength) {
+          const { bytesWritten } = await fh.write(bytes, done, bytes.byteLength - done);
+          done += bytesWritten;
+        }
+        await fh.sync();
+      } finally {
+        await fh.close();
+      }
+      await this.commit(tmp, path, options?.overwrite ?? true);
+    } catch (err) {
+      await unlink(tmp).catch(() => {});
+      throw mapFsError(err, uri);
+    }
+  }
+
+  /** Moves a finished temporary file into place; without overwrite, `link` fails if the target exists. */
+  private async commit(tmp: string, path: string, overwrite: boolean): Promise<void> {
+    if (overwrite) {
+      await rename(tmp, path);
+    } else {
+      await link(tmp, path);
+      await unlink(tmp);
+    }
+  }
+
+  async *list(prefix: string, options?: { recursive?: boolean }): AsyncIterable<FileStatus> {
+    const recursive = options?.recursive ?? true;
+    const root = toLocalPath(prefix);
+    const stack = [root];
+    while (stack.length > 0) {
+      const dir = stack.pop() as string;
+      let entries: import("node:fs").Dirent[];
+      try {
+        entries = await readdir(dir, { withFileTypes: true });
+      } catch (err) {
+        const e = mapFsError(err, fileUri(dir));
+        if (e instanceof NotFoundError) continue;
+        throw e;
+      }
+      for (const entry of entries) {
+        const full = join(dir, entry.name);
+        if (entry.isDirectory()) {
+          if (recursive) stack.push(full);
+        } else if (entry.isFile()) {
+          const s = await this.stat(fileUri(full));
+          if (s) yield s;
+        }
+      }
+    }
+  }
+
+  async copy(source: string, target: string, options?: WriteOptions): Promise<void> {
+    const src = toLocalPath(source);
+    const dst = toLocalPath(target);
+    const tmp = tempName(dst);
+    try {
+      await mkdir(dirname(dst), { recursive: true });
+      await copyFile(src, tmp);
+      await this.commit(tmp, dst, options?.overwrite ?? true);
+    } catch (err) {
+      await unlink(tmp).catch(() => {});
+      const e = mapFsError(err, source);
+      if (e instanceof NotFoundError && (await this.stat(source)) !== null) throw mapFsError(err, target);
+      throw e;
+    }
+  }
+
+  async delete(uri: string): Promise<void> {
+    try {
+      await unlink(toLocalPath(uri));
+    } catch (err) {
+      const e = mapFsError(err, uri);
+      if (!(e instanceof NotFoundError)) throw e;
+    }
+  }
+
+  async close(): Promise<void> {}
+}

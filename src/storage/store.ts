@@ -1,0 +1,105 @@
+/**
+ * The one storage interface the rest of savepoint-kit uses for every byte it reads or writes.
+ *
+ * A store moves bytes; it never parses them. URIs given to a store are in the normal form of
+ * `./uri.ts` and belong to the store's scheme. Sizes and offsets are byte counts as JS numbers (exact up
+ * to 8 PiB). Every method throws the typed errors of `src/errors.ts`: {@link NotFoundError} for a
+ * missing file, {@link PermissionDeniedError} for a refusal, {@link StoreFaultError} for anything the
+ * store did wrong; never a raw `ENOENT` or an SDK exception.
+ *
+ * A new store is one module implementing this interface plus one line in `./registry.ts`; the contract
+ * test suite (`test/storage/contract.ts`) runs unchanged against every store.
+ */
+
+import type { Readable } from "node:stream";
+
+/** What the store says about one file (directories are not reported). */
+export interface FileStatus {
+  /** Normalised URI of the file. */
+  uri: string;
+  /** Size in bytes. */
+  size: number;
+  /** Last modification time, where the store reports one. */
+  modified?: Date;
+  /**
+   * A content checksum the store gives cheaply, where it has one (for example an S3 ETag of a
+   * single-part upload, or an HDFS file checksum). Opaque: compare only values of the same `algorithm`.
+   */
+  checksum?: { algorithm: string; value: string };
+}
+
+/** What a store can do, so that operations choose the cheapest correct path. */
+export interface StoreCapabilities {
+  /** `copy` within the store runs server-side (no bytes through this process). */
+  serverSideCopy: boolean;
+  /** `writeAtomic` is atomic: readers see the old file, or the whole new one, never a part. */
+  atomicWrite: boolean;
+  /** Directories are real objects (local, HDFS) rather than key prefixes (S3). */
+  realDirectories: boolean;
+  /** `rename` exists and is atomic within the store. */
+  atomicRename: boolean;
+}
+
+/** Options of {@link Store.createReadStream}. */
+export interface ReadStreamOptions {
+  /** First byte to read (default 0). */
+  offset?: number;
+  /** Number of bytes to read (default: to the end of the file). */
+  length?: number;
+}
+
+/** Options of {@link Store.write} and {@link Store.writeAtomic}. */
+export interface WriteOptions {
+  /** Replace an existing file (default true). With false, an existing file gives AlreadyExistsError. */
+  overwrite?: boolean;
+}
+
+export interface Store {
+  /** The URI schemes this store serves, e.g. `["file"]` or `["s3", "s3a", "s3p"]`. */
+  readonly schemes: readonly string[];
+  readonly capabilities: StoreCapabilities;
+
+  /** Status of the file at `uri`, or `null` when there is no file there. */
+  stat(uri: string): Promise<FileStatus | null>;
+
+  /**
+   * Exactly `length` bytes starting at `offset`.
+   * @throws CorruptSnapshotError-free: a short file gives StoreFaultError naming the bytes it had.
+   */
+  readRange(uri: string, offset: number, length: number): Promise<Uint8Array>;
+
+  /**
+   * The whole file. Refuses files larger than `maxBytes` (default 2 GiB) before reading them, so a wrong
+   * pointer cannot exhaust memory.
+   */
+  readAll(uri: string, options?: { maxBytes?: number }): Promise<Uint8Array>;
+
+  /** A stream of the file's bytes, or of a range of them. Errors surface as typed errors on the stream. */
+  createReadStream(uri: string, options?: ReadStreamOptions): Readable;
+
+  /**
+   * Writes a file from a stream or bytes. The file is visible at `uri` only once the whole content is
+   * written (a temporary name and rename, a multipart upload, or the two-step HDFS create); a failed
+   * write leaves no file that looks complete. Parent directories are created as needed.
+   * @returns the number of bytes written.
+   */
+  write(uri: string, source: Uint8Array | AsyncIterable<Uint8Array>, options?: WriteOptions): Promise<number>;
+
+  /** Writes a small file (such as `_metadata`) atomically: it appears whole or not at all. */
+  writeAtomic(uri: string, bytes: Uint8Array, options?: WriteOptions): Promise<void>;
+
+  /**
+   * The files under directory `prefix` (recursive by default), paginated internally. Order is
+   * unspecified. A missing directory yields nothing.
+   */
+  list(prefix: string, options?: { recursive?: boolean }): AsyncIterable<FileStatus>;
+
+  /** Copies a file within this store (server-side where `capabilities.serverSideCopy`). */
+  copy(source: string, target: string, options?: WriteOptions): Promise<void>;
+
+  /** Deletes a file. Deleting a missing file is not an error. */
+  delete(uri: string): Promise<void>;
+
+  /** Releases connections and other resources. The store must not be used afterwards. */
+  close(): Promise<void>;
+}

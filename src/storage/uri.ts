@@ -1,0 +1,161 @@
+/**
+ * URIs as savepoint-kit uses them: one normal form per location, so that two pointers to the same file
+ * compare equal as strings.
+ *
+ * Normal forms:
+ * - local files: `file:///abs/path` (Flink writes `file:/abs/path`; plain and relative paths are
+ *   resolved against the working directory);
+ * - S3: `s3://bucket/key` (also `s3a://`, `s3p://`, `s3n://`: the scheme is kept, since Flink treats
+ *   them as different file systems);
+ * - HDFS: `hdfs://host:port/path` or `hdfs:///path` (default namenode).
+ *
+ * Directories have no trailing slash, except a bare root (`file:///`, `s3://bucket/`).
+ */
+
+import { isAbsolute, resolve as resolvePath } from "node:path";
+import { PointerEscapeError, UnsupportedUriError } from "../errors.js";
+
+/** A parsed URI: `scheme://authority/path`. `path` always starts with `/`. */
+export interface ParsedUri {
+  /** Lower-case scheme without `:`, e.g. `file`, `s3`, `s3a`, `hdfs`. */
+  scheme: string;
+  /** Host[:port] for HDFS, the bucket for S3, empty for local files and default namenodes. */
+  authority: string;
+  /** Absolute, normalised path (no `.`/`..`, no duplicate or trailing slashes except the root `/`). */
+  path: string;
+}
+
+const SCHEME_RE = /^([a-zA-Z][a-zA-Z0-9+.-]*):(.*)$/s;
+
+/** Normalises `.`/`..` and duplicate slashes of an absolute POSIX path; refuses `..` above the root. */
+export function normalizePath(path: string, forUri: string): string {
+  const out: string[] = [];
+  for (const seg of path.split("/")) {
+    if (seg === "" || seg === ".") continue;
+    if (seg === "..") {
+      if (out.length === 0) throw new PointerEscapeError(`path escapes the root: ${forUri}`, { uri: forUri });
+      out.pop();
+      continue;
+    }
+    out.push(seg);
+  }
+  return `/${out.join("/")}`;
+}
+
+/**
+ * Parses a URI or local path into its normal form.
+ *
+ * @param input a URI (`file:/x`, `file:///x`, `s3://b/k`, `hdfs://nn:8020/p`) or a local path, which is
+ *   resolved against `cwd`.
+ * @param cwd base for relative local paths (default `process.cwd()`).
+ * @throws UnsupportedUriError when the URI has no path or a malformed authority.
+ */
+export function parseUri(input: string, cwd: string = process.cwd()): ParsedUri {
+  const m = SCHEME_RE.exec(input);
+  // A single letter before ':' is a Windows drive, not a scheme; we treat it as a path too.
+  if (!m || (m[1] as string).length === 1) {
+    const abs = isAbsolute(input) ? input : resolvePath(cwd, input);
+    return { scheme: "file", authority: "", path: normalizePath(abs, input) };
+  }
+  const scheme = (m[1] as string).toLowerCase();
+  let rest = m[2] as string;
+  let authority = "";
+  if (rest.startsWith("//")) {
+    rest = rest.slice(2);
+    const slash = rest.indexOf("/");
+    authority = slash < 0 ? rest : rest.slice(0, slash);
+    rest = slash < 0 ? "/" : rest.slice(slash);
+  }
+  if (!rest.startsWith("/")) {
+    throw new UnsupportedUriError(input, `not an absolute URI (no path after the scheme): ${input}`);
+  }
+  if (scheme === "file" && authority !== "" && authority !== "localhost") {
+    throw new UnsupportedUriError(input, `file URIs on another host are not supported: ${input}`);
+  }
+  if (scheme === "file") authority = "";
+  return { scheme, authority, path: normalizePath(decodePercent(rest, scheme), input) };
+}
+
+/** Local file URIs may be percent-encoded (`file:///a%20b`); Flink's own `file:/a b` is not. */
+function decodePercent(path: string, scheme: string): string {
+  if (scheme !== "file" || !path.includes("%")) return path;
+  try {
+    return decodeURIComponent(path);
+  } catch {
+    return path;
+  }
+}
+
+/** Formats a parsed URI back to its normal string form. */
+export function formatUri(u: ParsedUri): string {
+  return `${u.scheme}://${u.authority}${u.path}`;
+}
+
+/** Parses and re-formats: the normal form of `input` (see the module doc). */
+export function normalizeUri(input: string, cwd?: string): string {
+  return formatUri(parseUri(input, cwd));
+}
+
+/** The local filesystem path of a `file://` URI. */
+export function toLocalPath(uri: string): string {
+  const u = parseUri(uri);
+  if (u.scheme !== "file") throw new UnsupportedUriError(uri, `not a local file URI: ${uri}`);
+  return u.path;
+}
+
+/** The parent directory of a normalised URI (`file:///a/b/_metadata` -> `file:///a/b`). */
+export function parentUri(uri: string): string {
+  const u = parseUri(uri);
+  const i = u.path.lastIndexOf("/");
+  return formatUri({ ...u, path: i <= 0 ? "/" : u.path.slice(0, i) });
+}
+
+/** The last path segment of a URI (`file:///a/b/_metadata` -> `_metadata`). */
+export function baseName(uri: string): string {
+  const u = parseUri(uri);
+  return u.path.slice(u.path.lastIndexOf("/") + 1);
+}
+
+/**
+ * Resolves `child` against directory `dir` like Flink's `new Path(dir, child)` does for a
+ * RelativeFileStateHandle: the result must stay inside `dir`.
+ *
+ * @throws PointerEscapeError when `child` is absolute or climbs out of `dir` with `..`.
+ */
+export function resolveInside(dir: string, child: string): string {
+  if (child.startsWith("/") || SCHEME_RE.test(child)) {
+    throw new PointerEscapeError(`relative pointer is absolute: ${child}`, { uri: child });
+  }
+  const base = parseUri(dir);
+  const joined = normalizePath(`${base.path}/${child}`, child);
+  const prefix = base.path === "/" ? "/" : `${base.path}/`;
+  if (!joined.startsWith(prefix)) {
+    throw new PointerEscapeError(`relative pointer ${JSON.stringify(child)} escapes ${dir}`, { uri: child });
+  }
+  return formatUri({ ...base, path: joined });
+}
+
+/** Joins a relative path under a directory URI (no escape allowed; see {@link resolveInside}). */
+export function joinUri(dir: string, child: string): string {
+  return resolveInside(dir, child);
+}
+
+/**
+ * True when `uri` lies inside directory `dir` (both normalised; same scheme and authority). A URI is
+ * not inside itself.
+ */
+export function isInside(dir: string, uri: string): boolean {
+  const d = parseUri(dir);
+  const u = parseUri(uri);
+  if (d.scheme !== u.scheme || d.authority !== u.authority) return false;
+  const prefix = d.path === "/" ? "/" : `${d.path}/`;
+  return u.path.startsWith(prefix) && u.path.length > prefix.length;
+}
+
+/** The path of `uri` relative to directory `dir`, or undefined when it is not inside. */
+export function relativeTo(dir: string, uri: string): string | undefined {
+  if (!isInside(dir, uri)) return undefined;
+  const d = parseUri(dir);
+  const u = parseUri(uri);
+  return u.path.slice(d.path === "/" ? 1 : d.path.length + 1);
+}
