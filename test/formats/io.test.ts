@@ -1,0 +1,92 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import fc from "fast-check";
+import { CorruptSnapshotError } from "../../src/errors.js";
+import { DataInput } from "../../src/formats/io/data-input.js";
+import { DataOutput, encodeModifiedUtf8 } from "../../src/formats/io/data-output.js";
+
+const hex = (b: Uint8Array) => Buffer.from(b).toString("hex");
+
+describe("DataOutput / DataInput", () => {
+  it("writes Java's big-endian layouts", () => {
+    const out = new DataOutput(1);
+    out.writeByte(-1).writeBoolean(true).writeShort(-2).writeInt(0x01020304).writeLong(-2n).writeDouble(1.5);
+    assert.equal(hex(out.toBytes()), "ff01fffe01020304fffffffffffffffe3ff8000000000000");
+  });
+
+  it("writes modified UTF-8 as DataOutputStream.writeUTF does", () => {
+    assert.equal(hex(new DataOutput().writeUTF("a").toBytes()), "000161");
+    assert.equal(hex(new DataOutput().writeUTF("\0").toBytes()), "0002c080");
+    assert.equal(hex(new DataOutput().writeUTF("😀").toBytes()), "0006eda0bdedb880");
+    assert.equal(hex(new DataOutput().writeUTF("é€").toBytes()), "0005c3a9e282ac");
+  });
+
+  it("round-trips every primitive", () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: -128, max: 127 }),
+        fc.integer({ min: -32768, max: 32767 }),
+        fc.integer({ min: -(2 ** 31), max: 2 ** 31 - 1 }),
+        fc.bigInt({ min: -(2n ** 63n), max: 2n ** 63n - 1n }),
+        fc.double({ noNaN: true }),
+        fc.string({ unit: "binary", maxLength: 200 }),
+        (b, s, i, l, d, str) => {
+          const out = new DataOutput();
+          out.writeByte(b).writeShort(s).writeInt(i).writeLong(l).writeDouble(d).writeUTF(str);
+          const input = new DataInput(out.toBytes());
+          assert.equal(input.readByte(), b);
+          assert.equal(input.readShort(), s);
+          assert.equal(input.readInt(), i);
+          assert.equal(input.readLong(), l);
+          assert.equal(input.readDouble(), d);
+          assert.equal(input.readUTF(), str);
+          assert.ok(input.atEnd);
+        },
+      ),
+    );
+  });
+
+  it("refuses strings whose encoding exceeds 65535 bytes", () => {
+    assert.throws(() => new DataOutput().writeUTF("€".repeat(21846)));
+    assert.equal(encodeModifiedUtf8("€".repeat(21845)).byteLength, 65535);
+  });
+});
+
+describe("DataInput bounds", () => {
+  it("names the file and absolute offset when data runs out", () => {
+    const input = new DataInput(new Uint8Array([0, 0, 0]), "file:///x/_metadata", 100);
+    input.readByte();
+    assert.throws(
+      () => input.within("operator[0]", () => input.readInt()),
+      (e: unknown) =>
+        e instanceof CorruptSnapshotError &&
+        e.offset === 101 &&
+        e.uri === "file:///x/_metadata" &&
+        /need 4 bytes, have 2/.test(e.message) &&
+        /operator\[0\]/.test(e.message),
+    );
+  });
+
+  it("refuses counts that cannot fit in the remaining bytes", () => {
+    const bytes = new DataOutput().writeInt(1_000_000).writeInt(1).toBytes();
+    assert.throws(() => new DataInput(bytes).readCount("operator count", 8), CorruptSnapshotError);
+    assert.throws(
+      () => new DataInput(new DataOutput().writeInt(-1).toBytes()).readCount("n"),
+      CorruptSnapshotError,
+    );
+    assert.equal(new DataInput(new DataOutput().writeInt(0).toBytes()).readCount("n", 8), 0);
+  });
+
+  it("refuses malformed modified UTF-8", () => {
+    assert.throws(() => new DataInput(new Uint8Array([0, 1, 0x80])).readUTF(), CorruptSnapshotError);
+    assert.throws(() => new DataInput(new Uint8Array([0, 2, 0xc3])).readUTF(), CorruptSnapshotError);
+    assert.throws(() => new DataInput(new Uint8Array([0, 1, 0])).readUTF(), CorruptSnapshotError);
+  });
+
+  it("readFully returns views without copying and checks lengths first", () => {
+    const input = new DataInput(new Uint8Array([1, 2, 3, 4]));
+    assert.deepEqual([...input.readFully(2)], [1, 2]);
+    assert.throws(() => input.readFully(3), CorruptSnapshotError);
+    assert.throws(() => input.readFully(-1), CorruptSnapshotError);
+  });
+});

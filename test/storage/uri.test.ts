@@ -1,0 +1,61 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { PointerEscapeError, UnsupportedUriError } from "../../src/errors.js";
+import {
+  baseName,
+  isInside,
+  normalizeUri,
+  parentUri,
+  relativeTo,
+  resolveInside,
+  toLocalPath,
+} from "../../src/storage/uri.js";
+
+describe("normalizeUri", () => {
+  it("puts Flink's and users' spellings of one place in one form", () => {
+    assert.equal(normalizeUri("file:/tmp/a/b"), "file:///tmp/a/b");
+    assert.equal(normalizeUri("file:///tmp/a//b/"), "file:///tmp/a/b");
+    assert.equal(normalizeUri("file://localhost/tmp/a"), "file:///tmp/a");
+    assert.equal(normalizeUri("/tmp/./a/../b"), "file:///tmp/b");
+    assert.equal(normalizeUri("rel/x", "/base"), "file:///base/rel/x");
+    assert.equal(normalizeUri("s3://bucket/k/x"), "s3://bucket/k/x");
+    assert.equal(normalizeUri("S3A://bucket/k"), "s3a://bucket/k");
+    assert.equal(normalizeUri("hdfs://nn:8020/user/x"), "hdfs://nn:8020/user/x");
+    assert.equal(normalizeUri("hdfs:///user/x"), "hdfs:///user/x");
+    assert.equal(normalizeUri("file:///a%20b"), "file:///a b");
+    assert.equal(normalizeUri("file:/a b"), "file:///a b");
+  });
+
+  it("refuses URIs it cannot place", () => {
+    assert.throws(() => normalizeUri("s3:bucket"), UnsupportedUriError);
+    assert.throws(() => normalizeUri("file://otherhost/x"), UnsupportedUriError);
+    assert.throws(() => normalizeUri("file:///../x"), PointerEscapeError);
+  });
+});
+
+describe("relative pointers", () => {
+  it("resolve inside the metadata directory like Flink's new Path(dir, child)", () => {
+    assert.equal(resolveInside("file:///sp/savepoint-1", "abc-uuid"), "file:///sp/savepoint-1/abc-uuid");
+    assert.equal(resolveInside("s3://b/sp", "x/y"), "s3://b/sp/x/y");
+  });
+
+  it("never escape it", () => {
+    assert.throws(() => resolveInside("file:///sp/a", "../b/x"), PointerEscapeError);
+    assert.throws(() => resolveInside("file:///sp/a", "/etc/passwd"), PointerEscapeError);
+    assert.throws(() => resolveInside("file:///sp/a", "file:/etc/passwd"), PointerEscapeError);
+    assert.throws(() => resolveInside("file:///sp/a", ".."), PointerEscapeError);
+  });
+
+  it("relate files to directories", () => {
+    assert.ok(isInside("file:///sp/a", "file:///sp/a/x"));
+    assert.ok(!isInside("file:///sp/a", "file:///sp/ab/x"));
+    assert.ok(!isInside("file:///sp/a", "file:///sp/a"));
+    assert.ok(!isInside("s3://b/sp", "s3a://b/sp/x"));
+    assert.equal(relativeTo("hdfs://nn:1/a", "hdfs://nn:1/a/b/c"), "b/c");
+    assert.equal(relativeTo("hdfs://nn:1/a", "hdfs://nn:2/a/b/c"), undefined);
+    assert.equal(parentUri("file:///a/b/_metadata"), "file:///a/b");
+    assert.equal(parentUri("s3://b/x"), "s3://b/");
+    assert.equal(baseName("file:///a/b/_metadata"), "_metadata");
+    assert.equal(toLocalPath("file:///a/b"), "/a/b");
+  });
+});
