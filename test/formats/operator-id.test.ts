@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { InvalidArgumentError } from "../../src/errors.js";
 import { murmur3x64_128, operatorIdFromUid, parseOperatorId, toHex } from "../../src/formats/operator-id.js";
+import { listFixtures } from "../helpers/fixtures.js";
 
 describe("operatorIdFromUid", () => {
   // Guava 31.1 Hashing.murmur3_128(0).hashString(uid, UTF_8).asBytes(), as Flink's StreamGraphHasherV2
@@ -47,4 +48,22 @@ describe("parseOperatorId", () => {
     assert.throws(() => parseOperatorId("xyz"), InvalidArgumentError);
     assert.throws(() => parseOperatorId("897859f6655555855a890e51483ab5e"), InvalidArgumentError);
   });
+});
+
+describe("operatorIdFromUid against the jobs the harness ran", () => {
+  // The harness records, from each job's JobGraph, the OperatorID Flink gave every operator it set a
+  // uid on. Our hash must agree with real Flink on all of them.
+  const pairs = new Map<string, string>();
+  for (const f of listFixtures()) {
+    for (const j of f.expected.jobOperators ?? [])
+      if (j.uid) pairs.set(`${f.expected.flinkVersion} ${j.uid}`, j.operatorId);
+  }
+  it("has uids to check", () => {
+    assert.ok(pairs.size > 0);
+  });
+  for (const [key, id] of pairs) {
+    it(`Flink ${key}`, () => {
+      assert.equal(operatorIdFromUid(key.slice(key.indexOf(" ") + 1)), id);
+    });
+  }
 });

@@ -1,0 +1,114 @@
+#!/usr/bin/env node
+/**
+ * The `savepoint` CLI entry point: the only place that prints and sets the exit code.
+ *
+ * Commands return data (see `command.ts`); this module renders it as text or, with `--json`, as JSON,
+ * and maps typed errors to exit codes (`exit-codes.ts`) with a one-line message. `--debug` adds the
+ * stack trace.
+ */
+
+import { realpathSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import yargs from "yargs";
+import { SavepointKitError } from "../errors.js";
+import { createDefaultRegistry } from "../storage/defaults.js";
+import type { CliContext, CommandOutput, GlobalArgs } from "./command.js";
+import { commands } from "./commands/index.js";
+import { EXIT_INTERNAL, EXIT_OK, EXIT_USAGE, exitCodeFor } from "./exit-codes.js";
+import { toJson } from "./json.js";
+
+/** The result of one CLI invocation. */
+export interface CliResult {
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+}
+
+class UsageError extends Error {}
+
+/**
+ * Runs the CLI on `argv` (without `node` and the script name) and returns what it would print.
+ * Never throws and never exits the process.
+ */
+export async function runCli(argv: string[], context?: Partial<CliContext>): Promise<CliResult> {
+  const ctx: CliContext = { stores: context?.stores ?? createDefaultRegistry() };
+  let output: CommandOutput | undefined;
+  let help = "";
+  const wantsDebug = argv.includes("--debug");
+  const wantsJson = argv.includes("--json");
+  try {
+    let parser = yargs()
+      .scriptName("savepoint")
+      .usage(
+        "$0 <command> [options]\n\nInspect, relocate, convert and prune Apache Flink savepoints and checkpoints.",
+      )
+      .option("json", { type: "boolean", default: false, describe: "print the result as JSON" })
+      .option("debug", { type: "boolean", default: false, describe: "print stack traces on errors" })
+      .strict()
+      .demandCommand(1, "name a command")
+      .recommendCommands()
+      .exitProcess(false)
+      .wrap(Math.min(110, process.stdout.columns || 100))
+      .fail((msg, err) => {
+        throw err ?? new UsageError(msg);
+      });
+    for (const cmd of commands) {
+      parser = parser.command(cmd.command, cmd.describe, cmd.builder, async (args) => {
+        output = await cmd.run(args as never, ctx);
+      });
+    }
+    await parser.parseAsync(argv, {}, (_err, _args, text) => {
+      if (text) help = text;
+    });
+    if (!output) return { exitCode: EXIT_OK, stdout: help ? `${help}\n` : "", stderr: "" };
+    const out = output as CommandOutput;
+    return {
+      exitCode: out.exitCode ?? EXIT_OK,
+      stdout: wantsJson ? toJson(out.data) : out.text(),
+      stderr: "",
+    };
+  } catch (err) {
+    if (err instanceof UsageError) {
+      return {
+        exitCode: EXIT_USAGE,
+        stdout: "",
+        stderr: `${help ? `${help}\n\n` : ""}savepoint: ${err.message}\n`,
+      };
+    }
+    const code = exitCodeFor(err);
+    const message = err instanceof SavepointKitError ? err.message : `internal error: ${String(err)}`;
+    const trace = wantsDebug && err instanceof Error && err.stack ? `\n${err.stack}` : "";
+    const hint = code === EXIT_INTERNAL && !wantsDebug ? " (run with --debug for details)" : "";
+    const stderr = `savepoint: ${message}${hint}${trace}\n`;
+    const stdout = wantsJson
+      ? toJson({ error: { code: err instanceof SavepointKitError ? err.code : "INTERNAL", message } })
+      : "";
+    return { exitCode: code, stdout, stderr };
+  } finally {
+    if (!context?.stores) await ctx.stores.close();
+  }
+}
+
+/** Entry point when run as the `savepoint` binary. */
+async function main(): Promise<void> {
+  const result = await runCli(process.argv.slice(2));
+  if (result.stdout) process.stdout.write(result.stdout);
+  if (result.stderr) process.stderr.write(result.stderr);
+  process.exitCode = result.exitCode;
+}
+
+function isEntryPoint(): boolean {
+  const script = process.argv[1];
+  if (!script) return false;
+  try {
+    return realpathSync(script) === realpathSync(fileURLToPath(import.meta.url));
+  } catch {
+    return false;
+  }
+}
+
+if (isEntryPoint()) {
+  void main();
+}
+
+export type { GlobalArgs };

@@ -1,0 +1,59 @@
+/**
+ * The committed snapshots Flink wrote (fixtures/flink-<line>/<case>/) and their expected.json, written
+ * by the Java harness from Flink's own metadata loader.
+ */
+
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+
+/** The parts of expected.json these tests use (see fixtures/README.md for the whole shape). */
+export interface ExpectedSnapshot {
+  flinkVersion: string;
+  case: string;
+  metadataVersion: number;
+  checkpointId: string;
+  generatedUnder: string;
+  metadataPath: string;
+  operators: any[];
+  jobOperators?: { uid: string | null; name: string; operatorId: string }[];
+  [key: string]: any;
+}
+
+export interface Fixture {
+  /** e.g. `flink-1.20/savepoint-canonical-rocksdb`. */
+  id: string;
+  /** Absolute path of the case directory. */
+  caseDir: string;
+  /** Absolute path of `_metadata`. */
+  metadataFile: string;
+  /** Absolute path of the directory holding `_metadata`. */
+  metadataDir: string;
+  expected: ExpectedSnapshot;
+}
+
+export const FIXTURES_ROOT = resolve("fixtures");
+
+/** Every fixture with an expected.json, sorted by id. */
+export function listFixtures(): Fixture[] {
+  const out: Fixture[] = [];
+  if (!existsSync(FIXTURES_ROOT)) return out;
+  for (const line of readdirSync(FIXTURES_ROOT)
+    .filter((d) => d.startsWith("flink-"))
+    .sort()) {
+    for (const name of readdirSync(join(FIXTURES_ROOT, line)).sort()) {
+      const caseDir = join(FIXTURES_ROOT, line, name);
+      const expectedFile = join(caseDir, "expected.json");
+      if (!existsSync(expectedFile)) continue;
+      const expected = JSON.parse(readFileSync(expectedFile, "utf8")) as ExpectedSnapshot;
+      const metadataFile = join(caseDir, expected.metadataPath);
+      out.push({
+        id: `${line}/${name}`,
+        caseDir,
+        metadataFile,
+        metadataDir: dirname(metadataFile),
+        expected,
+      });
+    }
+  }
+  return out;
+}
