@@ -9,6 +9,7 @@
  * | 3 | a file or directory was not found |
  * | 4 | permission denied |
  * | 5 | storage failure (network, server error, interrupted transfer) |
+ * | 6 | `verify` found missing or short files |
  * | 64 | usage error (unknown command, bad flags or arguments) |
  */
 
@@ -20,6 +21,7 @@ export const EXIT_BAD_INPUT = 2;
 export const EXIT_NOT_FOUND = 3;
 export const EXIT_PERMISSION = 4;
 export const EXIT_STORE_FAULT = 5;
+export const EXIT_VERIFY_FAILED = 6;
 export const EXIT_USAGE = 64;
 
 const BY_CODE: Record<ErrorCode, number> = {

@@ -1,8 +1,10 @@
 /** Every CLI command, in the order `--help` lists them. */
 
 import type { CliCommand } from "../command.js";
+import { filesCommand } from "./files.js";
 import { hashCommand } from "./hash.js";
 import { inspectCommand } from "./inspect.js";
+import { verifyCommand } from "./verify.js";
 
 // biome-ignore lint/suspicious/noExplicitAny: each command has its own argument type.
-export const commands: CliCommand<any>[] = [inspectCommand, hashCommand];
+export const commands: CliCommand<any>[] = [inspectCommand, filesCommand, verifyCommand, hashCommand];

@@ -1,0 +1,43 @@
+/** `savepoint verify <path>`: do all referenced files exist with the bytes the metadata claims? */
+
+import { type VerifyReport, verifySnapshot } from "../../ops/files.js";
+import type { CliCommand } from "../command.js";
+import { EXIT_OK, EXIT_VERIFY_FAILED } from "../exit-codes.js";
+
+interface VerifyArgs {
+  path: string;
+  concurrency: number;
+}
+
+export const verifyCommand: CliCommand<VerifyArgs> = {
+  command: "verify <path>",
+  describe: "Check that every file a snapshot references exists with at least the size the metadata claims",
+  builder: (y) =>
+    y
+      .positional("path", {
+        describe: "snapshot directory or its _metadata file (local path, file://, s3://, hdfs://)",
+        type: "string",
+        demandOption: true,
+      })
+      .option("concurrency", { describe: "files checked at a time", type: "number", default: 16 }),
+  async run(args, ctx) {
+    const report = await verifySnapshot(args.path, { stores: ctx.stores, concurrency: args.concurrency });
+    return {
+      data: report,
+      text: () => renderVerify(report),
+      exitCode: report.ok ? EXIT_OK : EXIT_VERIFY_FAILED,
+    };
+  },
+};
+
+/** Renders a verify report for a terminal. */
+export function renderVerify(r: VerifyReport): string {
+  const lines = [
+    `${r.ok ? "OK" : "FAILED"}: ${r.filesChecked} files checked, ${r.problems.length} problem(s)`,
+    r.selfContained
+      ? "self-contained: every file lies inside the snapshot directory"
+      : "not self-contained: some files lie outside the snapshot directory",
+    ...r.problems.map((p) => `  ${p.message}`),
+  ];
+  return `${lines.join("\n")}\n`;
+}
