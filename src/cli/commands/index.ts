@@ -4,7 +4,14 @@ import type { CliCommand } from "../command.js";
 import { filesCommand } from "./files.js";
 import { hashCommand } from "./hash.js";
 import { inspectCommand } from "./inspect.js";
+import { relocateCommand } from "./relocate.js";
 import { verifyCommand } from "./verify.js";
 
 // biome-ignore lint/suspicious/noExplicitAny: each command has its own argument type.
-export const commands: CliCommand<any>[] = [inspectCommand, filesCommand, verifyCommand, hashCommand];
+export const commands: CliCommand<any>[] = [
+  inspectCommand,
+  filesCommand,
+  verifyCommand,
+  relocateCommand,
+  hashCommand,
+];

@@ -1,0 +1,97 @@
+/** `savepoint relocate <src> <dst>`: copy or move a snapshot elsewhere, rewriting its file pointers. */
+
+import { parsePrefixMap, type RelocateReport, relocateSnapshot } from "../../ops/relocate.js";
+import type { CliCommand } from "../command.js";
+import { progressReporter } from "../render/progress.js";
+import { formatBytes } from "../render/table.js";
+
+interface RelocateArgs {
+  src: string;
+  dst: string;
+  map?: string[];
+  dryRun: boolean;
+  move: boolean;
+  overwrite: boolean;
+  concurrency: number;
+}
+
+export const relocateCommand: CliCommand<RelocateArgs> = {
+  command: "relocate <src> <dst>",
+  describe:
+    "Copy (or move) a savepoint or retained checkpoint to another directory or store, rewriting its pointers",
+  builder: (y) =>
+    y
+      .positional("src", {
+        describe: "snapshot directory or its _metadata",
+        type: "string",
+        demandOption: true,
+      })
+      .positional("dst", {
+        describe: "target directory (local path, file://, s3://, hdfs://)",
+        type: "string",
+        demandOption: true,
+      })
+      .option("map", {
+        describe:
+          "rewrite pointers under <old-prefix> to <new-prefix> without copying those files (repeatable)",
+        type: "string",
+        array: true,
+      })
+      .option("dry-run", {
+        describe: "print the plan; copy and write nothing",
+        type: "boolean",
+        default: false,
+      })
+      .option("move", {
+        describe: "delete the source files once the target verifies",
+        type: "boolean",
+        default: false,
+      })
+      .option("overwrite", {
+        describe: "replace a _metadata already at the target",
+        type: "boolean",
+        default: false,
+      })
+      .option("concurrency", { describe: "parallel transfers", type: "number", default: 8 }),
+  async run(args, ctx) {
+    const progress = args.json || args.dryRun ? undefined : progressReporter("copying");
+    try {
+      const report = await relocateSnapshot(args.src, args.dst, {
+        stores: ctx.stores,
+        maps: (args.map ?? []).map(parsePrefixMap),
+        dryRun: args.dryRun,
+        move: args.move,
+        overwrite: args.overwrite,
+        concurrency: args.concurrency,
+        ...(progress ? { onProgress: progress.update } : {}),
+      });
+      return { data: report, text: () => renderRelocate(report) };
+    } finally {
+      progress?.stop();
+    }
+  },
+};
+
+/** Renders a relocation report for a terminal. */
+export function renderRelocate(r: RelocateReport): string {
+  const lines = [
+    `${r.dryRun ? "Plan (dry run, nothing written)" : "Relocated"}: ${r.source.directory} -> ${r.target.directory}`,
+    `Files     ${r.totals.files} to copy (${formatBytes(r.totals.bytes)})` +
+      (r.dryRun ? "" : `: ${r.totals.copied} copied, ${r.totals.skipped} already there and verified`),
+  ];
+  if (r.mapped.length > 0) lines.push(`Mapped    ${r.mapped.length} files by --map (not copied)`);
+  lines.push(`Pointers  ${r.pointers.length} rewritten`);
+  if (r.dryRun) {
+    for (const c of r.copies) lines.push(`  copy ${c.from} -> ${c.to} (${formatBytes(c.size)})`);
+    for (const m of r.mapped) lines.push(`  map  ${m.from} -> ${m.to}`);
+    for (const p of r.pointers)
+      lines.push(`  ptr  ${p.before} -> ${p.after}${p.relative ? " (relative)" : ""}`);
+  } else {
+    lines.push(`Metadata  ${r.target.metadataUri} (written last)`);
+  }
+  if (r.deleted.length > 0) lines.push(`Deleted   ${r.deleted.length} source files`);
+  if (r.keptForOtherSnapshots.length > 0) {
+    lines.push(`Kept      ${r.keptForOtherSnapshots.length} source files that other snapshots reference`);
+  }
+  return `${lines.join("\n")}\n`;
+}

@@ -1,0 +1,422 @@
+/**
+ * `relocate`: copy (or move) a savepoint or retained checkpoint to another directory, bucket or
+ * namenode, rewriting its file pointers so that Flink restores it from the new place.
+ *
+ * Where files go (the copy keeps the layout Flink itself writes):
+ * - files inside the snapshot directory (`exclusive`) go to the same relative path under the target
+ *   directory;
+ * - files under the snapshot's parent directory (a checkpoint's `<job>/shared/`, `<job>/taskowned/`,
+ *   other `chk-M` directories) go to the same relative path under the target's parent, so a
+ *   `<job>/chk-N` relocated to `<new-job>/chk-N` brings `<new-job>/shared/` along;
+ * - any other file (`external`: another snapshot, another bucket) goes to
+ *   `<target>/external/<12 hex of its directory's hash>/<name>`.
+ *
+ * Pointers: a file that lands inside the target directory is written as a RelativeFileStateHandle (the
+ * FLINK-39964 rule: relative only for files inside the directory the new `_metadata` is in); anything
+ * else as an absolute FileStateHandle. `--map old=new` rewrites pointers under `old` to `new` without
+ * copying those files (the user moved them); they must exist there.
+ *
+ * Safety: the source is never modified unless `move`; files are copied and verified (size, and checksum
+ * where both stores give one) before `_metadata` is written, last and atomically; a re-run skips files
+ * already copied and verified; `move` deletes source files only after the whole target verifies, and
+ * keeps files that sibling snapshots (other `_metadata` files in the source's parent directory)
+ * reference.
+ */
+
+import { createHash } from "node:crypto";
+import pMap from "p-map";
+import { AlreadyExistsError, InvalidArgumentError, NotFoundError, StoreFaultError } from "../errors.js";
+import { readMetadata, writeMetadata } from "../formats/metadata/index.js";
+import type { CheckpointMetadata, StreamStateHandle } from "../formats/metadata/model.js";
+import { filePointer } from "../formats/metadata/pointers.js";
+import { mapStreamHandles } from "../formats/metadata/rewrite.js";
+import type { StoreRegistry } from "../storage/registry.js";
+import type { FileStatus } from "../storage/store.js";
+import {
+  baseName,
+  isInside,
+  joinUri,
+  normalizeUri,
+  parentUri,
+  parseUri,
+  relativeTo,
+} from "../storage/uri.js";
+import { buildInventory } from "./inventory.js";
+import { type LoadedSnapshot, loadSnapshot, METADATA_FILE_NAME } from "./locate.js";
+
+/** A pointer rewrite given by the user: pointers under `from` now live under `to`. */
+export interface PrefixMap {
+  from: string;
+  to: string;
+}
+
+/** Progress of the copy phase. */
+export interface RelocateProgress {
+  filesDone: number;
+  filesTotal: number;
+  /** Bytes copied or skipped as already verified. */
+  bytesDone: number;
+  bytesTotal: number;
+}
+
+/** Options of {@link relocateSnapshot}. */
+export interface RelocateOptions {
+  stores: StoreRegistry;
+  /** Pointer rewrites without copying (see the module doc). */
+  maps?: readonly PrefixMap[];
+  /** Plan only: copy nothing, write nothing. */
+  dryRun?: boolean;
+  /** Delete the source's copied files and `_metadata` once the target is verified. */
+  move?: boolean;
+  /** Replace a `_metadata` already at the target. */
+  overwrite?: boolean;
+  /** Parallel transfers (default 8). */
+  concurrency?: number;
+  onProgress?: (p: RelocateProgress) => void;
+}
+
+/** One file to copy. */
+export interface PlannedCopy {
+  from: string;
+  to: string;
+  /** Size of the source file (bytes). */
+  size: number;
+  /** Set after the run: copied now, or already present and verified (resume). */
+  outcome?: "copied" | "skipped";
+}
+
+/** The plan (and, after a run, the outcome) of a relocation. */
+export interface RelocateReport {
+  source: { metadataUri: string; directory: string };
+  target: { metadataUri: string; directory: string };
+  dryRun: boolean;
+  copies: PlannedCopy[];
+  /** Files not copied because a `--map` rewrote their pointers; verified to exist at `to`. */
+  mapped: { from: string; to: string }[];
+  /** Every pointer that changes: as stored before and after. */
+  pointers: { before: string; after: string; relative: boolean }[];
+  totals: { files: number; bytes: number; copied: number; skipped: number };
+  /** With `move`: source files deleted, and files kept because sibling snapshots reference them. */
+  deleted: string[];
+  keptForOtherSnapshots: string[];
+}
+
+/**
+ * Relocates the snapshot at `input` (directory or `_metadata`, any store) to directory `target`
+ * (any store).
+ *
+ * @throws InvalidArgumentError when the target is the source or lies inside it, or a map is malformed.
+ * @throws AlreadyExistsError when the target already holds a `_metadata` (unless `overwrite`).
+ * @throws NotFoundError when a source file (or a mapped file at its new place) is missing.
+ * @throws StoreFaultError when a copy does not verify; plus the errors of `loadSnapshot`.
+ */
+export async function relocateSnapshot(
+  input: string,
+  target: string,
+  options: RelocateOptions,
+): Promise<RelocateReport> {
+  const { stores } = options;
+  const loaded = await loadSnapshot(input, stores);
+  const targetDir = normalizeUri(target);
+  const sourceDir = loaded.directory;
+  if (targetDir === sourceDir || isInside(sourceDir, targetDir)) {
+    throw new InvalidArgumentError(`the target ${targetDir} must not be the snapshot directory or inside it`);
+  }
+  const targetStore = stores.storeFor(targetDir);
+  const targetMetadata = joinUri(targetDir, METADATA_FILE_NAME);
+  if (!options.overwrite && (await targetStore.stat(targetMetadata))) {
+    throw new AlreadyExistsError(targetMetadata, {
+      message: `${targetMetadata} already exists (a finished relocation?); pass overwrite to replace it`,
+    });
+  }
+
+  const maps = (options.maps ?? []).map(normalizeMap);
+  const plan = await planRelocation(loaded, targetDir, maps, stores);
+  const report: RelocateReport = {
+    source: { metadataUri: loaded.metadataUri, directory: sourceDir },
+    target: { metadataUri: targetMetadata, directory: targetDir },
+    dryRun: options.dryRun ?? false,
+    copies: plan.copies,
+    mapped: plan.mapped,
+    pointers: plan.pointers,
+    totals: {
+      files: plan.copies.length,
+      bytes: plan.copies.reduce((n, c) => n + c.size, 0),
+      copied: 0,
+      skipped: 0,
+    },
+    deleted: [],
+    keptForOtherSnapshots: [],
+  };
+  if (options.dryRun) return report;
+
+  await copyAll(plan.copies, plan.sourceStatus, options);
+  report.totals.copied = plan.copies.filter((c) => c.outcome === "copied").length;
+  report.totals.skipped = plan.copies.filter((c) => c.outcome === "skipped").length;
+
+  // _metadata last, atomically, and only after checking that it reads back to the pointers we planned.
+  const bytes = writeMetadata(plan.metadata);
+  checkWritten(bytes, targetMetadata, targetDir, plan.expectedUris);
+  await targetStore.writeAtomic(targetMetadata, bytes, { overwrite: true });
+
+  if (options.move) {
+    const { deleted, kept } = await deleteSource(loaded, plan.copies, stores);
+    report.deleted = deleted;
+    report.keptForOtherSnapshots = kept;
+  }
+  return report;
+}
+
+/** Parses `old=new` as the CLI gives it. */
+export function parsePrefixMap(spec: string): PrefixMap {
+  const i = spec.indexOf("=");
+  if (i <= 0 || i === spec.length - 1) {
+    throw new InvalidArgumentError(`--map takes <old-prefix>=<new-prefix>, got ${JSON.stringify(spec)}`);
+  }
+  return { from: spec.slice(0, i), to: spec.slice(i + 1) };
+}
+
+function normalizeMap(m: PrefixMap): PrefixMap {
+  return { from: normalizeUri(m.from, "/"), to: normalizeUri(m.to) };
+}
+
+/** `uri` rewritten by the first map whose prefix covers it (whole path segments), or undefined. */
+function applyMaps(uri: string, maps: readonly PrefixMap[]): string | undefined {
+  for (const m of maps) {
+    if (uri === m.from) return m.to;
+    const rel = relativeTo(m.from, uri);
+    if (rel !== undefined) return joinUri(m.to, rel);
+  }
+  return undefined;
+}
+
+/** A URI as Flink's `Path.toString()` prints it (`file:/x`, `s3://b/k`, `hdfs://nn:8020/p`). */
+export function toFlinkPath(uri: string): string {
+  const u = parseUri(uri);
+  return u.authority ? `${u.scheme}://${u.authority}${u.path}` : `${u.scheme}:${u.path}`;
+}
+
+interface Plan {
+  copies: PlannedCopy[];
+  mapped: { from: string; to: string }[];
+  pointers: { before: string; after: string; relative: boolean }[];
+  metadata: CheckpointMetadata;
+  sourceStatus: Map<string, FileStatus>;
+  /** Every file URI the new metadata must resolve to. */
+  expectedUris: Set<string>;
+}
+
+async function planRelocation(
+  loaded: LoadedSnapshot,
+  targetDir: string,
+  maps: readonly PrefixMap[],
+  stores: StoreRegistry,
+): Promise<Plan> {
+  const sourceDir = loaded.directory;
+  const sourceParent = parentUri(sourceDir);
+  const targetParent = parentUri(targetDir);
+  const inventory = buildInventory(loaded.metadata, sourceDir);
+
+  const destination = new Map<string, string>();
+  const copies: PlannedCopy[] = [];
+  const mapped: { from: string; to: string }[] = [];
+  for (const f of inventory.files) {
+    const m = applyMaps(f.uri, maps);
+    if (m !== undefined) {
+      destination.set(f.uri, m);
+      mapped.push({ from: f.uri, to: m });
+      continue;
+    }
+    let to: string;
+    const inSnapshot = relativeTo(sourceDir, f.uri);
+    const inParent = relativeTo(sourceParent, f.uri);
+    if (inSnapshot !== undefined) to = joinUri(targetDir, inSnapshot);
+    else if (inParent !== undefined && sourceParent !== sourceDir) to = joinUri(targetParent, inParent);
+    else {
+      const dirHash = createHash("sha256").update(parentUri(f.uri)).digest("hex").slice(0, 12);
+      to = joinUri(targetDir, `external/${dirHash}/${baseName(f.uri)}`);
+    }
+    destination.set(f.uri, to);
+    copies.push({ from: f.uri, to, size: 0 });
+  }
+
+  // Source files must exist with the bytes the metadata needs; mapped files must exist at their new place.
+  const minSize = new Map(inventory.files.map((f) => [f.uri, f.minSize]));
+  const sourceStatus = new Map<string, FileStatus>();
+  await pMap(
+    copies,
+    async (c) => {
+      const s = await stores.storeFor(c.from).stat(c.from);
+      if (!s) throw new NotFoundError(c.from, { message: `referenced file is missing: ${c.from}` });
+      if (BigInt(s.size) < (minSize.get(c.from) ?? 0n)) {
+        throw new StoreFaultError(`${c.from} has ${s.size} bytes, less than the metadata claims`, {
+          uri: c.from,
+        });
+      }
+      c.size = s.size;
+      sourceStatus.set(c.from, s);
+    },
+    { concurrency: 16 },
+  );
+  await pMap(
+    mapped,
+    async (m) => {
+      const s = await stores.storeFor(m.to).stat(m.to);
+      if (!s)
+        throw new NotFoundError(m.to, { message: `--map points ${m.from} at ${m.to}, which does not exist` });
+    },
+    { concurrency: 16 },
+  );
+
+  const pointers = new Map<string, { before: string; after: string; relative: boolean }>();
+  const expectedUris = new Set<string>();
+  const rewrite = (h: StreamStateHandle): StreamStateHandle => {
+    const p = filePointer(h, sourceDir);
+    if (!p) return h;
+    const to = destination.get(p.uri) as string;
+    expectedUris.add(to);
+    const rel = relativeTo(targetDir, to);
+    let next: StreamStateHandle;
+    if (h.kind === "SegmentFileStateHandle") {
+      next = { ...h, physicalFilePath: toFlinkPath(to) };
+    } else if (
+      rel !== undefined &&
+      h.kind !== "KeyGroupsStateHandle" &&
+      h.kind !== "KeyGroupsSavepointStateHandle"
+    ) {
+      next = { kind: "RelativeFileStateHandle", relativePath: rel, stateSize: p.stateSize };
+    } else {
+      next = { kind: "FileStateHandle", filePath: toFlinkPath(to), stateSize: p.stateSize };
+    }
+    const after = next.kind === "RelativeFileStateHandle" ? next.relativePath : toFlinkPath(to);
+    if (after !== p.stored)
+      pointers.set(`${p.stored}\u0000${after}`, { before: p.stored, after, relative: rel !== undefined });
+    return next;
+  };
+  const metadata = mapStreamHandles(loaded.metadata, rewrite, {
+    mapDirectoryPath: (path) => {
+      const uri = normalizeUri(path, "/");
+      const m = applyMaps(uri, maps);
+      if (m !== undefined) return toFlinkPath(m);
+      const rel = relativeTo(sourceParent, uri);
+      return rel === undefined ? path : toFlinkPath(joinUri(targetParent, rel));
+    },
+  });
+  return { copies, mapped, pointers: [...pointers.values()], metadata, sourceStatus, expectedUris };
+}
+
+async function copyAll(
+  copies: PlannedCopy[],
+  sourceStatus: Map<string, FileStatus>,
+  options: RelocateOptions,
+) {
+  const { stores } = options;
+  const progress: RelocateProgress = {
+    filesDone: 0,
+    filesTotal: copies.length,
+    bytesDone: 0,
+    bytesTotal: copies.reduce((n, c) => n + c.size, 0),
+  };
+  options.onProgress?.({ ...progress });
+  // Small files first: most snapshots are many small files and a few large ones.
+  const ordered = [...copies].sort((a, b) => a.size - b.size);
+  await pMap(
+    ordered,
+    async (c) => {
+      const src = sourceStatus.get(c.from) as FileStatus;
+      const dstStore = stores.storeFor(c.to);
+      const existing = await dstStore.stat(c.to);
+      if (existing && sameContent(src, existing)) {
+        c.outcome = "skipped";
+      } else {
+        const srcStore = stores.storeFor(c.from);
+        if (srcStore === dstStore) {
+          await srcStore.copy(c.from, c.to, { overwrite: true });
+        } else {
+          await dstStore.write(c.to, srcStore.createReadStream(c.from), { overwrite: true });
+        }
+        const written = await dstStore.stat(c.to);
+        if (!written || !sameContent(src, written)) {
+          throw new StoreFaultError(
+            `copy of ${c.from} to ${c.to} did not verify: ${written ? `${written.size} bytes` : "missing"}, expected ${src.size}`,
+            { uri: c.to },
+          );
+        }
+        c.outcome = "copied";
+      }
+      progress.filesDone++;
+      progress.bytesDone += c.size;
+      options.onProgress?.({ ...progress });
+    },
+    { concurrency: options.concurrency ?? 8 },
+  );
+}
+
+/** Same size, and the same checksum where both stores report one of the same algorithm. */
+function sameContent(a: FileStatus, b: FileStatus): boolean {
+  if (a.size !== b.size) return false;
+  if (a.checksum && b.checksum && a.checksum.algorithm === b.checksum.algorithm) {
+    return a.checksum.value === b.checksum.value;
+  }
+  return true;
+}
+
+/** Reads back the bytes about to be written and checks every pointer resolves where we planned. */
+function checkWritten(bytes: Uint8Array, metadataUri: string, targetDir: string, expected: Set<string>) {
+  const again = buildInventory(readMetadata(bytes, metadataUri), targetDir);
+  const got = new Set(again.files.map((f) => f.uri));
+  const missing = [...expected].filter((u) => !got.has(u));
+  const extra = [...got].filter((u) => !expected.has(u));
+  if (missing.length > 0 || extra.length > 0) {
+    throw new StoreFaultError(
+      `internal check failed: rewritten metadata resolves to unexpected files (missing ${missing.length}, extra ${extra.length})`,
+      { uri: metadataUri },
+    );
+  }
+}
+
+async function deleteSource(loaded: LoadedSnapshot, copies: PlannedCopy[], stores: StoreRegistry) {
+  const siblings = await referencedBySiblings(loaded, stores);
+  const deleted: string[] = [];
+  const kept: string[] = [];
+  for (const c of copies) {
+    if (siblings.has(c.from)) {
+      kept.push(c.from);
+      continue;
+    }
+    await stores.storeFor(c.from).delete(c.from);
+    deleted.push(c.from);
+  }
+  await loaded.store.delete(loaded.metadataUri);
+  deleted.push(loaded.metadataUri);
+  return { deleted, kept };
+}
+
+/**
+ * Files referenced by other snapshots beside this one: every `_metadata` up to two levels below the
+ * snapshot's parent directory (sibling `chk-M/_metadata`, sibling savepoints), other than our own.
+ */
+async function referencedBySiblings(loaded: LoadedSnapshot, stores: StoreRegistry): Promise<Set<string>> {
+  const parent = parentUri(loaded.directory);
+  const refs = new Set<string>();
+  for await (const f of loaded.store.list(parent, { recursive: true })) {
+    if (baseName(f.uri) !== METADATA_FILE_NAME || f.uri === loaded.metadataUri) continue;
+    const rel = relativeTo(parent, f.uri);
+    if (rel === undefined || rel.split("/").length > 3) continue;
+    try {
+      const bytes = await stores.storeFor(f.uri).readAll(f.uri);
+      for (const file of buildInventory(readMetadata(bytes, f.uri), parentUri(f.uri)).files)
+        refs.add(file.uri);
+    } catch {
+      // An unreadable sibling cannot prove a file unused: keep everything under the parent then.
+      for (const c of await listAll(parent, stores)) refs.add(c);
+    }
+  }
+  return refs;
+}
+
+async function listAll(dir: string, stores: StoreRegistry): Promise<string[]> {
+  const out: string[] = [];
+  for await (const f of stores.storeFor(dir).list(dir, { recursive: true })) out.push(f.uri);
+  return out;
+}

@@ -1,0 +1,188 @@
+import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
+import {
+  cpSync,
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  unlinkSync,
+} from "node:fs";
+import { tmpdir } from "node:os";
+import { join, relative } from "node:path";
+import { after, describe, it } from "node:test";
+import { runCli } from "../../src/cli/main.js";
+import { AlreadyExistsError, InvalidArgumentError, PointerEscapeError } from "../../src/errors.js";
+import { readMetadata, writeMetadata } from "../../src/formats/metadata/index.js";
+import { mapStreamHandles } from "../../src/formats/metadata/rewrite.js";
+import { listSnapshotFiles, verifySnapshot } from "../../src/ops/files.js";
+import { inspectSnapshot } from "../../src/ops/inspect.js";
+import { relocateSnapshot, toFlinkPath } from "../../src/ops/relocate.js";
+import { StoreRegistry } from "../../src/storage/registry.js";
+import { normalizeUri } from "../../src/storage/uri.js";
+import { FIXTURES_ROOT, listFixtures } from "../helpers/fixtures.js";
+
+const fixtures = listFixtures();
+const stores = new StoreRegistry();
+const scratch = mkdtempSync(join(tmpdir(), "savepoint-relocate-"));
+after(async () => {
+  await stores.close();
+  rmSync(scratch, { recursive: true, force: true });
+});
+
+/** Path -> sha256 of every file under `dir`. */
+function digest(dir: string): Map<string, string> {
+  const out = new Map<string, string>();
+  const walk = (d: string) => {
+    for (const e of readdirSync(d, { withFileTypes: true })) {
+      const p = join(d, e.name);
+      if (e.isDirectory()) walk(p);
+      else out.set(relative(dir, p), createHash("sha256").update(readFileSync(p)).digest("hex"));
+    }
+  };
+  walk(dir);
+  return out;
+}
+
+/** What must survive a relocation: operators, their handles and state sizes (not the pointers). */
+async function shape(path: string) {
+  const r = await inspectSnapshot(path, { stores });
+  return {
+    checkpointId: r.checkpointId,
+    version: r.metadataVersion,
+    operators: r.operators.map((o) => ({
+      id: o.operatorId,
+      bytes: o.stateBytes,
+      handles: o.subtaskStates.map((s) => s.handles.map((h) => [h.kind, h.keyGroupRange, h.stateSize])),
+    })),
+  };
+}
+
+const GENERATED_ROOT = "/tmp/savepoint-kit-fixtures";
+
+describe("relocate", () => {
+  for (const f of fixtures.filter((x) => x.expected.snapshotType === "savepoint")) {
+    it(`${f.id}: copies a savepoint elsewhere; pointers stay relative, source untouched`, async () => {
+      const before = digest(f.caseDir);
+      const target = join(scratch, f.id.replace("/", "-"));
+      const report = await relocateSnapshot(f.metadataDir, target, { stores });
+      assert.deepEqual(digest(f.caseDir), before, "the source changed");
+      assert.equal(report.totals.copied, report.copies.length);
+      // All pointers of a savepoint are relative: the metadata needs no change at all.
+      assert.deepEqual(readFileSync(join(target, "_metadata")), readFileSync(f.metadataFile));
+      assert.ok((await verifySnapshot(target, { stores })).ok);
+      const files = await listSnapshotFiles(target, { stores });
+      assert.ok(files.selfContained);
+      assert.deepEqual(await shape(target), await shape(f.metadataDir));
+    });
+  }
+
+  for (const f of fixtures.filter((x) => x.expected.snapshotType === "checkpoint")) {
+    it(`${f.id}: --map points shared files elsewhere without copying; a second run copies the closure`, async () => {
+      const jobId = readdirSync(join(f.caseDir, "snapshot"))[0] as string;
+      const first = join(scratch, `${f.id.replace("/", "-")}-mapped`, jobId, "chk-x");
+      const mapped = await relocateSnapshot(f.metadataDir, first, {
+        stores,
+        maps: [{ from: `file:${GENERATED_ROOT}`, to: FIXTURES_ROOT }],
+      });
+      assert.ok(mapped.mapped.length > 0, "a retained incremental checkpoint references shared files");
+      for (const m of mapped.mapped) assert.ok(m.to.startsWith(normalizeUri(FIXTURES_ROOT)), m.to);
+      assert.ok((await verifySnapshot(first, { stores })).ok);
+
+      // Relocate the result: now every file is copied, shared ones beside the new chk directory.
+      const second = join(scratch, `${f.id.replace("/", "-")}-copied`, "job", "chk-7");
+      const copied = await relocateSnapshot(first, second, { stores });
+      assert.equal(copied.copies.length, copied.totals.copied);
+      const inv = await listSnapshotFiles(second, { stores });
+      assert.ok(
+        inv.files.every((x) =>
+          x.uri.startsWith(normalizeUri(join(scratch, `${f.id.replace("/", "-")}-copied`))),
+        ),
+      );
+      assert.ok((await verifySnapshot(second, { stores })).ok);
+      assert.deepEqual(await shape(second), await shape(f.metadataDir));
+      // Removing the intermediate copy and the repo's shared files from the picture: the result
+      // references only its own files.
+      rmSync(join(scratch, `${f.id.replace("/", "-")}-mapped`), { recursive: true });
+      assert.ok((await verifySnapshot(second, { stores })).ok);
+    });
+  }
+
+  const sp = fixtures.find((x) => x.id.endsWith("savepoint-canonical-rocksdb"));
+
+  it("writes nothing on a dry run, and prints the plan", async () => {
+    assert.ok(sp);
+    const target = join(scratch, "dry");
+    const r = await runCli(["relocate", sp.metadataDir, target, "--dry-run"]);
+    assert.equal(r.exitCode, 0, r.stderr);
+    assert.match(r.stdout, /Plan \(dry run, nothing written\)/);
+    assert.ok(!existsSync(target));
+  });
+
+  it("resumes: a re-run copies only what is missing and writes _metadata last", async () => {
+    assert.ok(sp);
+    const target = join(scratch, "resume");
+    const first = await relocateSnapshot(sp.metadataDir, target, { stores });
+    const victim = first.copies[0];
+    assert.ok(victim);
+    unlinkSync(join(target, "_metadata"));
+    unlinkSync(new URL(victim.to).pathname);
+    const again = await relocateSnapshot(sp.metadataDir, target, { stores });
+    assert.equal(again.totals.copied, 1);
+    assert.equal(again.totals.skipped, first.copies.length - 1);
+    assert.ok((await verifySnapshot(target, { stores })).ok);
+  });
+
+  it("refuses to overwrite a finished target, or to write into the source", async () => {
+    assert.ok(sp);
+    const target = join(scratch, "twice");
+    await relocateSnapshot(sp.metadataDir, target, { stores });
+    await assert.rejects(relocateSnapshot(sp.metadataDir, target, { stores }), AlreadyExistsError);
+    await assert.rejects(relocateSnapshot(sp.metadataDir, sp.metadataDir, { stores }), InvalidArgumentError);
+    await assert.rejects(
+      relocateSnapshot(sp.metadataDir, join(sp.metadataDir, "x"), { stores }),
+      InvalidArgumentError,
+    );
+  });
+
+  it("--move deletes the source only after the target verifies", async () => {
+    assert.ok(sp);
+    const source = join(scratch, "to-move");
+    cpSync(sp.metadataDir, source, { recursive: true });
+    const target = join(scratch, "moved");
+    const r = await relocateSnapshot(source, target, { stores, move: true });
+    assert.ok(r.deleted.length > 0);
+    assert.ok(!existsSync(join(source, "_metadata")));
+    assert.ok((await verifySnapshot(target, { stores })).ok);
+    assert.deepEqual(await shape(target), await shape(sp.metadataDir));
+  });
+
+  it("refuses a relative pointer that escapes the snapshot directory", async () => {
+    assert.ok(sp);
+    const m = readMetadata(readFileSync(sp.metadataFile));
+    let changed = false;
+    const evil = mapStreamHandles(m, (h) => {
+      if (h.kind !== "RelativeFileStateHandle" || changed) return h;
+      changed = true;
+      return { ...h, relativePath: `../../${h.relativePath}` };
+    });
+    assert.ok(changed, "the fixture has relative handles");
+    const dir = join(scratch, "evil");
+    cpSync(sp.metadataDir, dir, { recursive: true });
+    const { writeFileSync } = await import("node:fs");
+    writeFileSync(join(dir, "_metadata"), writeMetadata(evil));
+    await assert.rejects(relocateSnapshot(dir, join(scratch, "evil-out"), { stores }), PointerEscapeError);
+    const cli = await runCli(["relocate", dir, join(scratch, "evil-out")]);
+    assert.equal(cli.exitCode, 2);
+    assert.match(cli.stderr, /escapes/);
+  });
+
+  it("writes absolute pointers in Flink's Path form", () => {
+    assert.equal(toFlinkPath("file:///tmp/a b/x"), "file:/tmp/a b/x");
+    assert.equal(toFlinkPath("s3://bucket/k/x"), "s3://bucket/k/x");
+    assert.equal(toFlinkPath("hdfs://nn:8020/p"), "hdfs://nn:8020/p");
+    assert.ok(statSync(scratch).isDirectory());
+  });
+});
