@@ -10,6 +10,7 @@
  * | 4 | permission denied |
  * | 5 | storage failure (network, server error, interrupted transfer) |
  * | 6 | `verify` found missing or short files |
+ * | 7 | `plan`: Flink would not restore this snapshot into the job without `--allowNonRestoredState` (or at all) |
  * | 64 | usage error (unknown command, bad flags or arguments) |
  */
 
@@ -22,6 +23,7 @@ export const EXIT_NOT_FOUND = 3;
 export const EXIT_PERMISSION = 4;
 export const EXIT_STORE_FAULT = 5;
 export const EXIT_VERIFY_FAILED = 6;
+export const EXIT_WOULD_NOT_RESTORE = 7;
 export const EXIT_USAGE = 64;
 
 const BY_CODE: Record<ErrorCode, number> = {

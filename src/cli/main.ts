@@ -48,7 +48,7 @@ export async function runCli(argv: string[], context?: Partial<CliContext>): Pro
       .demandCommand(1, "name a command")
       .recommendCommands()
       .exitProcess(false)
-      .wrap(Math.min(110, process.stdout.columns || 100))
+      .wrap(null)
       .fail((msg, err) => {
         throw err ?? new UsageError(msg);
       });

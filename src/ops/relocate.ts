@@ -115,8 +115,21 @@ export async function relocateSnapshot(
   target: string,
   options: RelocateOptions,
 ): Promise<RelocateReport> {
+  return relocateLoaded(await loadSnapshot(input, options.stores), target, options);
+}
+
+/**
+ * Relocates an already loaded snapshot, whose `metadata` may have been edited (prune, drop, rename
+ * with `--copy`): only the files the given metadata references are copied.
+ *
+ * @throws as {@link relocateSnapshot}.
+ */
+export async function relocateLoaded(
+  loaded: LoadedSnapshot,
+  target: string,
+  options: RelocateOptions,
+): Promise<RelocateReport> {
   const { stores } = options;
-  const loaded = await loadSnapshot(input, stores);
   const targetDir = normalizeUri(target);
   const sourceDir = loaded.directory;
   if (targetDir === sourceDir || isInside(sourceDir, targetDir)) {

@@ -1,0 +1,47 @@
+/** `savepoint drop <src> [dst] --operator <uid|id>...`: remove operators' state. */
+
+import { dropOperators, writeEdited } from "../../ops/edit.js";
+import { parseOperatorRef } from "../../ops/job-spec.js";
+import { loadSnapshot } from "../../ops/locate.js";
+import type { CliCommand } from "../command.js";
+import { type EditOutputArgs, renderWritten, withEditOutput } from "./edit-options.js";
+
+interface DropArgs extends EditOutputArgs {
+  src: string;
+  operator: string[];
+}
+
+export const dropCommand: CliCommand<DropArgs> = {
+  command: "drop <src> [dst]",
+  describe: "Write a snapshot without the named operators' state",
+  builder: (y) =>
+    withEditOutput(
+      y.positional("src", {
+        describe: "snapshot directory or its _metadata",
+        type: "string",
+        demandOption: true,
+      }),
+    ).option("operator", {
+      describe: "operator to drop, by uid or OperatorID (repeatable)",
+      type: "string",
+      array: true,
+      demandOption: true,
+    }),
+  async run(args, ctx) {
+    const refs = args.operator.map(parseOperatorRef);
+    const loaded = await loadSnapshot(args.src, ctx.stores);
+    const written = await writeEdited(loaded, dropOperators(loaded.metadata, refs), {
+      stores: ctx.stores,
+      ...(args.dst === undefined ? {} : { target: args.dst }),
+      copy: args.copy,
+      inPlace: args.inPlace,
+      dryRun: args.dryRun,
+      overwrite: args.overwrite,
+    });
+    return {
+      data: { dropped: refs, written },
+      text: () =>
+        `Dropped ${refs.map((r) => `${r.text} (${r.operatorId})`).join(", ")}\n${renderWritten(written, args)}`,
+    };
+  },
+};

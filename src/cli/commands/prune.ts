@@ -1,0 +1,58 @@
+/** `savepoint prune <src> [dst]`: keep only the state the new job maps. */
+
+import { pruneMetadata, writeEdited } from "../../ops/edit.js";
+import { loadSnapshot } from "../../ops/locate.js";
+import { toFlinkPath } from "../../ops/relocate.js";
+import { planRestore } from "../../ops/restore-plan.js";
+import type { CliCommand } from "../command.js";
+import {
+  type EditOutputArgs,
+  type JobArgs,
+  jobFromArgs,
+  renderWritten,
+  withEditOutput,
+  withJob,
+} from "./edit-options.js";
+
+interface PruneArgs extends JobArgs, EditOutputArgs {
+  src: string;
+}
+
+export const pruneCommand: CliCommand<PruneArgs> = {
+  command: "prune <src> [dst]",
+  describe:
+    "Write a snapshot with only the operators the new job maps (--allowNonRestoredState made permanent)",
+  builder: (y) =>
+    withJob(
+      withEditOutput(
+        y.positional("src", {
+          describe: "snapshot directory or its _metadata",
+          type: "string",
+          demandOption: true,
+        }),
+      ),
+    ),
+  async run(args, ctx) {
+    const job = await jobFromArgs(args);
+    const loaded = await loadSnapshot(args.src, ctx.stores);
+    const plan = planRestore(loaded.metadata, job, toFlinkPath(loaded.directory));
+    const dropped = plan.operators.filter((o) => o.fate !== "mapped");
+    const written = await writeEdited(loaded, pruneMetadata(loaded.metadata, plan), {
+      stores: ctx.stores,
+      ...(args.dst === undefined ? {} : { target: args.dst }),
+      copy: args.copy,
+      inPlace: args.inPlace,
+      dryRun: args.dryRun,
+      overwrite: args.overwrite,
+    });
+    const data = { dropped, kept: plan.operators.filter((o) => o.fate === "mapped"), written };
+    return {
+      data,
+      text: () =>
+        `${dropped.length === 0 ? "Nothing to drop: every operator maps." : `Dropped ${dropped.length} operator(s):`}\n` +
+        dropped.map((o) => `  ${o.operatorId} ${o.uid ?? o.name ?? ""} (${o.fate})`).join("\n") +
+        (dropped.length ? "\n" : "") +
+        renderWritten(written, args),
+    };
+  },
+};
