@@ -4,7 +4,7 @@ import { dropOperators, writeEdited } from "../../ops/edit.js";
 import { parseOperatorRef } from "../../ops/job-spec.js";
 import { loadSnapshot } from "../../ops/locate.js";
 import type { CliCommand } from "../command.js";
-import { type EditOutputArgs, renderWritten, withEditOutput } from "./edit-options.js";
+import { type EditOutputArgs, editWriteOptions, renderWritten, withEditOutput } from "./edit-options.js";
 
 interface DropArgs extends EditOutputArgs {
   src: string;
@@ -30,14 +30,11 @@ export const dropCommand: CliCommand<DropArgs> = {
   async run(args, ctx) {
     const refs = args.operator.map(parseOperatorRef);
     const loaded = await loadSnapshot(args.src, ctx.stores);
-    const written = await writeEdited(loaded, dropOperators(loaded.metadata, refs), {
-      stores: ctx.stores,
-      ...(args.dst === undefined ? {} : { target: args.dst }),
-      copy: args.copy,
-      inPlace: args.inPlace,
-      dryRun: args.dryRun,
-      overwrite: args.overwrite,
-    });
+    const written = await writeEdited(
+      loaded,
+      dropOperators(loaded.metadata, refs),
+      editWriteOptions(args, ctx),
+    );
     return {
       data: { dropped: refs, written },
       text: () =>

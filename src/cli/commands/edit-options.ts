@@ -2,9 +2,9 @@
 
 import type { Argv } from "yargs";
 import { InvalidArgumentError } from "../../errors.js";
-import type { WriteEditedReport } from "../../ops/edit.js";
+import type { WriteEditedOptions, WriteEditedReport } from "../../ops/edit.js";
 import { type JobSpec, jobSpecFromRefs, readJobSpec } from "../../ops/job-spec.js";
-import type { GlobalArgs } from "../command.js";
+import type { CliContext, GlobalArgs } from "../command.js";
 
 /** Flags of the output of an edit. */
 export interface EditOutputArgs {
@@ -78,4 +78,16 @@ export function renderWritten(w: WriteEditedReport, args: GlobalArgs & EditOutpu
         "source, or rerun with --copy for a self-contained snapshot.\n"
       );
   }
+}
+
+/** The `writeEdited` options the output flags ask for. */
+export function editWriteOptions(args: EditOutputArgs, ctx: CliContext): WriteEditedOptions {
+  return {
+    stores: ctx.stores,
+    ...(args.dst === undefined ? {} : { target: args.dst }),
+    copy: args.copy,
+    inPlace: args.inPlace,
+    dryRun: args.dryRun,
+    overwrite: args.overwrite,
+  };
 }

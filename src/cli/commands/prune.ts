@@ -7,6 +7,7 @@ import { planRestore } from "../../ops/restore-plan.js";
 import type { CliCommand } from "../command.js";
 import {
   type EditOutputArgs,
+  editWriteOptions,
   type JobArgs,
   jobFromArgs,
   renderWritten,
@@ -37,14 +38,11 @@ export const pruneCommand: CliCommand<PruneArgs> = {
     const loaded = await loadSnapshot(args.src, ctx.stores);
     const plan = planRestore(loaded.metadata, job, toFlinkPath(loaded.directory));
     const dropped = plan.operators.filter((o) => o.fate !== "mapped");
-    const written = await writeEdited(loaded, pruneMetadata(loaded.metadata, plan), {
-      stores: ctx.stores,
-      ...(args.dst === undefined ? {} : { target: args.dst }),
-      copy: args.copy,
-      inPlace: args.inPlace,
-      dryRun: args.dryRun,
-      overwrite: args.overwrite,
-    });
+    const written = await writeEdited(
+      loaded,
+      pruneMetadata(loaded.metadata, plan),
+      editWriteOptions(args, ctx),
+    );
     const data = { dropped, kept: plan.operators.filter((o) => o.fate === "mapped"), written };
     return {
       data,

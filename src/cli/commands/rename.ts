@@ -4,7 +4,7 @@ import { renameOperator, writeEdited } from "../../ops/edit.js";
 import { parseOperatorRef } from "../../ops/job-spec.js";
 import { loadSnapshot } from "../../ops/locate.js";
 import type { CliCommand } from "../command.js";
-import { type EditOutputArgs, renderWritten, withEditOutput } from "./edit-options.js";
+import { type EditOutputArgs, editWriteOptions, renderWritten, withEditOutput } from "./edit-options.js";
 
 interface RenameArgs extends EditOutputArgs {
   src: string;
@@ -39,14 +39,11 @@ export const renameCommand: CliCommand<RenameArgs> = {
     const from = parseOperatorRef(args.from);
     const to = parseOperatorRef(args.to);
     const loaded = await loadSnapshot(args.src, ctx.stores);
-    const written = await writeEdited(loaded, renameOperator(loaded.metadata, from, to, args.force), {
-      stores: ctx.stores,
-      ...(args.dst === undefined ? {} : { target: args.dst }),
-      copy: args.copy,
-      inPlace: args.inPlace,
-      dryRun: args.dryRun,
-      overwrite: args.overwrite,
-    });
+    const written = await writeEdited(
+      loaded,
+      renameOperator(loaded.metadata, from, to, args.force),
+      editWriteOptions(args, ctx),
+    );
     return {
       data: { from, to, written },
       text: () =>
