@@ -55,6 +55,12 @@ export interface OperatorState {
   fullyFinished: boolean;
   /** Subtask states in file order (Flink's map iteration order when it wrote them). */
   subtaskStates: SubtaskStateEntry[];
+  /**
+   * V2 only: the former "chain length" int written after `maxParallelism` (Flink 1.3+ writes 1 and
+   * ignores it on read). Set by the reader only when the file holds a value other than 1; the V2
+   * writer writes `v2ChainLength ?? 1`.
+   */
+  v2ChainLength?: number;
 }
 
 /** One subtask record of an operator. */
@@ -80,8 +86,17 @@ export interface OperatorSubtaskState {
   resultSubpartitionState: ResultSubpartitionStateHandle[];
   /** V7: the checkpoint id this subtask's state was taken in, when it differs; undefined before V7. */
   refCheckpointId?: bigint | null;
-  /** V2 only: the legacy per-subtask fields, kept for byte-exact rewrites (Flink writes 1 and -1). */
-  v2Legacy?: { chainLength: number; duration: bigint };
+  /**
+   * V2 only: the legacy per-subtask "duration" long (Flink writes -1 and ignores it on read). Set by
+   * the reader only when the file holds a value other than -1; the V2 writer writes `duration ?? -1`.
+   * `chainLength` is not used: the chain length is a per-operator field, see
+   * {@link OperatorState.v2ChainLength}.
+   */
+  v2Legacy?: {
+    duration: bigint;
+    /** @deprecated ignored by reader and writer; see OperatorState.v2ChainLength. */
+    chainLength?: number;
+  };
 }
 
 /** `KeyGroupRange`: inclusive key-group interval. Empty ranges have `end < start` (Flink uses 0,-1). */

@@ -1,0 +1,106 @@
+/**
+ * The part of the `_metadata` body every version (2..7) shares, after the magic number and version:
+ *
+ * ```
+ * long checkpointId                  (>= 0)
+ * int  numMasterStates               (>= 0)   MasterState × n      (master-state.ts)
+ * int  numOperatorStates             (>= 0)   OperatorState × n    (version-specific)
+ * [V4+: Java-serialized CheckpointProperties to EOF]              (properties.ts)
+ * ```
+ *
+ * Mirrors Flink's `MetadataV2V3SerializerBase.serializeMetadata` / `deserializeMetadata`; subclasses
+ * (`v2.ts` ... `v7.ts`) follow Flink's `MetadataVnSerializer` class hierarchy.
+ */
+
+import { InvalidArgumentError } from "../../errors.js";
+import type { DataInput } from "../io/data-input.js";
+import type { DataOutput } from "../io/data-output.js";
+import { type ReadContext, type WriteContext, writeInt32, writeInt64 } from "./common.js";
+import { MIN_MASTER_STATE_BYTES, readMasterState, writeMasterState } from "./master-state.js";
+import type { CheckpointMetadata, MasterState, OperatorState } from "./model.js";
+import { validateOperatorForWrite } from "./operator-state.js";
+
+/** A codec for one metadata format version: reads and writes the body after the version int. */
+export abstract class MetadataSerializerBase {
+  /** The format version this codec reads and writes. */
+  abstract readonly version: number;
+
+  /** Smallest possible encoded operator record, to bound the operator count. */
+  protected abstract readonly minOperatorBytes: number;
+
+  /**
+   * Reads the body (everything after the version int) up to the end of `input`.
+   * @throws CorruptSnapshotError / UnsupportedVersionError on malformed input.
+   */
+  read(input: DataInput): CheckpointMetadata {
+    const ctx: ReadContext = { version: this.version, depth: 0 };
+    const idAt = input.position;
+    const checkpointId = input.readLong();
+    if (checkpointId < 0n) throw input.corrupt(`invalid checkpoint ID: ${checkpointId}`, idAt);
+
+    const numMasterStates = input.readCount("number of master states", MIN_MASTER_STATE_BYTES);
+    const masterStates: MasterState[] = [];
+    for (let i = 0; i < numMasterStates; i++) {
+      masterStates.push(input.within(`masterState[${i}]`, () => readMasterState(input)));
+    }
+
+    const numOperators = input.readCount("number of operator states", this.minOperatorBytes);
+    const operatorStates: OperatorState[] = [];
+    for (let i = 0; i < numOperators; i++) {
+      operatorStates.push(input.within(`operator[${i}]`, () => this.readOperatorState(input, ctx)));
+    }
+
+    const properties = this.readTrailer(input);
+    return { version: this.version, checkpointId, masterStates, operatorStates, properties };
+  }
+
+  /**
+   * Writes the body for `m` (which must carry this codec's version).
+   * @throws InvalidArgumentError for a model this version cannot hold or Flink could not have written.
+   */
+  write(out: DataOutput, m: CheckpointMetadata): void {
+    if (m.version !== this.version) {
+      throw new InvalidArgumentError(`model is version ${m.version}, codec writes version ${this.version}`);
+    }
+    const ctx: WriteContext = { version: this.version, depth: 0 };
+    if (typeof m.checkpointId !== "bigint" || m.checkpointId < 0n) {
+      throw new InvalidArgumentError(
+        `checkpointId must be a non-negative bigint, got ${String(m.checkpointId)}`,
+      );
+    }
+    writeInt64(out, m.checkpointId, "checkpointId");
+    if (!Array.isArray(m.masterStates)) throw new InvalidArgumentError("masterStates must be a list");
+    writeInt32(out, m.masterStates.length, "number of master states");
+    for (const ms of m.masterStates) writeMasterState(out, ms);
+    if (!Array.isArray(m.operatorStates)) throw new InvalidArgumentError("operatorStates must be a list");
+    writeInt32(out, m.operatorStates.length, "number of operator states");
+    for (const op of m.operatorStates) {
+      if (!op) throw new InvalidArgumentError("operatorStates holds a null operator");
+      validateOperatorForWrite(op);
+      this.writeOperatorState(out, op, ctx);
+    }
+    this.writeTrailer(out, m);
+  }
+
+  /** Reads one operator record (`deserializeOperatorState`). */
+  protected abstract readOperatorState(input: DataInput, ctx: ReadContext): OperatorState;
+
+  /** Writes one operator record (`serializeOperatorState`); the operator passed the common checks. */
+  protected abstract writeOperatorState(out: DataOutput, op: OperatorState, ctx: WriteContext): void;
+
+  /**
+   * What follows the operators. V2/V3: nothing, so any byte left is an error.
+   * @returns the raw trailer for V4+, null before.
+   */
+  protected readTrailer(input: DataInput): Uint8Array | null {
+    if (!input.atEnd) throw input.corrupt(`${input.remaining} trailing bytes after the last operator state`);
+    return null;
+  }
+
+  /** Writes what follows the operators; before V4 there is nothing, so `properties` must be null. */
+  protected writeTrailer(_out: DataOutput, m: CheckpointMetadata): void {
+    if (m.properties !== null && m.properties !== undefined) {
+      throw new InvalidArgumentError(`metadata V${this.version} cannot hold CheckpointProperties (V4+ only)`);
+    }
+  }
+}
