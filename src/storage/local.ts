@@ -226,6 +226,7 @@ export class LocalStore implements Store {
     } catch (err) {
       await unlink(tmp).catch(() => {});
       const e = mapFsError(err, source);
+      if (e instanceof AlreadyExistsError) throw mapFsError(err, target);
       if (e instanceof NotFoundError && (await this.stat(source)) !== null) throw mapFsError(err, target);
       throw e;
     }

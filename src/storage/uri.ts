@@ -27,8 +27,13 @@ export interface ParsedUri {
 
 const SCHEME_RE = /^([a-zA-Z][a-zA-Z0-9+.-]*):(.*)$/s;
 
+/** A `.` or `..` segment, an empty segment (`//`) or a trailing slash. */
+const NEEDS_NORMALIZING = /\/\.{1,2}(\/|$)|\/\/|.\/$/;
+
 /** Normalises `.`/`..` and duplicate slashes of an absolute POSIX path; refuses `..` above the root. */
 export function normalizePath(path: string, forUri: string): string {
+  // Fast path: most paths (every pointer Flink writes) are already normal.
+  if (path.startsWith("/") && !NEEDS_NORMALIZING.test(path)) return path;
   const out: string[] = [];
   for (const seg of path.split("/")) {
     if (seg === "" || seg === ".") continue;

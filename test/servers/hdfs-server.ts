@@ -1,0 +1,141 @@
+/**
+ * A real HDFS for the tests: Hadoop's MiniDFSCluster (one NameNode, one DataNode, WebHDFS and permissions
+ * on, 127.0.0.1 only), run by the Java launcher in `test/servers/hdfs-launcher/` that
+ * `scripts/install-test-servers.sh` builds (`target/classes` + `target/classpath.txt`).
+ *
+ * The launcher prints `{"event":"ready",...}` on stdout, then takes commands on stdin (`stopDataNode`,
+ * `restartDataNode`, `ping`) and answers each with a JSON line; it exits when stdin closes.
+ */
+
+import { existsSync, readFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { createInterface } from "node:readline";
+import { killTree, spawnServer } from "./process.js";
+
+const LAUNCHER_DIR = resolve("test/servers/hdfs-launcher");
+
+/** A running MiniDFSCluster. */
+export interface HdfsTestCluster {
+  /** NameNode RPC port (the `port` of `hdfs://127.0.0.1:<port>/` URIs). */
+  nameNodeRpcPort: number;
+  /** NameNode HTTP (WebHDFS) port. */
+  nameNodeHttpPort: number;
+  /** `http://127.0.0.1:<nameNodeHttpPort>`. */
+  webHdfsUrl: string;
+  /** The HDFS block size the cluster uses, in bytes. */
+  blockSize: number;
+  /** LISTSTATUS_BATCH page size (`dfs.ls.limit`). */
+  lsLimit: number;
+  /** The HDFS superuser (the OS user running the cluster). */
+  superuser: string;
+  /** Sends a launcher command and waits for its reply (`stopDataNode`, `restartDataNode`, `ping`). */
+  command(cmd: "stopDataNode" | "restartDataNode" | "ping", timeoutMs?: number): Promise<void>;
+  /** Shuts the cluster down and kills the JVM's process tree. */
+  stop(): Promise<void>;
+}
+
+/** Options of {@link startHdfsCluster}. */
+export interface HdfsClusterOptions {
+  /** HDFS block size in bytes (default 256 KiB, so small test files span several blocks). */
+  blockSize?: number;
+  /** LISTSTATUS_BATCH page size (default 1000). */
+  lsLimit?: number;
+  /** Milliseconds to wait for the cluster (default 120 000). */
+  timeoutMs?: number;
+}
+
+/** Starts a MiniDFSCluster; throws (with the JVM's stderr tail) when it is not up in time. */
+export async function startHdfsCluster(options: HdfsClusterOptions = {}): Promise<HdfsTestCluster> {
+  const classpathFile = join(LAUNCHER_DIR, "target/classpath.txt");
+  if (!existsSync(classpathFile)) {
+    throw new Error(
+      `${classpathFile} is missing: run 'bash scripts/install-test-servers.sh' (npm test does it in pretest)`,
+    );
+  }
+  const classpath = `${join(LAUNCHER_DIR, "target/classes")}:${readFileSync(classpathFile, "utf8").trim()}`;
+  const args = [
+    "-Xmx512m",
+    "-XX:+UseSerialGC",
+    "-XX:TieredStopAtLevel=1",
+    "-Djava.net.preferIPv4Stack=true",
+    // Hadoop 3.4's JAXB/Jersey (WebHDFS) reflects into java.base on Java 17.
+    "--add-opens=java.base/java.lang=ALL-UNNAMED",
+    "--add-opens=java.base/java.util=ALL-UNNAMED",
+    "--add-opens=java.base/java.nio=ALL-UNNAMED",
+    "--add-opens=java.base/sun.nio.ch=ALL-UNNAMED",
+    "-cp",
+    classpath,
+    "dev.savepointkit.testservers.HdfsLauncher",
+    "--block-size",
+    String(options.blockSize ?? 256 * 1024),
+    "--ls-limit",
+    String(options.lsLimit ?? 1000),
+  ];
+  const { child, stderrTail } = spawnServer("java", args);
+  const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
+  const waiting: ((msg: Record<string, unknown>) => void)[] = [];
+  let ready: ((msg: Record<string, unknown>) => void) | undefined;
+  lines.on("line", (line) => {
+    let msg: Record<string, unknown>;
+    try {
+      msg = JSON.parse(line) as Record<string, unknown>;
+    } catch {
+      return; // not ours
+    }
+    if (msg.event === "ready") ready?.(msg);
+    else if (msg.event === "reply") waiting.shift()?.(msg);
+  });
+  const timeoutMs = options.timeoutMs ?? 120_000;
+  let info: Record<string, unknown>;
+  try {
+    info = await new Promise<Record<string, unknown>>((resolveReady, reject) => {
+      const timer = setTimeout(
+        () => reject(new Error(`MiniDFSCluster not ready after ${timeoutMs} ms`)),
+        timeoutMs,
+      );
+      ready = (msg) => {
+        clearTimeout(timer);
+        resolveReady(msg);
+      };
+      child.once("exit", (code) => {
+        clearTimeout(timer);
+        reject(new Error(`MiniDFSCluster launcher exited with code ${code}`));
+      });
+      child.once("error", (err) => {
+        clearTimeout(timer);
+        reject(err);
+      });
+    });
+  } catch (err) {
+    await killTree(child);
+    throw new Error(`${(err as Error).message}\n${stderrTail()}`);
+  }
+  const nameNodeHttpPort = info.nameNodeHttpPort as number;
+  return {
+    nameNodeRpcPort: info.nameNodeRpcPort as number,
+    nameNodeHttpPort,
+    webHdfsUrl: `http://127.0.0.1:${nameNodeHttpPort}`,
+    blockSize: info.blockSize as number,
+    lsLimit: info.lsLimit as number,
+    superuser: info.superuser as string,
+    command(cmd, cmdTimeoutMs = 60_000) {
+      return new Promise<void>((resolveCmd, reject) => {
+        const timer = setTimeout(
+          () => reject(new Error(`launcher command ${cmd}: no reply in ${cmdTimeoutMs} ms`)),
+          cmdTimeoutMs,
+        );
+        waiting.push((msg) => {
+          clearTimeout(timer);
+          if (msg.ok === true) resolveCmd();
+          else reject(new Error(`launcher command ${cmd} failed: ${String(msg.error)}`));
+        });
+        child.stdin?.write(`${cmd}\n`);
+      });
+    },
+    async stop() {
+      lines.close();
+      child.stdin?.end();
+      await killTree(child, 10_000);
+    },
+  };
+}

@@ -1,0 +1,160 @@
+/**
+ * `inspectSnapshot` on remote stores: each canonical savepoint fixture is uploaded to the test S3 server
+ * (moto) and to the test HDFS (MiniDFSCluster), and inspecting the `s3://…` / `s3a://…` / `hdfs://…` URI
+ * must give the same report as the local copy (URIs aside: the snapshot directory prefix differs).
+ */
+
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { existsSync, readdirSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { promisify } from "node:util";
+import { toJson } from "../../src/cli/json.js";
+import { inspectSnapshot } from "../../src/ops/inspect.js";
+import { createDefaultRegistry } from "../../src/storage/defaults.js";
+import type { StoreRegistry } from "../../src/storage/registry.js";
+import { normalizeUri, relativeTo } from "../../src/storage/uri.js";
+import { type HdfsTestCluster, startHdfsCluster } from "../servers/hdfs-server.js";
+import { serverSkip } from "../servers/process.js";
+import { type S3TestServer, startS3Server } from "../servers/s3-server.js";
+
+const skip = serverSkip("the S3 and HDFS test servers");
+
+/** `fixtures/flink-*` `/savepoint-canonical-*` `/snapshot` directories. */
+function canonicalSnapshots(): string[] {
+  const root = resolve("fixtures");
+  const out: string[] = [];
+  if (!existsSync(root)) return out;
+  for (const line of readdirSync(root)
+    .filter((d) => d.startsWith("flink-"))
+    .sort()) {
+    for (const c of readdirSync(join(root, line))
+      .filter((d) => d.startsWith("savepoint-canonical-"))
+      .sort()) {
+      const dir = join(root, line, c, "snapshot");
+      if (existsSync(join(dir, "_metadata"))) out.push(dir);
+    }
+  }
+  return out;
+}
+
+/** Copies every file under local directory `from` to remote directory URI `to`. */
+async function upload(stores: StoreRegistry, from: string, to: string): Promise<number> {
+  const local = stores.resolve(from);
+  const remote = stores.resolve(to);
+  let n = 0;
+  for await (const f of local.store.list(local.uri)) {
+    const rel = relativeTo(local.uri, f.uri) as string;
+    await remote.store.write(`${remote.uri}/${rel}`, await local.store.readAll(f.uri));
+    n++;
+  }
+  return n;
+}
+
+/** The report as JSON with the snapshot directory replaced by a placeholder. */
+function comparable(report: unknown, dir: string): string {
+  return toJson(report).split(dir).join("<snapshot-dir>");
+}
+
+const snapshots = canonicalSnapshots();
+
+/** Runs the real CLI (`savepoint ...`) in a child process with `env` added; resolves with its stdout. */
+async function cli(args: string[], env: Record<string, string>): Promise<string> {
+  const { stdout } = await promisify(execFile)(
+    process.execPath,
+    ["--import", "tsx", "src/cli/main.ts", ...args],
+    {
+      env: { ...process.env, ...env },
+      maxBuffer: 64 * 1024 * 1024,
+      timeout: 60_000,
+    },
+  );
+  return stdout;
+}
+
+describe("inspect on snapshots uploaded to S3 and HDFS", { skip, timeout: 300_000 }, () => {
+  let s3: S3TestServer;
+  let hdfs: HdfsTestCluster;
+  let stores: StoreRegistry;
+  let bucket: string;
+  const run = randomBytes(4).toString("hex");
+
+  before(async () => {
+    [s3, hdfs] = await Promise.all([startS3Server(), startHdfsCluster()]);
+    bucket = `spk-inspect-${run}`;
+    await s3.createBucket(bucket);
+    const nn = `127.0.0.1:${hdfs.nameNodeRpcPort}`;
+    stores = createDefaultRegistry({
+      s3: {
+        endpoint: s3.endpoint,
+        region: s3.region,
+        credentials: s3.credentials,
+        forcePathStyle: true,
+      },
+      hdfs: { webhdfs: { [nn]: hdfs.webHdfsUrl }, defaultFs: `hdfs://${nn}`, user: "spk-inspect" },
+    });
+  });
+  after(async () => {
+    await stores?.close();
+    await Promise.all([s3?.stop(), hdfs?.stop()]);
+  });
+
+  it("has canonical savepoint fixtures to upload", () => {
+    assert.ok(snapshots.length > 0, "no fixtures/flink-*/savepoint-canonical-*/snapshot/_metadata");
+  });
+
+  for (const dir of snapshots) {
+    const id = dir.split("/").slice(-3, -1).join("/");
+    it(`${id}: the same report from s3://, s3a://, hdfs://host:port and hdfs:/// as from the local copy`, async () => {
+      const localDir = normalizeUri(dir);
+      const expected = comparable(await inspectSnapshot(dir, { stores }), localDir);
+      const key = `${run}/${id}/snapshot`;
+      const targets = [
+        `s3://${bucket}/${key}`,
+        `s3a://${bucket}/${key}`,
+        `hdfs://127.0.0.1:${hdfs.nameNodeRpcPort}/${key}`,
+        `hdfs:///${key}`,
+      ];
+      await upload(stores, dir, targets[0] as string);
+      await upload(stores, dir, targets[2] as string);
+      for (const target of targets) {
+        const report = await inspectSnapshot(target, { stores });
+        assert.equal(comparable(report, target), expected, `report from ${target}`);
+        // Also through the _metadata file itself.
+        const viaFile = await inspectSnapshot(`${target}/_metadata`, { stores });
+        assert.equal(comparable(viaFile, target), expected, `report from ${target}/_metadata`);
+      }
+    });
+  }
+
+  it("the savepoint CLI inspects s3:// and hdfs:/// URIs configured only through the environment", async (t) => {
+    const dir = snapshots[0];
+    if (dir === undefined) {
+      t.skip("no canonical fixture");
+      return;
+    }
+    const id = dir.split("/").slice(-3, -1).join("/");
+    const key = `${run}/${id}/snapshot`; // uploaded by the test above
+    const nn = `127.0.0.1:${hdfs.nameNodeRpcPort}`;
+    const env = {
+      AWS_ENDPOINT_URL_S3: s3.endpoint,
+      AWS_REGION: s3.region,
+      AWS_ACCESS_KEY_ID: s3.credentials.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: s3.credentials.secretAccessKey,
+      SAVEPOINT_KIT_WEBHDFS: `${nn}=${hdfs.webHdfsUrl}`,
+      SAVEPOINT_KIT_HDFS_DEFAULT_FS: `hdfs://${nn}`,
+      HADOOP_USER_NAME: "spk-cli",
+    };
+    const [local, viaS3, viaHdfs] = await Promise.all([
+      cli(["inspect", dir, "--json"], env),
+      cli(["inspect", `s3://${bucket}/${key}`, "--json"], env),
+      cli(["inspect", `hdfs:///${key}`, "--json"], env),
+    ]);
+    const strip = (json: string, d: string) => json.split(d).join("<snapshot-dir>");
+    assert.ok(local.includes('"operators"'), "the CLI printed a JSON report");
+    assert.equal(strip(viaS3, `s3://${bucket}/${key}`), strip(local, normalizeUri(dir)));
+    assert.equal(strip(viaHdfs, `hdfs:///${key}`), strip(local, normalizeUri(dir)));
+  });
+});
