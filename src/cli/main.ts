@@ -15,7 +15,7 @@ import { createDefaultRegistry } from "../storage/defaults.js";
 import type { CliContext, CommandOutput, GlobalArgs } from "./command.js";
 import { commands } from "./commands/index.js";
 import { EXIT_INTERNAL, EXIT_OK, EXIT_USAGE, exitCodeFor } from "./exit-codes.js";
-import { toJson } from "./json.js";
+import { jsonChunks, toJson } from "./json.js";
 
 /** The result of one CLI invocation. */
 export interface CliResult {
@@ -28,9 +28,14 @@ class UsageError extends Error {}
 
 /**
  * Runs the CLI on `argv` (without `node` and the script name) and returns what it would print.
- * Never throws and never exits the process.
+ * Never throws and never exits the process. With `io.stdout`, standard output is handed over in chunks
+ * as it is produced (and `stdout` in the result is empty).
  */
-export async function runCli(argv: string[], context?: Partial<CliContext>): Promise<CliResult> {
+export async function runCli(
+  argv: string[],
+  context?: Partial<CliContext>,
+  io?: { stdout?: (chunk: string) => void },
+): Promise<CliResult> {
   const ctx: CliContext = { stores: context?.stores ?? createDefaultRegistry() };
   let output: CommandOutput | undefined;
   let help = "";
@@ -62,11 +67,15 @@ export async function runCli(argv: string[], context?: Partial<CliContext>): Pro
     });
     if (!output) return { exitCode: EXIT_OK, stdout: help ? `${help}\n` : "", stderr: "" };
     const out = output as CommandOutput;
-    return {
-      exitCode: out.exitCode ?? EXIT_OK,
-      stdout: wantsJson ? toJson(out.data) : out.text(),
-      stderr: "",
-    };
+    let stdout = "";
+    const emit =
+      io?.stdout ??
+      ((chunk: string) => {
+        stdout += chunk;
+      });
+    if (wantsJson) for (const chunk of jsonChunks(out.data)) emit(chunk);
+    else emit(out.text());
+    return { exitCode: out.exitCode ?? EXIT_OK, stdout, stderr: "" };
   } catch (err) {
     if (err instanceof UsageError) {
       return {
@@ -91,7 +100,11 @@ export async function runCli(argv: string[], context?: Partial<CliContext>): Pro
 
 /** Entry point when run as the `savepoint` binary. */
 async function main(): Promise<void> {
-  const result = await runCli(process.argv.slice(2));
+  // Output goes to stdout as it is produced (writes to pipes and files are synchronous on Linux), so
+  // a large --json report is never held as one string.
+  const result = await runCli(process.argv.slice(2), undefined, {
+    stdout: (chunk) => process.stdout.write(chunk),
+  });
   if (result.stdout) process.stdout.write(result.stdout);
   if (result.stderr) process.stderr.write(result.stderr);
   process.exitCode = result.exitCode;

@@ -5,7 +5,7 @@
 
 import { readFile } from "node:fs/promises";
 import { createRequire } from "node:module";
-import { Ajv2020 } from "ajv/dist/2020.js";
+import type { ValidateFunction } from "ajv/dist/2020.js";
 import { InvalidArgumentError } from "../errors.js";
 import { isOperatorIdHex, operatorIdFromUid, parseOperatorId } from "../formats/operator-id.js";
 
@@ -25,9 +25,21 @@ export interface JobSpec {
   operators: JobOperator[];
 }
 
-// The schema ships in the package's schemas/ folder, two levels above both src/ops and dist/ops.
-const schema = createRequire(import.meta.url)("../../schemas/job.schema.json") as object;
-const validate = new Ajv2020({ allErrors: true }).compile<JobSpec>(schema);
+let validator: ValidateFunction<JobSpec> | undefined;
+
+/**
+ * The compiled schema, built on first use: ajv is loaded and the schema compiled only by the commands
+ * that take a job spec, so that every other command starts fast.
+ */
+async function jobSchemaValidator(): Promise<ValidateFunction<JobSpec>> {
+  if (!validator) {
+    const { Ajv2020 } = await import("ajv/dist/2020.js");
+    // The schema ships in the package's schemas/ folder, two levels above both src/ops and dist/ops.
+    const schema = createRequire(import.meta.url)("../../schemas/job.schema.json") as object;
+    validator = new Ajv2020({ allErrors: true }).compile<JobSpec>(schema);
+  }
+  return validator;
+}
 
 /**
  * The OperatorIDs state can map to for a job operator (Flink's `OperatorIDPair`: the id generated from
@@ -44,7 +56,8 @@ export function jobOperatorIds(op: JobOperator): string[] {
  * Checks a parsed JSON value against the job schema.
  * @throws InvalidArgumentError listing every schema violation.
  */
-export function parseJobSpec(value: unknown, source = "job spec"): JobSpec {
+export async function parseJobSpec(value: unknown, source = "job spec"): Promise<JobSpec> {
+  const validate = await jobSchemaValidator();
   if (!validate(value)) {
     const problems = (validate.errors ?? []).map((e) => `${e.instancePath || "/"} ${e.message}`).join("; ");
     throw new InvalidArgumentError(`${source} does not match schemas/job.schema.json: ${problems}`);

@@ -10,7 +10,7 @@ import { operatorIdFromUid } from "../../src/formats/operator-id.js";
 import { dropOperators, pruneMetadata, renameOperator, writeEdited } from "../../src/ops/edit.js";
 import { verifySnapshot } from "../../src/ops/files.js";
 import { inspectSnapshot } from "../../src/ops/inspect.js";
-import { parseJobSpec, parseOperatorRef } from "../../src/ops/job-spec.js";
+import { type JobSpec, parseJobSpec, parseOperatorRef } from "../../src/ops/job-spec.js";
 import { loadSnapshot } from "../../src/ops/locate.js";
 import { operatorHasState, planRestore } from "../../src/ops/restore-plan.js";
 import { StoreRegistry } from "../../src/storage/registry.js";
@@ -25,11 +25,11 @@ after(async () => {
 });
 
 /** The job the harness ran, as a job spec: every operator by uid, or by OperatorID when it has none. */
-function harnessJob(f: (typeof fixtures)[number]) {
+function harnessJob(f: (typeof fixtures)[number]): JobSpec {
   const ops = (f.expected.jobOperators ?? []).map((j) =>
     j.uid ? { uid: j.uid } : { operatorId: j.operatorId },
   );
-  return parseJobSpec({ operators: ops });
+  return { operators: ops };
 }
 
 describe("plan", () => {
@@ -99,6 +99,15 @@ describe("plan", () => {
         ),
       ),
     );
+  });
+
+  it("validates job specs against the schema", async () => {
+    assert.deepEqual(await parseJobSpec({ operators: [{ uid: "a", parallelism: 2 }] }), {
+      operators: [{ uid: "a", parallelism: 2 }],
+    });
+    await assert.rejects(parseJobSpec({ operators: [{ parallelism: 2 }] }), InvalidArgumentError);
+    await assert.rejects(parseJobSpec({ operators: [{ operatorId: "xyz" }] }), InvalidArgumentError);
+    await assert.rejects(parseJobSpec({ ops: [] }), InvalidArgumentError);
   });
 
   it("exits 7 from the CLI when Flink would refuse, 0 when it would restore", async () => {
