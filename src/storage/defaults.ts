@@ -19,9 +19,29 @@
  * | `SAVEPOINT_KIT_HDFS_DELEGATION_TOKEN` | HDFS | delegation token (URL-safe string) sent as `delegation=` |
  */
 
-import { HdfsStore, type HdfsStoreOptions } from "./hdfs.js";
+import type { HdfsStoreOptions } from "./hdfs.js";
+import { LazyStore } from "./lazy.js";
 import { StoreRegistry } from "./registry.js";
-import { S3Store, type S3StoreOptions } from "./s3.js";
+import type { S3StoreOptions } from "./s3.js";
+import type { StoreCapabilities } from "./store.js";
+
+/** `S3Store`'s schemes and capabilities, so the SDK loads only when an S3 URI is used. */
+export const S3_SCHEMES = ["s3", "s3a", "s3p"] as const;
+export const S3_CAPABILITIES: StoreCapabilities = {
+  serverSideCopy: true,
+  atomicWrite: true,
+  realDirectories: false,
+  atomicRename: false,
+};
+
+/** `HdfsStore`'s schemes and capabilities. */
+export const HDFS_SCHEMES = ["hdfs"] as const;
+export const HDFS_CAPABILITIES: StoreCapabilities = {
+  serverSideCopy: false,
+  atomicWrite: true,
+  realDirectories: true,
+  atomicRename: true,
+};
 
 /** Options of {@link createDefaultRegistry}. */
 export interface DefaultRegistryOptions {
@@ -50,7 +70,21 @@ export interface DefaultRegistryOptions {
 export function createDefaultRegistry(options: DefaultRegistryOptions = {}): StoreRegistry {
   const registry = new StoreRegistry();
   const env = options.env;
-  registry.register(["s3", "s3a", "s3p"], () => new S3Store({ ...(env ? { env } : {}), ...options.s3 }));
-  registry.register(["hdfs"], () => new HdfsStore({ ...(env ? { env } : {}), ...options.hdfs }));
+  registry.register(
+    S3_SCHEMES,
+    () =>
+      new LazyStore(S3_SCHEMES, S3_CAPABILITIES, async () => {
+        const { S3Store } = await import("./s3.js");
+        return new S3Store({ ...(env ? { env } : {}), ...options.s3 });
+      }),
+  );
+  registry.register(
+    HDFS_SCHEMES,
+    () =>
+      new LazyStore(HDFS_SCHEMES, HDFS_CAPABILITIES, async () => {
+        const { HdfsStore } = await import("./hdfs.js");
+        return new HdfsStore({ ...(env ? { env } : {}), ...options.hdfs });
+      }),
+  );
   return registry;
 }
