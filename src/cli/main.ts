@@ -12,10 +12,12 @@ import { fileURLToPath } from "node:url";
 import yargs from "yargs";
 import { SavepointKitError } from "../errors.js";
 import { createDefaultRegistry } from "../storage/defaults.js";
+import type { StoreRegistry } from "../storage/registry.js";
 import type { CliContext, CommandOutput, GlobalArgs } from "./command.js";
 import { commands } from "./commands/index.js";
 import { EXIT_INTERNAL, EXIT_OK, EXIT_USAGE, exitCodeFor } from "./exit-codes.js";
 import { jsonChunks, toJson } from "./json.js";
+import { type StoreArgs, storeOptionsFromArgs, withStoreOptions } from "./store-options.js";
 
 /** The result of one CLI invocation. */
 export interface CliResult {
@@ -36,13 +38,13 @@ export async function runCli(
   context?: Partial<CliContext>,
   io?: { stdout?: (chunk: string) => void },
 ): Promise<CliResult> {
-  const ctx: CliContext = { stores: context?.stores ?? createDefaultRegistry() };
+  let created: StoreRegistry | undefined;
   let output: CommandOutput | undefined;
   let help = "";
   const wantsDebug = argv.includes("--debug");
   const wantsJson = argv.includes("--json");
   try {
-    let parser = yargs()
+    let parser = withStoreOptions(yargs())
       .scriptName("savepoint")
       .usage(
         "$0 <command> [options]\n\nInspect, relocate, convert and prune Apache Flink savepoints and checkpoints.",
@@ -59,7 +61,9 @@ export async function runCli(
       });
     for (const cmd of commands) {
       parser = parser.command(cmd.command, cmd.describe, cmd.builder, async (args) => {
-        output = await cmd.run(args as never, ctx);
+        const stores =
+          context?.stores ?? (created = createDefaultRegistry(storeOptionsFromArgs(args as StoreArgs)));
+        output = await cmd.run(args as never, { stores });
       });
     }
     await parser.parseAsync(argv, {}, (_err, _args, text) => {
@@ -94,7 +98,7 @@ export async function runCli(
       : "";
     return { exitCode: code, stdout, stderr };
   } finally {
-    if (!context?.stores) await ctx.stores.close();
+    await created?.close();
   }
 }
 

@@ -157,4 +157,40 @@ describe("inspect on snapshots uploaded to S3 and HDFS", { skip, timeout: 300_00
     assert.equal(strip(viaS3, `s3://${bucket}/${key}`), strip(local, normalizeUri(dir)));
     assert.equal(strip(viaHdfs, `hdfs:///${key}`), strip(local, normalizeUri(dir)));
   });
+
+  it("the CLI's storage flags win over the environment", async (t) => {
+    const dir = snapshots[0];
+    if (dir === undefined) {
+      t.skip("no canonical fixture");
+      return;
+    }
+    const id = dir.split("/").slice(-3, -1).join("/");
+    const key = `${run}/${id}/snapshot`;
+    const nn = `127.0.0.1:${hdfs.nameNodeRpcPort}`;
+    // The environment points at nothing that answers; only the flags lead to the servers.
+    const env = {
+      AWS_ENDPOINT_URL_S3: "http://127.0.0.1:9",
+      AWS_REGION: s3.region,
+      AWS_ACCESS_KEY_ID: s3.credentials.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: s3.credentials.secretAccessKey,
+      SAVEPOINT_KIT_WEBHDFS: `${nn}=http://127.0.0.1:9`,
+      HADOOP_USER_NAME: "spk-cli",
+    };
+    const flags = [
+      "--s3-endpoint",
+      s3.endpoint,
+      "--webhdfs",
+      `${nn}=${hdfs.webHdfsUrl}`,
+      "--hdfs-default-fs",
+      `hdfs://${nn}`,
+    ];
+    const [local, viaS3, viaHdfs] = await Promise.all([
+      cli(["inspect", dir, "--json"], env),
+      cli(["inspect", `s3a://${bucket}/${key}`, "--json", ...flags], env),
+      cli(["inspect", `hdfs:///${key}`, "--json", ...flags], env),
+    ]);
+    const strip = (json: string, d: string) => json.split(d).join("<snapshot-dir>");
+    assert.equal(strip(viaS3, `s3a://${bucket}/${key}`), strip(local, normalizeUri(dir)));
+    assert.equal(strip(viaHdfs, `hdfs:///${key}`), strip(local, normalizeUri(dir)));
+  });
 });
