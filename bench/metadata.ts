@@ -1,0 +1,109 @@
+/**
+ * Benchmark (issue #3): `savepoint inspect --json` on large `_metadata` files against Flink's own
+ * loader (bench/java-loader), both as whole processes, plus our in-process parse time.
+ *
+ * Run: `npm run build && npx tsx bench/metadata.ts [operators...]` (default 40 80 160 operators at
+ * parallelism 128, about 27, 54 and 108 MB). Needs Java 17, Maven and GNU time (/usr/bin/time).
+ * Prints wall times (median of 3 runs), peak RSS, ratios, and MB/s. Nothing here is a test.
+ */
+
+import { execFileSync, spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { performance } from "node:perf_hooks";
+import { readMetadata } from "../src/formats/metadata/index.js";
+import { largeMetadataBytes } from "./large-metadata.js";
+
+const root = resolve(import.meta.dirname, "..");
+const loaderDir = join(root, "bench/java-loader");
+const RUNS = 3;
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)] as number;
+}
+
+/** Wall seconds and peak RSS (MiB) of a whole process, via GNU time. */
+function timed(cmd: string, args: string[]): { seconds: number; rssMiB: number; stdout: string } {
+  const r = spawnSync("/usr/bin/time", ["-f", "%e %M", cmd, ...args], {
+    maxBuffer: 1 << 30,
+    encoding: "utf8",
+  });
+  if (r.status !== 0) throw new Error(`${cmd} failed: ${r.stderr.slice(-2000)}`);
+  const last = r.stderr.trim().split("\n").pop() as string;
+  const [secs, kb] = last.split(" ").map(Number) as [number, number];
+  return { seconds: secs, rssMiB: kb / 1024, stdout: r.stdout };
+}
+
+function javaClasspath(): string {
+  const cp = join(loaderDir, "target/classpath.txt");
+  if (!existsSync(cp)) execFileSync("mvn", ["-q", "-B", "package"], { cwd: loaderDir, stdio: "inherit" });
+  return `${join(loaderDir, "target/classes")}:${readFileSync(cp, "utf8").trim()}`;
+}
+
+function main(): void {
+  const cli = join(root, "dist/cli/main.js");
+  if (!existsSync(cli)) throw new Error("run `npm run build` first");
+  const classpath = javaClasspath();
+  const sizes = process.argv.slice(2).map(Number);
+  const operators = sizes.length > 0 ? sizes : [40, 80, 160];
+  const work = mkdtempSync(join(tmpdir(), "savepoint-bench-"));
+  const rows: string[] = [];
+  try {
+    for (const n of operators) {
+      const dir = join(work, `ops-${n}`);
+      const file = join(dir, "_metadata");
+      const bytes = largeMetadataBytes(n);
+      execFileSync("mkdir", ["-p", dir]);
+      writeFileSync(file, bytes);
+      const mb = bytes.byteLength / 1e6;
+
+      const parse: number[] = [];
+      for (let i = 0; i < RUNS; i++) {
+        const t0 = performance.now();
+        const m = readMetadata(bytes);
+        parse.push((performance.now() - t0) / 1000);
+        if (m.operatorStates.length !== n) throw new Error("parse check failed");
+      }
+      const ours = [];
+      const java = [];
+      for (let i = 0; i < RUNS; i++) {
+        const o = timed("node", [cli, "inspect", "--json", dir]);
+        if (JSON.parse(o.stdout).operators.length !== n) throw new Error("inspect check failed");
+        ours.push(o);
+        const j = timed("java", ["-cp", classpath, "dev.savepointkit.bench.LoadMetadata", file]);
+        if (Number(j.stdout.trim()) !== n) throw new Error(`java loader printed ${j.stdout}`);
+        java.push(j);
+      }
+      const o = median(ours.map((x) => x.seconds));
+      const j = median(java.map((x) => x.seconds));
+      const p = median(parse);
+      const rss = Math.max(...ours.map((x) => x.rssMiB));
+      rows.push(
+        [
+          `${n} ops`,
+          `${mb.toFixed(1)} MB`,
+          `${o.toFixed(2)} s`,
+          `${j.toFixed(2)} s`,
+          `${(j / o).toFixed(2)}x`,
+          `${p.toFixed(3)} s`,
+          `${(mb / p).toFixed(0)} MB/s`,
+          `${rss.toFixed(0)} MiB`,
+          `${(rss / (bytes.byteLength / 1048576)).toFixed(2)}x`,
+          `${Math.max(...java.map((x) => x.rssMiB)).toFixed(0)} MiB`,
+        ].join(" | "),
+      );
+      rmSync(dir, { recursive: true });
+    }
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+  console.log(
+    "| size | _metadata | savepoint inspect --json | Flink loader (java) | speed-up | our parse (in-process) | parse rate | our peak RSS | RSS / file | java peak RSS |",
+  );
+  console.log("|---|---|---|---|---|---|---|---|---|---|");
+  for (const r of rows) console.log(`| ${r} |`);
+}
+
+main();

@@ -1,0 +1,171 @@
+/**
+ * Benchmark (issue #5): `savepoint relocate` of a snapshot of many files, against what users would do
+ * without it, measured in the same run.
+ *
+ * - local to local: a synthetic canonical savepoint of `--mib` MiB (default 1024) in 4 MiB files,
+ *   relocated by the CLI (a whole process) vs `cp -r` of the same directory;
+ * - S3 to S3 on the test server (moto; `scripts/install-test-servers.sh` installs it): the CLI
+ *   (server-side CopyObject) vs a plain SDK loop (GetObject + PutObject per file, one at a time).
+ *   Size `--s3-mib` (default 256).
+ *
+ * Run: `npm run build && npx tsx bench/relocate.ts [--mib 1024] [--s3-mib 256]`. Prints times, bytes/s
+ * and ratios. Nothing here is a test.
+ */
+
+import { execFileSync, spawnSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { performance } from "node:perf_hooks";
+import { GetObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
+import { writeMetadata } from "../src/formats/metadata/index.js";
+import type { CheckpointMetadata, OperatorSubtaskState } from "../src/formats/metadata/model.js";
+import { startS3Server } from "../test/servers/s3-server.js";
+
+const root = resolve(import.meta.dirname, "..");
+const cli = join(root, "dist/cli/main.js");
+const FILE_MIB = 4;
+
+function arg(name: string, fallback: number): number {
+  const i = process.argv.indexOf(name);
+  return i >= 0 ? Number(process.argv[i + 1]) : fallback;
+}
+
+/** A canonical savepoint directory with `files` state files of 4 MiB, referenced relatively. */
+function makeSnapshot(dir: string, files: number): number {
+  mkdirSync(dir, { recursive: true });
+  const block = randomBytes(FILE_MIB * 1024 * 1024);
+  const subtasks: OperatorSubtaskState[] = [];
+  for (let i = 0; i < files; i++) {
+    const name = `state-${String(i).padStart(5, "0")}`;
+    block.writeUInt32BE(i, 0); // distinct contents
+    writeFileSync(join(dir, name), block);
+    subtasks.push({
+      kind: "OperatorSubtaskState",
+      subtaskIndex: i,
+      managedOperatorState: null,
+      rawOperatorState: null,
+      managedKeyedState: {
+        kind: "KeyGroupsSavepointStateHandle",
+        tag: 7,
+        keyGroupRange: { start: i, end: i },
+        offsets: [0n],
+        delegate: {
+          kind: "RelativeFileStateHandle",
+          relativePath: name,
+          stateSize: BigInt(block.byteLength),
+        },
+        stateHandleId: null,
+      },
+      rawKeyedState: null,
+      inputChannelState: [],
+      resultSubpartitionState: [],
+    });
+  }
+  const m: CheckpointMetadata = {
+    version: 6,
+    checkpointId: 1n,
+    masterStates: [],
+    operatorStates: [
+      {
+        operatorId: "d0a4e4912796d2114f5e0db4e8dcf52a",
+        name: "word-stats",
+        uid: "word-stats",
+        parallelism: files,
+        maxParallelism: Math.max(128, files),
+        coordinatorState: null,
+        fullyFinished: false,
+        subtaskStates: subtasks,
+      },
+    ],
+    properties: Uint8Array.of(0xac, 0xed, 0x00, 0x05, 0x70),
+  };
+  writeFileSync(join(dir, "_metadata"), writeMetadata(m));
+  return files * block.byteLength;
+}
+
+function seconds(fn: () => void): number {
+  const t0 = performance.now();
+  fn();
+  return (performance.now() - t0) / 1000;
+}
+
+function run(cmd: string, args: string[], env?: NodeJS.ProcessEnv): void {
+  const r = spawnSync(cmd, args, {
+    stdio: ["ignore", "ignore", "pipe"],
+    env: env ?? process.env,
+    encoding: "utf8",
+  });
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(" ")} failed: ${r.stderr}`);
+}
+
+const rate = (bytes: number, s: number) => `${(bytes / 1048576 / s).toFixed(0)} MiB/s`;
+
+async function main(): Promise<void> {
+  const work = mkdtempSync(join(tmpdir(), "savepoint-bench-relocate-"));
+  try {
+    const mib = arg("--mib", 1024);
+    const src = join(work, "src");
+    const bytes = makeSnapshot(src, Math.ceil(mib / FILE_MIB));
+    execFileSync("sync");
+    const cp = seconds(() => run("cp", ["-r", src, join(work, "cp")]));
+    execFileSync("sync");
+    const ours = seconds(() => run("node", [cli, "relocate", src, join(work, "ours")]));
+    run("node", [cli, "verify", join(work, "ours")]);
+    console.log(`local to local, ${readdirSync(src).length} files, ${(bytes / 1048576).toFixed(0)} MiB`);
+    console.log("| | time | rate | time / cp -r time |");
+    console.log("|---|---|---|---|");
+    console.log(`| cp -r | ${cp.toFixed(2)} s | ${rate(bytes, cp)} | 1.00x |`);
+    console.log(
+      `| savepoint relocate | ${ours.toFixed(2)} s | ${rate(bytes, ours)} | ${(ours / cp).toFixed(2)}x |`,
+    );
+    rmSync(join(work, "cp"), { recursive: true });
+    rmSync(join(work, "ours"), { recursive: true });
+
+    const s3mib = arg("--s3-mib", 256);
+    const s3src = join(work, "s3src");
+    const s3bytes = makeSnapshot(s3src, Math.ceil(s3mib / FILE_MIB));
+    const s3 = await startS3Server();
+    try {
+      await s3.createBucket("bench");
+      const names = readdirSync(s3src);
+      for (const n of names) {
+        await s3.client.send(
+          new PutObjectCommand({ Bucket: "bench", Key: `src/${n}`, Body: readFileSync(join(s3src, n)) }),
+        );
+      }
+      const t0 = performance.now();
+      for (const n of names) {
+        const got = await s3.client.send(new GetObjectCommand({ Bucket: "bench", Key: `src/${n}` }));
+        const body = await got.Body?.transformToByteArray();
+        await s3.client.send(new PutObjectCommand({ Bucket: "bench", Key: `loop/${n}`, Body: body }));
+      }
+      const loop = (performance.now() - t0) / 1000;
+      const env = {
+        ...process.env,
+        AWS_ENDPOINT_URL_S3: s3.endpoint,
+        AWS_REGION: s3.region,
+        AWS_ACCESS_KEY_ID: s3.credentials.accessKeyId,
+        AWS_SECRET_ACCESS_KEY: s3.credentials.secretAccessKey,
+      };
+      const ourS3 = seconds(() => run("node", [cli, "relocate", "s3://bench/src", "s3://bench/ours"], env));
+      run("node", [cli, "verify", "s3://bench/ours"], env);
+      console.log(`\nS3 to S3 on moto, ${names.length} objects, ${(s3bytes / 1048576).toFixed(0)} MiB`);
+      console.log("| | time | rate | speed-up over the SDK loop |");
+      console.log("|---|---|---|---|");
+      console.log(
+        `| plain SDK loop (Get+Put, sequential) | ${loop.toFixed(2)} s | ${rate(s3bytes, loop)} | 1.00x |`,
+      );
+      console.log(
+        `| savepoint relocate (server-side copy) | ${ourS3.toFixed(2)} s | ${rate(s3bytes, ourS3)} | ${(loop / ourS3).toFixed(2)}x |`,
+      );
+    } finally {
+      await s3.stop();
+    }
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+await main();
