@@ -1,0 +1,146 @@
+/**
+ * Issue #5 ("local to HDFS, Flink reading hdfs:// from the test MiniDFSCluster") and the edits of issue #6
+ * on HDFS: local fixtures relocated to HDFS with `relocateSnapshot` (our WebHDFS store), and edited there
+ * (drop in reference mode, rename in copy mode), are restored by real Flink straight from `hdfs://` (Flink's
+ * Hadoop file system, `flink-hadoop-fs` with the shaded Hadoop 3.4 client on the harness classpath), and
+ * the restored state equals the model.
+ *
+ * Needs the MiniDFSCluster launcher (`scripts/install-test-servers.sh`, run by `npm test`'s pretest);
+ * skipped with `SAVEPOINT_KIT_SKIP_SERVERS=1` or `SAVEPOINT_KIT_SKIP_FLINK=1`.
+ */
+
+import assert from "node:assert/strict";
+import { mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { dropOperators, renameOperator, writeEdited } from "../../src/ops/edit.js";
+import { listSnapshotFiles } from "../../src/ops/files.js";
+import { parseOperatorRef } from "../../src/ops/job-spec.js";
+import { loadSnapshot } from "../../src/ops/locate.js";
+import { relocateSnapshot } from "../../src/ops/relocate.js";
+import { createDefaultRegistry } from "../../src/storage/defaults.js";
+import type { StoreRegistry } from "../../src/storage/registry.js";
+import { FIXTURES_ROOT, type Fixture, listFixtures } from "../helpers/fixtures.js";
+import {
+  describeRun,
+  flinkLines,
+  flinkSkipReason,
+  type RestoreReport,
+  type RestoreRun,
+  requireFlinkTools,
+  restoreWithFlink,
+  runResult,
+} from "../helpers/flink.js";
+import { type HdfsTestCluster, startHdfsCluster } from "../servers/hdfs-server.js";
+import { serverSkip } from "../servers/process.js";
+
+const GENERATED_ROOT = "/tmp/savepoint-kit-fixtures";
+const skip = flinkSkipReason() ?? (serverSkip("the HDFS test cluster (MiniDFSCluster)") || undefined);
+const fixtures = listFixtures();
+const scratch = mkdtempSync(join(tmpdir(), "savepoint-flink-hdfs-"));
+let cluster: HdfsTestCluster | undefined;
+let stores: StoreRegistry | undefined;
+
+before(async () => {
+  if (skip) return;
+  requireFlinkTools();
+  cluster = await startHdfsCluster();
+  const nn = `127.0.0.1:${cluster.nameNodeRpcPort}`;
+  stores = createDefaultRegistry({
+    hdfs: { webhdfs: { [nn]: cluster.webHdfsUrl }, user: cluster.superuser },
+    env: {},
+  });
+});
+after(async () => {
+  await stores?.close();
+  await cluster?.stop();
+  rmSync(scratch, { recursive: true, force: true });
+});
+
+for (const line of flinkLines(fixtures.map((f) => f.id))) {
+  const byCase = (name: string) => fixtures.find((f) => f.id === `flink-${line}/${name}`) as Fixture;
+
+  describe(`HDFS: relocated and edited snapshots, restored by real Flink ${line} from hdfs://`, () => {
+    let report: RestoreReport;
+    const runs: RestoreRun[] = [];
+
+    before(async () => {
+      if (skip) return;
+      assert.ok(cluster && stores);
+      const base = `hdfs://127.0.0.1:${cluster.nameNodeRpcPort}/flink-${line}`;
+      for (const name of ["savepoint-canonical-hashmap", "savepoint-native-rocksdb"]) {
+        const f = byCase(name);
+        const target = `${base}/${name}/savepoint-1`;
+        await relocateSnapshot(f.metadataDir, target, { stores });
+        runs.push({ name: `${name}: relocated to HDFS`, snapshot: target, backend: f.expected.backend });
+      }
+      // the checkpoint: --map its shared files onto fixtures/ locally, then relocate that copy to HDFS
+      const chk = byCase("checkpoint-rocksdb-incremental");
+      const jobId = readdirSync(join(chk.caseDir, "snapshot"))[0] as string;
+      const stage = join(scratch, line, jobId, "chk-2");
+      await relocateSnapshot(chk.metadataDir, stage, {
+        stores,
+        maps: [{ from: `file:${GENERATED_ROOT}`, to: FIXTURES_ROOT }],
+      });
+      const chkTarget = `${base}/checkpoints/new-job/chk-2`;
+      await relocateSnapshot(stage, chkTarget, { stores });
+      rmSync(join(scratch, line), { recursive: true });
+      runs.push({ name: "checkpoint: relocated to HDFS", snapshot: chkTarget, backend: "rocksdb" });
+
+      // edits on HDFS: drop (reference mode: absolute hdfs:// pointers into the source) and rename (copy mode)
+      const sp = byCase("savepoint-native-rocksdb");
+      const onHdfs = await loadSnapshot(`${base}/savepoint-native-rocksdb/savepoint-1`, stores);
+      const noUid = (sp.expected.jobOperators ?? []).find((o) => o.uid === null);
+      assert.ok(noUid);
+      const dropped = `${base}/edits/dropped-min-ts`;
+      await writeEdited(onHdfs, dropOperators(onHdfs.metadata, [parseOperatorRef(noUid.operatorId)]), {
+        stores,
+        target: dropped,
+      });
+      runs.push({
+        name: "savepoint-native-rocksdb: min-ts-no-uid dropped on HDFS (reference)",
+        snapshot: dropped,
+        backend: "rocksdb",
+        variant: "without-min-ts-no-uid",
+      });
+      const renamed = `${base}/edits/renamed-source`;
+      await writeEdited(
+        onHdfs,
+        renameOperator(onHdfs.metadata, parseOperatorRef("word-source"), parseOperatorRef("word-source-v2")),
+        { stores, target: renamed, copy: true },
+      );
+      runs.push({
+        name: "savepoint-native-rocksdb: word-source renamed on HDFS (copy)",
+        snapshot: renamed,
+        backend: "rocksdb",
+        variant: "renamed:word-source=word-source-v2",
+      });
+
+      report = await restoreWithFlink(line, runs);
+      console.log(
+        `# Flink ${report.flinkVersion}: ${runs.length} restores from hdfs:// in ${report.wallMs} ms (` +
+          `${report.runs.map((r) => `${r.name} ${r.durationMs} ms`).join("; ")})`,
+      );
+    });
+
+    it("every relocated or edited snapshot references only hdfs:// files", { skip }, async () => {
+      assert.ok(stores);
+      for (const run of runs) {
+        const files = await listSnapshotFiles(run.snapshot, { stores });
+        const local = files.files.filter((f) => !f.uri.startsWith("hdfs://")).map((f) => f.uri);
+        assert.deepEqual(local, [], run.name);
+      }
+    });
+
+    it("Flink restores each of them from hdfs:// and the state equals the model", { skip }, () => {
+      assert.ok(runs.length >= 5);
+      for (const run of runs) {
+        const r = runResult(report, run.name);
+        assert.equal(r.outcome, "restored", describeRun(r));
+        assert.equal(r.stateMatches, true, describeRun(r));
+        assert.ok(r.expectationMet, describeRun(r));
+      }
+    });
+  });
+}

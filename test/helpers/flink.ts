@@ -1,0 +1,204 @@
+/**
+ * Real Flink for the tests: runs the fixture harness (`fixtures/harness.sh <line> …`, which builds the
+ * Java harness with Maven when needed) to restore snapshots into the fixture job, or a topology variant of
+ * it, and compare the restored state with the model the generator wrote (`fixtures/flink-<x.y>/job-data.json`).
+ * See `fixtures/README.md` ("Restore") for the spec and result formats.
+ *
+ * The Flink tests fail when Java or Maven are missing, unless `SAVEPOINT_KIT_SKIP_FLINK=1` (then they skip).
+ */
+
+import { spawn, spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+
+export const HARNESS_SCRIPT = resolve("fixtures/harness.sh");
+
+/** A Flink line of the fixtures: `1.20` for `fixtures/flink-1.20`, `2.3` for `fixtures/flink-2.3`. */
+export type FlinkLine = string;
+
+/** The Flink lines with fixtures, from the `fixtures/flink-<x.y>` directories. */
+export function flinkLines(fixtureIds: readonly string[]): FlinkLine[] {
+  return [...new Set(fixtureIds.map((id) => (id.split("/")[0] as string).replace(/^flink-/, "")))].sort();
+}
+
+/**
+ * Why the Flink tests must be skipped (`SAVEPOINT_KIT_SKIP_FLINK=1`), or undefined when they run. Without
+ * the variable, missing Java or Maven is a failure (see {@link requireFlinkTools}), not a skip.
+ */
+export function flinkSkipReason(): string | undefined {
+  if (process.env.SAVEPOINT_KIT_SKIP_FLINK === "1") {
+    return "SAVEPOINT_KIT_SKIP_FLINK=1: restores with real Flink skipped";
+  }
+  return undefined;
+}
+
+/** @throws Error naming what is missing, when `java` or `mvn` cannot run. */
+export function requireFlinkTools(): void {
+  for (const [tool, arg] of [
+    ["java", "-version"],
+    ["mvn", "-v"],
+  ] as const) {
+    const r = spawnSync(tool, [arg], { stdio: "ignore" });
+    if (r.error || r.status !== 0) {
+      throw new Error(
+        `'${tool}' is not available (${r.error?.message ?? `exit ${r.status}`}): the Flink restore tests need ` +
+          "Java 17 and Maven 3.8+; set SAVEPOINT_KIT_SKIP_FLINK=1 to skip them",
+      );
+    }
+  }
+}
+
+/** The output of one harness invocation. */
+export interface HarnessOutput {
+  code: number;
+  stdout: string;
+  stderr: string;
+  ms: number;
+}
+
+/** Runs `fixtures/harness.sh <line> <args…>` (the first call may build the harness: minutes on a cold ~/.m2). */
+export function runHarness(line: FlinkLine, args: readonly string[]): Promise<HarnessOutput> {
+  const t0 = Date.now();
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn("bash", [HARNESS_SCRIPT, line, ...args], { stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.setEncoding("utf8").on("data", (d: string) => {
+      stdout += d;
+    });
+    child.stderr.setEncoding("utf8").on("data", (d: string) => {
+      stderr += d;
+    });
+    child.on("error", reject);
+    child.on("close", (code) => resolvePromise({ code: code ?? -1, stdout, stderr, ms: Date.now() - t0 }));
+  });
+}
+
+/** One operator of a job, as Flink's JobGraph has it. */
+export interface JobGraphOperator {
+  uid: string | null;
+  name: string;
+  operatorId: string;
+}
+
+/**
+ * The operators of job variants (`full`, `without-<op>`, `renamed:<old>=<new>`), from the harness: the
+ * OperatorID of the operator without uid depends on the topology, only Flink's hasher knows it.
+ */
+export async function jobOperators(
+  line: FlinkLine,
+  variants: readonly string[],
+): Promise<Record<string, JobGraphOperator[]>> {
+  const out = await runHarness(line, ["job-operators", ...variants]);
+  if (out.code !== 0)
+    throw new Error(`harness job-operators failed (exit ${out.code}):\n${tail(out.stderr)}`);
+  return (JSON.parse(out.stdout) as { variants: Record<string, JobGraphOperator[]> }).variants;
+}
+
+/** What a restore run must show. */
+export interface RestoreExpectation {
+  outcome?: "restored" | "refused";
+  errorContains?: string;
+  /** Operators (generation-time uid, or `min-ts-no-uid`) whose state must be absent after the restore. */
+  emptyState?: string[];
+  /** `false`: a control run that must restore with differences (the oracle notices broken state). */
+  stateMatches?: boolean;
+}
+
+/** One restore run of the harness spec. */
+export interface RestoreRun {
+  name: string;
+  /** Directory or `_metadata`, a local path or URI, passed to Flink as is. */
+  snapshot: string;
+  backend: "hashmap" | "rocksdb";
+  variant?: string;
+  allowNonRestoredState?: boolean;
+  /** Default parallelism of the job (default 2; the rule source always has 1). */
+  parallelism?: number;
+  /** Max parallelism set on the job (default 128, as generated); null: not set. */
+  maxParallelism?: number | null;
+  config?: Record<string, string>;
+  expect?: RestoreExpectation;
+}
+
+/** The harness's result of one run. */
+export interface RestoreResult {
+  name: string;
+  snapshot: string;
+  backend: string;
+  variant: string;
+  allowNonRestoredState: boolean;
+  outcome: "restored" | "refused" | "timeout";
+  /** Flink's root-cause message when the job failed. */
+  error: string | null;
+  errorClass: string | null;
+  /** null unless restored. */
+  stateMatches: boolean | null;
+  differences: string[];
+  expectationMet: boolean;
+  expectationProblems: string[];
+  jobOperators: JobGraphOperator[];
+  observed: Record<string, unknown>;
+  durationMs: number;
+}
+
+/** The whole result of `Main restore`. */
+export interface RestoreReport {
+  flinkVersion: string;
+  ok: boolean;
+  runs: RestoreResult[];
+  /** Wall time of the harness process, including JVM start (and a build, if one was needed). */
+  wallMs: number;
+  stderr: string;
+}
+
+/**
+ * Restores every run in one JVM (one MiniCluster, runs one after the other) and returns each run's result.
+ * A run whose expectation is not met does not throw: the test asserts on the result.
+ *
+ * @throws Error when the harness fails as a whole (build error, bad spec, crash).
+ */
+export async function restoreWithFlink(
+  line: FlinkLine,
+  runs: readonly RestoreRun[],
+  options: { timeoutSeconds?: number } = {},
+): Promise<RestoreReport> {
+  const dir = mkdtempSync(join(tmpdir(), "savepoint-flink-spec-"));
+  try {
+    const spec = join(dir, "spec.json");
+    const result = join(dir, "result.json");
+    writeFileSync(spec, JSON.stringify({ timeoutSeconds: options.timeoutSeconds ?? 120, runs }, null, 2));
+    const out = await runHarness(line, ["restore", spec, "--out", result]);
+    if (out.code !== 0 && out.code !== 1) {
+      throw new Error(`harness restore failed (exit ${out.code}):\n${tail(out.stderr)}`);
+    }
+    const report = JSON.parse(readFileSync(result, "utf8")) as Omit<RestoreReport, "wallMs" | "stderr">;
+    return { ...report, wallMs: out.ms, stderr: out.stderr };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** A run's result by name. @throws when the harness did not report it. */
+export function runResult(report: RestoreReport, name: string): RestoreResult {
+  const r = report.runs.find((x) => x.name === name);
+  if (!r) throw new Error(`no result for run '${name}'`);
+  return r;
+}
+
+/** A readable account of a run for assertion messages. */
+export function describeRun(r: RestoreResult): string {
+  return [
+    `${r.name}: ${r.outcome} (${r.backend}, ${r.variant}${r.allowNonRestoredState ? ", allowNonRestoredState" : ""}) from ${r.snapshot}`,
+    r.error ? `  Flink: ${r.errorClass}: ${r.error}` : "",
+    ...r.differences.map((d) => `  difference: ${d}`),
+    ...r.expectationProblems.map((p) => `  unexpected: ${p}`),
+  ]
+    .filter(Boolean)
+    .join("\n");
+}
+
+function tail(s: string, lines = 40): string {
+  return s.split("\n").slice(-lines).join("\n");
+}
