@@ -97,7 +97,8 @@ export function planRestore(m: CheckpointMetadata, job: JobSpec, pointer: string
     const own: string[] = [];
     if (target.maxParallelism !== undefined && target.maxParallelism !== op.maxParallelism) {
       own.push(
-        `Failed to rollback to checkpoint/savepoint ${pointer}. Max parallelism mismatch between checkpoint/savepoint ` +
+        // Flink formats this one with the CheckpointMetadata object, whose toString() is "Checkpoint Metadata".
+        "Failed to rollback to checkpoint/savepoint Checkpoint Metadata. Max parallelism mismatch between checkpoint/savepoint " +
           `state and new program. Cannot map operator ${op.operatorId} with max parallelism ${op.maxParallelism} to new ` +
           `program with max parallelism ${target.maxParallelism}. This indicates that the program has been changed in a ` +
           "non-compatible way after the checkpoint/savepoint.",
