@@ -25,6 +25,66 @@ export {
 } from "./formats/metadata/traverse.js";
 export { isOperatorIdHex, operatorIdFromUid, parseOperatorId } from "./formats/operator-id.js";
 export {
+  type BackendStateType,
+  type KeyedBackendHeader,
+  type OperatorBackendHeader,
+  readKeyedBackendHeader,
+  readOperatorBackendHeader,
+  readStateMetaInfo,
+  type StateMetaInfo,
+  writeKeyedBackendHeader,
+  writeOperatorBackendHeader,
+  writeStateMetaInfo,
+} from "./formats/state/headers.js";
+export {
+  detectKeyedLayout,
+  type KeyedLayout,
+  type KeyedReadOptions,
+  type KeyedStateEntry,
+  type KeyedStateInfo,
+  type KeyedStateKind,
+  keyedStates,
+  readKeyedEntries,
+  readKeyedHeader,
+} from "./formats/state/keyed.js";
+export {
+  type OperatorReadOptions,
+  type OperatorStateEntry,
+  operatorStates,
+  readOperatorEntries,
+  readOperatorHeader,
+} from "./formats/state/operator.js";
+export {
+  knownSnapshotClasses,
+  readSerializerSnapshot,
+  registerSnapshotCodec,
+  type SnapshotCodec,
+  serializerOf,
+  writeSerializerSnapshot,
+} from "./formats/state/serializers/snapshots.js";
+export {
+  type SerializerSnapshot,
+  type StateValue,
+  type TypeSerializer,
+  UnsupportedSerializerError,
+} from "./formats/state/serializers/types.js";
+export {
+  decodeSnappyFramed,
+  encodeSnappyFramed,
+  maskedCrc32c,
+  SnappyFramedWriter,
+} from "./formats/state/snappy.js";
+export { memoryStateFile, type StateFile, snapshotFileResolver } from "./formats/state/stream.js";
+export {
+  type DumpFormat,
+  type DumpOptions,
+  type DumpRecord,
+  dumpState,
+  formatDump,
+  parseKeyGroupRange,
+  stateValueJson,
+} from "./ops/dump.js";
+export {
   buildInspectReport,
   type HandleFile,
   type HandleReport,
@@ -43,6 +103,17 @@ export {
   METADATA_FILE_NAME,
   type SnapshotLocation,
 } from "./ops/locate.js";
+export {
+  describeState,
+  findOperator,
+  type KeyedStateDescription,
+  type OperatorStateDescription,
+  type OperatorStateReport,
+  type SerializerDescription,
+  type StateOptions,
+  type StateReport,
+  UnsupportedStateLayoutError,
+} from "./ops/state.js";
 export { createDefaultRegistry } from "./storage/defaults.js";
 export { LocalStore } from "./storage/local.js";
 export { type StoreFactory, StoreRegistry } from "./storage/registry.js";

@@ -12,6 +12,11 @@ export interface CommandOutput {
   data: unknown;
   /** Human-readable text for a terminal. */
   text: () => string;
+  /**
+   * Output too large to hold in memory (a state dump): `main.ts` writes it to standard output as it is
+   * produced, with back-pressure, before `text`. Commands never write to standard output themselves.
+   */
+  stream?: AsyncIterable<string>;
   /** Exit code (default 0). */
   exitCode?: number;
 }

@@ -7,6 +7,7 @@
  * stack trace.
  */
 
+import { once } from "node:events";
 import { realpathSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import yargs from "yargs";
@@ -36,7 +37,7 @@ class UsageError extends Error {}
 export async function runCli(
   argv: string[],
   context?: Partial<CliContext>,
-  io?: { stdout?: (chunk: string) => void },
+  io?: { stdout?: (chunk: string) => void | Promise<void> },
 ): Promise<CliResult> {
   let created: StoreRegistry | undefined;
   let output: CommandOutput | undefined;
@@ -77,8 +78,9 @@ export async function runCli(
       ((chunk: string) => {
         stdout += chunk;
       });
-    if (wantsJson) for (const chunk of jsonChunks(out.data)) emit(chunk);
-    else emit(out.text());
+    if (out.stream) for await (const chunk of out.stream) await emit(chunk);
+    if (wantsJson) for (const chunk of jsonChunks(out.data)) await emit(chunk);
+    else await emit(out.text());
     return { exitCode: out.exitCode ?? EXIT_OK, stdout, stderr: "" };
   } catch (err) {
     if (err instanceof UsageError) {
@@ -104,10 +106,12 @@ export async function runCli(
 
 /** Entry point when run as the `savepoint` binary. */
 async function main(): Promise<void> {
-  // Output goes to stdout as it is produced (writes to pipes and files are synchronous on Linux), so
-  // a large --json report is never held as one string.
+  // Output goes to stdout as it is produced, with back-pressure, so a large --json report or a state
+  // dump is never held in memory whole.
   const result = await runCli(process.argv.slice(2), undefined, {
-    stdout: (chunk) => process.stdout.write(chunk),
+    stdout: async (chunk) => {
+      if (!process.stdout.write(chunk)) await once(process.stdout, "drain");
+    },
   });
   if (result.stdout) process.stdout.write(result.stdout);
   if (result.stderr) process.stderr.write(result.stderr);

@@ -2,6 +2,7 @@
 
 import type { CliCommand } from "../command.js";
 import { dropCommand } from "./drop.js";
+import { dumpCommand } from "./dump.js";
 import { filesCommand } from "./files.js";
 import { hashCommand } from "./hash.js";
 import { inspectCommand } from "./inspect.js";
@@ -9,6 +10,7 @@ import { planCommand } from "./plan.js";
 import { pruneCommand } from "./prune.js";
 import { relocateCommand } from "./relocate.js";
 import { renameCommand } from "./rename.js";
+import { stateCommand } from "./state.js";
 import { verifyCommand } from "./verify.js";
 
 // biome-ignore lint/suspicious/noExplicitAny: each command has its own argument type.
@@ -22,4 +24,6 @@ export const commands: CliCommand<any>[] = [
   dropCommand,
   renameCommand,
   hashCommand,
+  stateCommand,
+  dumpCommand,
 ];

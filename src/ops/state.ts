@@ -1,0 +1,382 @@
+/**
+ * `state`: what is inside an operator's state, without the job's classes: every keyed state (name,
+ * kind, key/namespace/value types, TTL, timers) and operator state (list, union, broadcast), read
+ * from the headers of the state files, with entry counts and bytes from a scan of the data.
+ *
+ * Mirrors what Flink's restore learns from `KeyedBackendSerializationProxy` and
+ * `OperatorBackendSerializationProxy` (see `src/formats/state/headers.ts`).
+ */
+
+import { InvalidArgumentError, UnsupportedVersionError } from "../errors.js";
+import type {
+  CheckpointMetadata,
+  KeyedStateHandle,
+  OperatorState,
+  OperatorStateDistributionMode,
+  OperatorStateHandle,
+  OperatorSubtaskState,
+} from "../formats/metadata/model.js";
+import { isOperatorIdHex, operatorIdFromUid } from "../formats/operator-id.js";
+import { type KeyedBackendHeader, META_KEYS, metaSerializer } from "../formats/state/headers.js";
+import {
+  detectKeyedLayout,
+  type KeyedLayout,
+  type KeyedStateKind,
+  keyedStates,
+  keyGroupPrefixBytes,
+  readKeyedEntries,
+  readKeyedHeader,
+} from "../formats/state/keyed.js";
+import { operatorStates, readOperatorEntries, readOperatorHeader } from "../formats/state/operator.js";
+import { typeNameOf } from "../formats/state/serializers/snapshots.js";
+import { UnsupportedSerializerError } from "../formats/state/serializers/types.js";
+import { type StateFileResolver, snapshotFileResolver } from "../formats/state/stream.js";
+import type { StoreRegistry } from "../storage/registry.js";
+import { loadSnapshot } from "./locate.js";
+
+/** A keyed state handle savepoint-kit cannot read the data of (RocksDB native files, changelog). */
+export class UnsupportedStateLayoutError extends UnsupportedVersionError {
+  constructor(message: string, options: { uri?: string; offset?: number }) {
+    super(message, {
+      ...(options.uri === undefined ? {} : { uri: options.uri }),
+      version: 0,
+      offset: options.offset ?? 0,
+    });
+  }
+}
+
+/** One serializer of a state, as stored. */
+export interface SerializerDescription {
+  /** `VALUE_SERIALIZER`, `NAMESPACE_SERIALIZER`, `KEY_SERIALIZER`. */
+  role: string;
+  /** The snapshot class, e.g. `org.apache.flink.api.common.typeutils.base.LongSerializer$LongSerializerSnapshot`. */
+  snapshotClass: string;
+  /** Display type, e.g. `Long`, `List<Long>`. */
+  type: string;
+}
+
+/** A keyed state of an operator. */
+export interface KeyedStateDescription {
+  name: string;
+  /** `value`, `list`, `map`, `reducing`, `aggregating`, `timers` (priority queue) or `unknown`. */
+  kind: KeyedStateKind;
+  /** `StateMetaInfoSnapshot.BackendStateType`: `KEY_VALUE` or `PRIORITY_QUEUE`. */
+  backendStateType: string;
+  namespaceType: string | null;
+  /** The state serializer's type (for lists `List<E>`, for maps `Map<K, V>`, for timers `Timer<K, N>`). */
+  valueType: string | null;
+  /** Values carry a TTL wrapper (`TtlSerializerSnapshot`). */
+  ttl: boolean;
+  serializers: SerializerDescription[];
+  /** Entries over all subtasks (map entries count one each; timers one each), or null when not counted. */
+  entries: number | null;
+  /** Bytes of those entries in the uncompressed data, or null when not counted. */
+  bytes: bigint | null;
+  /** Why the state's values cannot be decoded, or null. */
+  unsupported: string | null;
+}
+
+/** An operator (non-keyed) state. */
+export interface OperatorStateDescription {
+  name: string;
+  mode: OperatorStateDistributionMode;
+  /** Broadcast states: the key type. */
+  keyType: string | null;
+  valueType: string | null;
+  serializers: SerializerDescription[];
+  /** Elements (list states, summed over subtasks) or entries (broadcast, summed over subtasks). */
+  entries: number | null;
+  bytes: bigint | null;
+  /** Subtasks that hold the state. */
+  subtasks: number;
+  unsupported: string | null;
+}
+
+/** The state of one operator. */
+export interface OperatorStateReport {
+  operatorId: string;
+  uid: string | null;
+  name: string | null;
+  parallelism: number;
+  maxParallelism: number;
+  /** Keyed state, or null when the operator has none. */
+  keyed: {
+    keyType: string;
+    keySerializer: string;
+    /** Layouts of the keyed files: `canonical`, `heap`, `rocksdb-native`. */
+    layouts: string[];
+    compressed: boolean;
+    states: KeyedStateDescription[];
+  } | null;
+  operatorStates: OperatorStateDescription[];
+  notes: string[];
+}
+
+/** The whole report. */
+export interface StateReport {
+  metadataUri: string;
+  operators: OperatorStateReport[];
+}
+
+/** Options of {@link describeState}. */
+export interface StateOptions {
+  stores: StoreRegistry;
+  /** Only this operator: a uid or a 32-hex OperatorID. */
+  operator?: string;
+  /** Scan the data for entry counts and bytes (default true). */
+  counts?: boolean;
+  /** Verify Snappy checksums while scanning (default true). */
+  verifyChecksums?: boolean;
+}
+
+/**
+ * Finds an operator by uid (stored, or hashed as Flink does) or OperatorID.
+ * @throws InvalidArgumentError when no operator matches.
+ */
+export function findOperator(m: CheckpointMetadata, ref: string): OperatorState {
+  const byHex = isOperatorIdHex(ref)
+    ? m.operatorStates.find((o) => o.operatorId === ref.toLowerCase())
+    : undefined;
+  if (byHex) return byHex;
+  const byUid =
+    m.operatorStates.find((o) => o.uid === ref) ??
+    m.operatorStates.find((o) => o.operatorId === operatorIdFromUid(ref));
+  if (byUid) return byUid;
+  throw new InvalidArgumentError(
+    `no operator ${JSON.stringify(ref)} in this snapshot (give a uid or a 32-hex OperatorID; operators: ${m.operatorStates
+      .map((o) => o.uid ?? o.operatorId)
+      .join(", ")})`,
+  );
+}
+
+/** The (unfinished) subtask states of an operator. */
+export function subtasksOf(op: OperatorState): OperatorSubtaskState[] {
+  return op.subtaskStates.filter((s): s is OperatorSubtaskState => s.kind === "OperatorSubtaskState");
+}
+
+function describeSerializers(
+  serializers: { key: string; snapshot: { className: string } }[],
+): SerializerDescription[] {
+  return serializers.map((s) => ({
+    role: s.key,
+    snapshotClass: s.snapshot.className,
+    type: typeNameOf(s.snapshot as never),
+  }));
+}
+
+/**
+ * Reads the keyed header of any readable keyed handle: canonical/heap key-group files, or the meta
+ * file of a RocksDB native/incremental handle.
+ */
+export async function keyedHeaderOf(
+  handle: KeyedStateHandle,
+  resolver: StateFileResolver,
+): Promise<{ header: KeyedBackendHeader; layout: KeyedLayout | "rocksdb-native" } | null> {
+  if (handle.kind === "KeyGroupsStateHandle" || handle.kind === "KeyGroupsSavepointStateHandle") {
+    const file = await resolver.open(handle.delegate);
+    const { header } = await readKeyedHeader(file);
+    return { header, layout: await detectKeyedLayout(file, handle) };
+  }
+  if (handle.kind === "IncrementalRemoteKeyedStateHandle" && handle.metaStateHandle) {
+    const file = await resolver.open(handle.metaStateHandle);
+    const { header } = await readKeyedHeader(file);
+    return { header, layout: "rocksdb-native" };
+  }
+  return null;
+}
+
+/**
+ * Loads the snapshot and describes the state of its operators (or of one).
+ *
+ * @throws NotASnapshotError, CorruptSnapshotError, UnsupportedVersionError (incl.
+ *   UnsupportedSerializerError for an unknown serializer snapshot class), InvalidArgumentError (no
+ *   such operator), and the stores' errors.
+ */
+export async function describeState(input: string, options: StateOptions): Promise<StateReport> {
+  const loaded = await loadSnapshot(input, options.stores);
+  const resolver = snapshotFileResolver(loaded.directory, (u) => options.stores.storeFor(u));
+  const ops = options.operator
+    ? [findOperator(loaded.metadata, options.operator)]
+    : loaded.metadata.operatorStates;
+  const operators: OperatorStateReport[] = [];
+  for (const op of ops) {
+    const r = await describeOperator(op, resolver, options);
+    // A uid given as --operator that matched by its hash labels an operator whose metadata has none.
+    if (r.uid === null && options.operator && operatorIdFromUid(options.operator) === op.operatorId) {
+      r.uid = options.operator;
+    }
+    operators.push(r);
+  }
+  return { metadataUri: loaded.metadataUri, operators };
+}
+
+async function describeOperator(
+  op: OperatorState,
+  resolver: StateFileResolver,
+  options: StateOptions,
+): Promise<OperatorStateReport> {
+  const counts = options.counts !== false;
+  const notes: string[] = [];
+  const report: OperatorStateReport = {
+    operatorId: op.operatorId,
+    uid: op.uid,
+    name: op.name,
+    parallelism: op.parallelism,
+    maxParallelism: op.maxParallelism,
+    keyed: null,
+    operatorStates: [],
+    notes,
+  };
+  const keyedByName = new Map<string, KeyedStateDescription>();
+  const opByName = new Map<string, OperatorStateDescription>();
+  const layouts = new Set<string>();
+  for (const sub of subtasksOf(op)) {
+    if (sub.rawKeyedState)
+      notes.push(`subtask ${sub.subtaskIndex}: raw keyed state (${sub.rawKeyedState.kind}) is not read`);
+    if (sub.rawOperatorState) notes.push(`subtask ${sub.subtaskIndex}: raw operator state is not read`);
+    const kh = sub.managedKeyedState;
+    if (kh) {
+      const got = await keyedHeaderOf(kh, resolver);
+      if (!got) {
+        notes.push(`subtask ${sub.subtaskIndex}: keyed handle ${kh.kind} is not read`);
+      } else {
+        layouts.add(got.layout);
+        const { header } = got;
+        if (!report.keyed) {
+          report.keyed = {
+            keyType: typeNameOf(header.keySerializer),
+            keySerializer: header.keySerializer.className,
+            layouts: [],
+            compressed: header.compressed,
+            states: [],
+          };
+        }
+        report.keyed.compressed ||= header.compressed;
+        for (const info of keyedStates(header)) {
+          if (keyedByName.has(info.name)) continue;
+          const nsSnap = metaSerializer(info.meta, META_KEYS.NAMESPACE_SERIALIZER);
+          keyedByName.set(info.name, {
+            name: info.name,
+            kind: info.kind,
+            backendStateType: info.meta.backendStateType,
+            namespaceType: info.namespace?.type ?? (nsSnap ? typeNameOf(nsSnap) : null),
+            valueType: info.value?.type ?? null,
+            ttl: info.ttl,
+            serializers: describeSerializers(info.meta.serializers),
+            entries: counts && got.layout !== "rocksdb-native" ? 0 : null,
+            bytes: counts && got.layout !== "rocksdb-native" ? 0n : null,
+            unsupported: info.unsupported,
+          });
+        }
+        if (got.layout === "rocksdb-native") {
+          for (const d of keyedByName.values()) {
+            d.entries = null;
+            d.bytes = null;
+          }
+        } else if (
+          counts &&
+          (kh.kind === "KeyGroupsStateHandle" || kh.kind === "KeyGroupsSavepointStateHandle")
+        ) {
+          const file = await resolver.open(kh.delegate);
+          const supported = new Set(
+            keyedStates(header)
+              .filter((s) => !s.unsupported)
+              .map((s) => s.id),
+          );
+          try {
+            for await (const e of readKeyedEntries(file, kh, header, {
+              keyGroupPrefixBytes: keyGroupPrefixBytes(op.maxParallelism),
+              layout: got.layout as KeyedLayout,
+              stateIds: supported,
+              ...(options.verifyChecksums === undefined ? {} : { verifyChecksums: options.verifyChecksums }),
+            })) {
+              const d = keyedByName.get(e.state);
+              if (d && d.entries !== null && d.bytes !== null) {
+                d.entries++;
+                d.bytes += BigInt(e.bytes);
+              }
+            }
+          } catch (err) {
+            // A heap file with a state whose values cannot be decoded cannot be scanned past it.
+            if (!(err instanceof UnsupportedSerializerError)) throw err;
+            for (const d of keyedByName.values()) {
+              d.entries = null;
+              d.bytes = null;
+            }
+            notes.push(`subtask ${sub.subtaskIndex}: entries not counted: ${err.message}`);
+          }
+        }
+      }
+    }
+    const oh = sub.managedOperatorState;
+    if (oh) await describeOperatorHandle(oh, sub.subtaskIndex, resolver, opByName, counts, options, notes);
+  }
+  if (report.keyed) {
+    report.keyed.layouts = [...layouts].sort();
+    report.keyed.states = [...keyedByName.values()];
+    if (layouts.has("rocksdb-native")) {
+      notes.push(
+        "RocksDB native state: the names and types come from the meta file; entries are in SST files, not counted here",
+      );
+    }
+  }
+  report.operatorStates = [...opByName.values()].sort((a, b) =>
+    a.name < b.name ? -1 : a.name > b.name ? 1 : 0,
+  );
+  return report;
+}
+
+async function describeOperatorHandle(
+  handle: OperatorStateHandle,
+  subtask: number,
+  resolver: StateFileResolver,
+  byName: Map<string, OperatorStateDescription>,
+  counts: boolean,
+  options: StateOptions,
+  notes: string[],
+): Promise<void> {
+  if (handle.kind !== "OperatorStreamStateHandle") {
+    notes.push(`subtask ${subtask}: operator handle ${handle.kind} is not read`);
+    return;
+  }
+  if (handle.states.length === 0) return;
+  const file = await resolver.open(handle.delegate);
+  const { header, dataStart } = await readOperatorHeader(file);
+  const infos = operatorStates(header);
+  for (const s of handle.states) {
+    const info = infos.get(s.name);
+    let d = byName.get(s.name);
+    if (!d) {
+      d = {
+        name: s.name,
+        mode: s.mode,
+        keyType: info?.key?.type ?? null,
+        valueType: info?.value?.type ?? null,
+        serializers: info ? describeSerializers(info.meta.serializers) : [],
+        entries: counts ? 0 : null,
+        bytes: counts ? 0n : null,
+        subtasks: 0,
+        unsupported: info ? info.unsupported : "not in the file's header",
+      };
+      byName.set(s.name, d);
+    }
+    d.subtasks++;
+  }
+  if (!counts) return;
+  const supported = new Set([...infos.values()].filter((i) => !i.unsupported).map((i) => i.name));
+  for await (const e of readOperatorEntries(file, handle, header, dataStart, {
+    states: supported,
+    ...(options.verifyChecksums === undefined ? {} : { verifyChecksums: options.verifyChecksums }),
+  })) {
+    const d = byName.get(e.state);
+    if (d && d.entries !== null && d.bytes !== null) {
+      d.entries++;
+      d.bytes += BigInt(e.bytes);
+    }
+  }
+}
+
+/** Re-exported for callers that only need to know whether a keyed handle's data can be read. */
+export function readableKeyedHandle(h: KeyedStateHandle): boolean {
+  return h.kind === "KeyGroupsStateHandle" || h.kind === "KeyGroupsSavepointStateHandle";
+}

@@ -1,0 +1,211 @@
+/**
+ * `state` and `dump` as operations and CLI commands, on the fixtures: state names, kinds, types, TTL
+ * and entry counts per state as the job defines them; operator references by uid and OperatorID;
+ * output formats; typed errors.
+ */
+
+import assert from "node:assert/strict";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, describe, it } from "node:test";
+import { runCli } from "../../src/cli/main.js";
+import { InvalidArgumentError } from "../../src/errors.js";
+import { dumpState, formatDump, parseKeyGroupRange } from "../../src/ops/dump.js";
+import { describeState, UnsupportedStateLayoutError } from "../../src/ops/state.js";
+import { StoreRegistry } from "../../src/storage/registry.js";
+import { listFixtures } from "../helpers/fixtures.js";
+
+const stores = new StoreRegistry();
+const tmp = mkdtempSync(join(tmpdir(), "sk-state-"));
+after(async () => {
+  await stores.close();
+  rmSync(tmp, { recursive: true, force: true });
+});
+const fixtures = listFixtures();
+const byCase = (line: string, c: string) => {
+  const f = fixtures.find((x) => x.id === `flink-${line}/${c}`);
+  assert.ok(f, `${line}/${c}`);
+  return f;
+};
+
+/** Entries per state the job holds (fixtures/README.md): 7 keys, 18 buckets, 6 open windows, 3 rules on 2 subtasks. */
+const COUNTS: Record<string, Record<string, number>> = {
+  "word-stats": {
+    "word-count": 7,
+    "word-timestamps": 7,
+    "bucket-counts": 18,
+    "_timer_state/processing_user-timers": 0,
+    "_timer_state/event_user-timers": 0,
+  },
+  "word-windows": {
+    "window-contents": 6,
+    "_timer_state/event_window-timers": 6,
+    "_timer_state/processing_window-timers": 0,
+  },
+  "rule-applier": {
+    "max-ts": 7,
+    rules: 6,
+    "_timer_state/processing_user-timers": 0,
+    "_timer_state/event_user-timers": 0,
+  },
+  "word-normalizer": { "normalizer-count": 2, "normalizer-union-log": 2 },
+};
+
+describe("describeState", () => {
+  for (const line of ["1.20", "2.3"]) {
+    for (const c of [
+      "savepoint-canonical-hashmap",
+      "savepoint-native-hashmap",
+      "savepoint-canonical-rocksdb",
+    ]) {
+      it(`${line}/${c}: states, kinds and entry counts of every operator`, async () => {
+        const f = byCase(line, c);
+        for (const [uid, counts] of Object.entries(COUNTS)) {
+          const r = await describeState(f.metadataDir, { stores, operator: uid });
+          const op = r.operators[0];
+          assert.ok(op);
+          assert.equal(op.uid, uid, "a uid given as --operator labels the operator");
+          const got: Record<string, number | null> = {};
+          for (const s of op.keyed?.states ?? []) got[s.name] = s.entries;
+          for (const s of op.operatorStates) got[s.name] = s.entries;
+          assert.deepEqual(got, counts, uid);
+          if (uid === "word-stats") {
+            const kinds = Object.fromEntries(
+              (op.keyed?.states ?? []).map((s) => [s.name, [s.kind, s.ttl, s.valueType]]),
+            );
+            assert.deepEqual(kinds["bucket-counts"], ["map", true, "Map<Long, TTL<Long>>"]);
+            assert.deepEqual(kinds["word-timestamps"], ["list", false, "List<Long>"]);
+            assert.equal(op.keyed?.keyType, "String");
+            assert.deepEqual(op.keyed?.layouts, [c === "savepoint-native-hashmap" ? "heap" : "canonical"]);
+            assert.equal(op.keyed?.compressed, c !== "savepoint-native-hashmap");
+          }
+          if (uid === "rule-applier") {
+            const rules = op.operatorStates.find((s) => s.name === "rules");
+            assert.deepEqual(
+              [rules?.mode, rules?.keyType, rules?.valueType, rules?.subtasks],
+              ["BROADCAST", "String", "Long", 2],
+            );
+          }
+        }
+      });
+    }
+    it(`${line}: RocksDB native and incremental snapshots list state names from the meta files, without counts`, async () => {
+      for (const c of ["savepoint-native-rocksdb", "checkpoint-rocksdb-incremental"]) {
+        const r = await describeState(byCase(line, c).metadataDir, { stores, operator: "word-stats" });
+        const op = r.operators[0];
+        assert.deepEqual(op?.keyed?.layouts, ["rocksdb-native"]);
+        assert.deepEqual(
+          op?.keyed?.states.map((s) => [s.name, s.entries]).sort(),
+          Object.keys(COUNTS["word-stats"] as object)
+            .map((n) => [n, null])
+            .sort(),
+        );
+      }
+    });
+  }
+
+  it("finds an operator by OperatorID and refuses unknown references", async () => {
+    const f = byCase("2.3", "savepoint-canonical-hashmap");
+    const r = await describeState(f.metadataDir, {
+      stores,
+      operator: "D0A4E4912796D2114F5E0DB4E8DCF52A",
+      counts: false,
+    });
+    assert.equal(r.operators[0]?.uid, "word-stats");
+    assert.equal(r.operators[0]?.keyed?.states[0]?.entries, null);
+    await assert.rejects(describeState(f.metadataDir, { stores, operator: "nope" }), InvalidArgumentError);
+  });
+});
+
+describe("dumpState", () => {
+  it("refuses RocksDB native keyed state with a typed error, but dumps its operator state", async () => {
+    const f = byCase("2.3", "savepoint-native-rocksdb");
+    await assert.rejects(async () => {
+      for await (const _ of dumpState(f.metadataDir, { stores, operator: "word-stats" })) {
+        // drain
+      }
+    }, UnsupportedStateLayoutError);
+    const rules = [];
+    for await (const r of dumpState(f.metadataDir, { stores, operator: "rule-applier", state: "rules" }))
+      rules.push(r);
+    assert.equal(rules.length, 6);
+  });
+
+  it("refuses an unknown state name", async () => {
+    const f = byCase("1.20", "savepoint-canonical-rocksdb");
+    await assert.rejects(async () => {
+      for await (const _ of dumpState(f.metadataDir, { stores, operator: "word-stats", state: "nope" })) {
+        // drain
+      }
+    }, InvalidArgumentError);
+  });
+
+  it("formats NDJSON, JSON and CSV", async () => {
+    const f = byCase("1.20", "savepoint-canonical-hashmap");
+    const text = async (format: "ndjson" | "json" | "csv") => {
+      let s = "";
+      for await (const c of formatDump(
+        dumpState(f.metadataDir, { stores, operator: "word-stats", state: "word-count" }),
+        format,
+      ))
+        s += c;
+      return s;
+    };
+    const nd = (await text("ndjson"))
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
+    assert.equal(nd.length, 7);
+    assert.deepEqual(JSON.parse(await text("json")), nd);
+    const csv = (await text("csv")).trim().split("\n");
+    assert.equal(csv[0], "state,subtask,keyGroup,key,namespace,userKey,value,mode,index");
+    assert.ok(csv.includes("word-count,0,27,cherry,,,2,,"), csv.join("\n"));
+  });
+
+  it("parses key-group ranges", () => {
+    assert.deepEqual(parseKeyGroupRange("5"), { start: 5, end: 5 });
+    assert.deepEqual(parseKeyGroupRange("3-9"), { start: 3, end: 9 });
+    assert.throws(() => parseKeyGroupRange("9-3"), InvalidArgumentError);
+    assert.throws(() => parseKeyGroupRange("x"), InvalidArgumentError);
+  });
+});
+
+describe("CLI", () => {
+  const dir = byCase("2.3", "savepoint-canonical-rocksdb").metadataDir;
+
+  it("state prints a table per operator and --json the report", async () => {
+    const r = await runCli(["state", dir, "--operator", "word-stats"], { stores });
+    assert.equal(r.exitCode, 0, r.stderr);
+    assert.match(r.stdout, /bucket-counts\s+map\s+VoidNamespace\s+Map<Long, TTL<Long>>\s+yes\s+18/);
+    const j = await runCli(["state", dir, "--json"], { stores });
+    assert.equal(j.exitCode, 0, j.stderr);
+    const report = JSON.parse(j.stdout);
+    assert.equal(report.operators.length, 8);
+  });
+
+  it("dump streams records to --output", async () => {
+    const out = join(tmp, "dump.ndjson");
+    const r = await runCli(["dump", dir, "--operator", "word-windows", "--output", out], { stores });
+    assert.equal(r.exitCode, 0, r.stderr);
+    assert.match(r.stdout, /wrote 12 records/);
+    const lines = readFileSync(out, "utf8").trim().split("\n");
+    assert.equal(lines.length, 12);
+    assert.deepEqual(JSON.parse(lines[0] as string).namespace, { start: "20000", end: "30000" });
+  });
+
+  it("dump: --json is a usage error, unknown operators too; RocksDB native state is bad input", async () => {
+    assert.equal(
+      (await runCli(["dump", dir, "--operator", "word-stats", "--json"], { stores })).exitCode,
+      64,
+    );
+    assert.equal(
+      (await runCli(["dump", dir, "--operator", "nope", "-o", join(tmp, "x")], { stores })).exitCode,
+      64,
+    );
+    const native = byCase("1.20", "savepoint-native-rocksdb").metadataDir;
+    const r = await runCli(["dump", native, "--operator", "word-stats", "-o", join(tmp, "y")], { stores });
+    assert.equal(r.exitCode, 2);
+    assert.match(r.stderr, /RocksDB native/);
+  });
+});
