@@ -62,9 +62,8 @@ export async function runCli(
       });
     for (const cmd of commands) {
       parser = parser.command(cmd.command, cmd.describe, cmd.builder, async (args) => {
-        const stores =
-          context?.stores ?? (created = createDefaultRegistry(storeOptionsFromArgs(args as StoreArgs)));
-        output = await cmd.run(args as never, { stores });
+        if (!context?.stores) created = createDefaultRegistry(storeOptionsFromArgs(args as StoreArgs));
+        output = await cmd.run(args as never, { stores: context?.stores ?? (created as StoreRegistry) });
       });
     }
     await parser.parseAsync(argv, {}, (_err, _args, text) => {
