@@ -151,10 +151,10 @@ export interface InspectOptions {
 /** Flink releases writing each metadata version (`MetadataV<n>Serializer`). */
 export const METADATA_VERSION_WRITERS: Record<number, string> = {
   2: "Flink 1.3 to 1.10",
-  3: "Flink 1.11 to 1.14",
-  4: "Flink 1.15 to 1.20",
+  3: "Flink 1.11 to 1.15",
+  4: "Flink 1.16 to 1.20",
   5: "Flink 2.0",
-  6: "Flink 2.x",
+  6: "Flink 2.1 and later",
   7: "Flink 2.x, unreleased",
 };
 

@@ -2,9 +2,10 @@
  * Channel state handles: in-flight data of unaligned checkpoints (metadata V3+), one list of input
  * channel handles and one of result subpartition handles per subtask.
  *
- * Mirrors Flink's `ChannelStateHandleSerializerV1` (used by `MetadataV3Serializer`, and so by V4 and
- * V5) and `ChannelStateHandleSerializerV2` (used by `MetadataV6Serializer` and later), plus the list
- * framing of `MetadataV3Serializer.serializeCollection` / `MetadataV2V3SerializerBase.deserializeCollection`:
+ * Mirrors Flink's `ChannelStateHandleSerializerV1` (called `ChannelStateHandleSerializer` up to Flink
+ * 2.0; used by `MetadataV3Serializer`, and so by V4 and V5) and `ChannelStateHandleSerializerV2`
+ * (used by `MetadataV6Serializer` and later), plus the list framing of
+ * `MetadataV3Serializer.serializeCollection` / `MetadataV2V3SerializerBase.deserializeCollection`:
  *
  * ```
  * list     = int count, handle × count
@@ -18,8 +19,11 @@
  *
  * The V2 serializer accepts only tags 1 and 3 in the input list and 2 and 4 in the output list.
  *
- * Not supported: the first (Flink 1.11-era) V3 channel layout without `subtaskIndex`; it cannot be told
- * apart from the later V3 layout by its bytes (a model with `subtaskIndex: null` is refused on write).
+ * **Flink 1.11 layout.** Flink 1.11's `ChannelStateHandleSerializer` wrote the V1 body without the
+ * leading `int subtaskIndex`; Flink 1.12 added it without bumping the metadata version. A handle read
+ * in that layout (`ReadContext.legacyLayout === "flink111"`, chosen per file by `v3.ts`) has
+ * `subtaskIndex: null`, and the writer omits the int for such a handle, in V3 only and only when no
+ * other channel handle of the file has one (`requireLayout` in `common.ts`).
  */
 
 import { InvalidArgumentError } from "../../errors.js";
@@ -30,6 +34,7 @@ import {
   descendWrite,
   type ReadContext,
   readLengthPrefixedBytes,
+  requireLayout,
   type WriteContext,
   writeInt32,
   writeInt64,
@@ -57,7 +62,7 @@ export function channelSerializerVersion(metadataVersion: number): 1 | 2 {
   return metadataVersion >= 6 ? 2 : 1;
 }
 
-/** Smallest encoded channel handle: V1 body 4+4+4+4+8+1; V2 tag + merged body 1+4+8+1+4. */
+/** Smallest encoded channel handle: V1 body 4+4+4+4+8+1 (4 less in the 1.11 layout); V2 tag + merged body 1+4+8+1+4. */
 const MIN_V1_HANDLE = 25;
 const MIN_V2_HANDLE = 18;
 
@@ -112,12 +117,18 @@ export function readResultSubpartitionStateHandles(
 
 function readList<T>(
   input: DataInput,
-  _ctx: ReadContext,
+  ctx: ReadContext,
   serializer: 1 | 2,
   what: string,
   readOne: () => T,
 ): T[] {
-  const min = serializer === 1 ? MIN_V1_HANDLE : MIN_V2_HANDLE;
+  if (serializer === 1 && ctx.met !== undefined && input.remaining >= 4) {
+    // a non-empty V1 list differs between the V3 layouts from its count on (the bound below)
+    const at = input.position;
+    if (input.readInt() > 0) ctx.met.add("flink111");
+    input.seek(at);
+  }
+  const min = serializer === 2 ? MIN_V2_HANDLE : MIN_V1_HANDLE - (ctx.legacyLayout === "flink111" ? 4 : 0);
   const n = input.readCount(`number of ${what} state handles`, min);
   const out: T[] = [];
   for (let i = 0; i < n; i++) out.push(input.within(`${what}[${i}]`, readOne));
@@ -125,7 +136,7 @@ function readList<T>(
 }
 
 function readV1Body(input: DataInput, ctx: ReadContext): ChannelStateHandleBody {
-  const subtaskIndex = input.readInt();
+  const subtaskIndex = ctx.legacyLayout === "flink111" ? null : input.readInt();
   const a = input.readInt();
   const b = input.readInt();
   const n = input.readCount("number of channel state offsets", 8);
@@ -156,7 +167,7 @@ function readDelegate(input: DataInput, ctx: ReadContext): StreamStateHandle {
 /**
  * Writes the input channel list of one subtask (count, then each handle).
  * @throws InvalidArgumentError for merged handles before V6, output kinds in the input list, a null
- *   subtask index (1.11 layout), or bad field values.
+ *   subtask index (1.11 layout) outside V3 or next to handles with one, or bad field values.
  */
 export function writeInputChannelStateHandles(
   out: DataOutput,
@@ -185,7 +196,7 @@ export function writeInputChannelStateHandles(
 /**
  * Writes the result subpartition list of one subtask (count, then each handle).
  * @throws InvalidArgumentError for merged handles before V6, input kinds in the output list, a null
- *   subtask index (1.11 layout), or bad field values.
+ *   subtask index (1.11 layout) outside V3 or next to handles with one, or bad field values.
  */
 export function writeResultSubpartitionStateHandles(
   out: DataOutput,
@@ -222,12 +233,9 @@ function writeList<T>(out: DataOutput, list: T[] | null | undefined, what: strin
 }
 
 function writeV1Body(out: DataOutput, h: ChannelStateHandleBody & { kind: string }, ctx: WriteContext): void {
-  if (h.subtaskIndex === null) {
-    throw new InvalidArgumentError(
-      `${h.kind} without subtaskIndex (the Flink 1.11 layout) cannot be written`,
-    );
-  }
-  writeInt32(out, h.subtaskIndex, `${h.kind}.subtaskIndex`);
+  const flink111 = h.subtaskIndex === null;
+  requireLayout(ctx, "channel", flink111, h.kind);
+  if (!flink111) writeInt32(out, h.subtaskIndex as number, `${h.kind}.subtaskIndex`);
   writeInt32(out, h.info.a, `${h.kind}.info.a`);
   writeInt32(out, h.info.b, `${h.kind}.info.b`);
   if (!Array.isArray(h.offsets)) throw new InvalidArgumentError(`${h.kind}.offsets must be a list`);

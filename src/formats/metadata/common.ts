@@ -23,12 +23,35 @@ import type { KeyGroupRange } from "./model.js";
  */
 export const MAX_HANDLE_DEPTH = 16;
 
+/**
+ * The two older layouts of metadata V3, which Flink changed twice without bumping the version (see
+ * `v3.ts` for how a file's layout is detected):
+ *
+ * - `"flink111"`: Flink 1.11's `ChannelStateHandleSerializer` wrote channel state handles without the
+ *   leading `int subtaskIndex` (added in 1.12). Flink 1.11 had no changelog state handles.
+ * - `"flink114"`: Flink 1.14 wrote the changelog handles (tags 8, 9, 10) with shorter bodies than
+ *   1.15 (see `keyed-handles.ts`). Flink 1.14 had no tags 13 and 14 (1.16+).
+ *
+ * Absent: the current layout (Flink 1.12+ channel handles, 1.15+ changelog bodies), the only one in
+ * V4 and later.
+ */
+export type LegacyV3Layout = "flink111" | "flink114";
+
 /** State threaded through the readers: the format version and the current handle nesting depth. */
 export interface ReadContext {
   /** Metadata format version being read (2..7); a few bodies depend on it. */
   readonly version: number;
   /** Handle nesting depth so far (0 at a subtask slot). */
   depth: number;
+  /** V3 only: read with this older layout instead of the current one. */
+  readonly legacyLayout?: LegacyV3Layout;
+  /**
+   * Set by the readers when they meet bytes read differently in an older V3 layout: a non-empty
+   * channel handle list (`"flink111"`: its count bound and bodies) or a changelog handle of tag 8, 9
+   * or 10 (`"flink114"`). A parse that failed before meeting one would fail the same way in that
+   * layout, so the V3 reader only retries the layouts met.
+   */
+  met?: Set<LegacyV3Layout>;
 }
 
 /** State threaded through the writers: the format version written and the handle nesting depth. */
@@ -37,6 +60,54 @@ export interface WriteContext {
   readonly version: number;
   /** Handle nesting depth so far. */
   depth: number;
+  /**
+   * The V3 layout the handles written so far need, set by the first layout-dependent handle:
+   * `"current"`, or a {@link LegacyV3Layout}. See {@link requireLayout}.
+   */
+  channelLayout?: "current" | "flink111";
+  /** As {@link channelLayout}, for changelog handles. */
+  changelogLayout?: "current" | "flink114";
+}
+
+/**
+ * Records, while writing one file, which V3 layout a handle needs (`legacy`: the handle has the
+ * older form, e.g. a channel handle without `subtaskIndex`), and refuses what Flink could not have
+ * written: an older form outside V3, both forms of one kind in one file, or changelog handles next to
+ * Flink 1.11 channel handles. Such a file would not read back as the model.
+ *
+ * @param kind `"channel"` (legacy = Flink 1.11 layout) or `"changelog"` (legacy = Flink 1.14 bodies;
+ *   every changelog handle counts, tags 13/14 in the current form).
+ * @param what the handle, for messages.
+ * @throws InvalidArgumentError as described.
+ */
+export function requireLayout(
+  ctx: WriteContext,
+  kind: "channel" | "changelog",
+  legacy: boolean,
+  what: string,
+): void {
+  const layout = kind === "channel" ? "flink111" : "flink114";
+  const form =
+    kind === "channel"
+      ? "channel state handles without subtaskIndex (the Flink 1.11 layout)"
+      : "changelog handles with Flink 1.14 bodies (flink114Body)";
+  if (legacy && ctx.version !== 3) {
+    throw new InvalidArgumentError(`${what}: ${form} exist only in metadata V3, not V${ctx.version}`);
+  }
+  const need = legacy ? layout : "current";
+  const had = kind === "channel" ? ctx.channelLayout : ctx.changelogLayout;
+  if (had !== undefined && had !== need) {
+    throw new InvalidArgumentError(
+      `${what}: one file mixes ${form} with the later form; Flink writes one layout per file`,
+    );
+  }
+  if (kind === "channel") ctx.channelLayout = need as "current" | "flink111";
+  else ctx.changelogLayout = need as "current" | "flink114";
+  if (ctx.channelLayout === "flink111" && ctx.changelogLayout !== undefined) {
+    throw new InvalidArgumentError(
+      `${what}: the Flink 1.11 layout (channel state handles without subtaskIndex) cannot hold changelog state handles (Flink 1.14+)`,
+    );
+  }
 }
 
 /** Runs `fn` one nesting level deeper; throws {@link CorruptSnapshotError} past {@link MAX_HANDLE_DEPTH}. */

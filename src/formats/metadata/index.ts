@@ -38,8 +38,10 @@ export { decodeCheckpointProperties } from "./properties.js";
 export const METADATA_MAGIC = 0x4960672d;
 
 /**
- * Metadata versions this module reads and writes. 2: Flink 1.3–1.10; 3: 1.11–1.14; 4: 1.15–1.20;
- * 5 and 6: Flink 2.x; 7: the unreleased FLINK-40209 (Regional Checkpoint) format, provisional.
+ * Metadata versions this module reads and writes, and the Flink releases that write them (checked
+ * against vectors written by Flink itself, `fixtures/vectors/`): 2: Flink 1.3 to 1.10; 3: 1.11 to
+ * 1.15 (in three layouts, see `v3.ts`); 4: 1.16 to 1.20; 5: 2.0; 6: 2.1 and later; 7: the unreleased
+ * FLINK-40209 (Regional Checkpoint) format, provisional.
  */
 export const SUPPORTED_VERSIONS: readonly number[] = [2, 3, 4, 5, 6, 7];
 

@@ -20,12 +20,17 @@
  *
  * **Flink 1.14 changelog bodies.** Flink 1.14 wrote tags 8, 9 and 10 with shorter bodies: tag 8
  * without checkpointedSize, materializationId and id; tag 9 without id; tag 10 ending after
- * `long size`. Flink 1.15+ cannot read them, and the two forms cannot be told apart from the handle
- * bytes alone. They can by the file version: Flink 1.14 writes metadata V3 and 1.15+ writes V4 or
- * later, so tags 8/9/10 in a **V3** file are read (and written) with the 1.14 bodies, and with the
- * 1.15+ bodies in V4+. For a 1.14 body the model fields that body lacks hold placeholders:
- * `checkpointedSize = -1n`, `materializationId = -1n`, `stateHandleId = ""`; the V3 writer ignores
- * them.
+ * `long size`. Flink 1.15 lengthened them (and added tags 11/12) but still writes metadata V3, so the
+ * file version does not tell the two forms apart (V4 starts with Flink 1.16), and Flink 1.15+ cannot
+ * read the short ones. The V3 reader picks the form per file (see `v3.ts`): the 1.15 bodies first,
+ * as Flink 1.15+'s loader does, then, if the file does not parse that way, the 1.14 bodies
+ * (`ReadContext.legacyLayout === "flink114"`, which also refuses tags 13/14, Flink 1.16+).
+ *
+ * A handle read with a 1.14 body has `flink114Body: true`, and the fields that body lacks hold
+ * placeholders: `checkpointedSize = -1n`, `materializationId = -1n`, `stateHandleId = ""`
+ * ({@link FLINK_114_PLACEHOLDER}). The writer writes the short body for such a handle, in V3 only,
+ * only with tags 8/9/10, only with the placeholders, and only when every changelog handle of the
+ * file has the flag (`requireLayout` in `common.ts`).
  */
 
 import { InvalidArgumentError } from "../../errors.js";
@@ -38,6 +43,7 @@ import {
   readKeyGroupRange,
   readLengthPrefixedBytes,
   readString,
+  requireLayout,
   type WriteContext,
   writeInt32,
   writeInt64,
@@ -68,9 +74,56 @@ export const FLINK_114_PLACEHOLDER = {
   stateHandleId: "",
 } as const;
 
-/** True when tags 8/9/10 use the Flink 1.14 bodies in this metadata version. */
-function usesFlink114ChangelogBodies(version: number): boolean {
-  return version === 3;
+/**
+ * Whether a changelog handle of `tag` is read with the Flink 1.14 body; notes the body for the V3
+ * reader's retry logic and refuses tags the layout being read cannot hold.
+ */
+function readsFlink114Body(input: DataInput, ctx: ReadContext, tag: number, at: number): boolean {
+  const legacy = tag === 8 || tag === 9 || tag === 10;
+  if (legacy) ctx.met?.add("flink114");
+  if (ctx.legacyLayout === "flink111") {
+    throw input.corrupt(
+      `changelog state handle (tag ${tag}) in the Flink 1.11 layout: changelog handles came with Flink 1.14`,
+      at,
+    );
+  }
+  if (ctx.legacyLayout === "flink114" && !legacy) {
+    throw input.corrupt(`changelog state handle tag ${tag} (Flink 1.16+) in the Flink 1.14 layout`, at);
+  }
+  return ctx.legacyLayout === "flink114";
+}
+
+/**
+ * Checks a changelog handle's `flink114Body` flag for writing and notes the layout it needs.
+ * @returns true to write the 1.14 body.
+ * @throws InvalidArgumentError for the flag outside V3, on tags 13/14, without the placeholders, or
+ *   when one file mixes both forms.
+ */
+function writesFlink114Body(
+  h: ChangelogStateBackendHandle | InMemoryChangelogStateHandle | ChangelogStateHandleStreamImpl,
+  ctx: WriteContext,
+): boolean {
+  const short = h.flink114Body === true;
+  if (h.flink114Body !== undefined && !short) {
+    throw new InvalidArgumentError(`${h.kind}.flink114Body must be true or absent`);
+  }
+  requireLayout(ctx, "changelog", short, h.kind);
+  if (!short) return false;
+  if ("tag" in h && h.tag !== 8 && h.tag !== 10) {
+    throw new InvalidArgumentError(`${h.kind} with tag ${h.tag} has no Flink 1.14 body (tags 8, 9, 10)`);
+  }
+  const P = FLINK_114_PLACEHOLDER;
+  const lacking =
+    h.stateHandleId !== P.stateHandleId ||
+    (h.kind !== "InMemoryChangelogStateHandle" && h.checkpointedSize !== P.checkpointedSize) ||
+    (h.kind === "ChangelogStateBackendHandle" && h.materializationId !== P.materializationId);
+  if (lacking) {
+    throw new InvalidArgumentError(
+      `${h.kind} with a Flink 1.14 body has no stateHandleId, checkpointedSize or materializationId ` +
+        `(they must hold the placeholders "", -1n, -1n)`,
+    );
+  }
+  return true;
 }
 
 /**
@@ -99,12 +152,12 @@ export function readKeyedStateHandle(input: DataInput, ctx: ReadContext): KeyedS
       return readIncremental(input, ctx, tag);
     case HandleTag.CHANGELOG_HANDLE:
     case HandleTag.CHANGELOG_HANDLE_V2:
-      return readChangelogBackendHandle(input, ctx, tag);
+      return readChangelogBackendHandle(input, ctx, tag, readsFlink114Body(input, ctx, tag, at));
     case HandleTag.CHANGELOG_BYTE_INCREMENT_HANDLE:
-      return readInMemoryChangelog(input, ctx);
+      return readInMemoryChangelog(input, readsFlink114Body(input, ctx, tag, at));
     case HandleTag.CHANGELOG_FILE_INCREMENT_HANDLE:
     case HandleTag.CHANGELOG_FILE_INCREMENT_HANDLE_V2:
-      return readChangelogStream(input, ctx, tag);
+      return readChangelogStream(input, ctx, tag, readsFlink114Body(input, ctx, tag, at));
     default:
       throw input.corrupt(`unknown KeyedStateHandle type tag ${tag}`, at);
   }
@@ -153,8 +206,8 @@ function readChangelogBackendHandle(
   input: DataInput,
   ctx: ReadContext,
   tag: 8 | 14,
+  short: boolean,
 ): ChangelogStateBackendHandle {
-  const short = tag === HandleTag.CHANGELOG_HANDLE && usesFlink114ChangelogBodies(ctx.version);
   const { range } = readKeyGroupRange(input);
   const checkpointedSize = short ? FLINK_114_PLACEHOLDER.checkpointedSize : input.readLong();
   const materialized = input.within("materialized", () => readKeyedList(input, ctx, false));
@@ -177,6 +230,7 @@ function readChangelogBackendHandle(
     materializationId,
     checkpointId,
     stateHandleId,
+    ...(short ? { flink114Body: true as const } : {}),
   };
 }
 
@@ -205,7 +259,7 @@ function readKeyedList(input: DataInput, ctx: ReadContext, changelogOnly: boolea
   return out;
 }
 
-function readInMemoryChangelog(input: DataInput, ctx: ReadContext): InMemoryChangelogStateHandle {
+function readInMemoryChangelog(input: DataInput, short: boolean): InMemoryChangelogStateHandle {
   const { range } = readKeyGroupRange(input);
   const from = input.readLong();
   const to = input.readLong();
@@ -216,18 +270,24 @@ function readInMemoryChangelog(input: DataInput, ctx: ReadContext): InMemoryChan
     const data = readLengthPrefixedBytes(input, "state change bytes");
     changes.push({ keyGroup, data });
   }
-  const stateHandleId = usesFlink114ChangelogBodies(ctx.version)
-    ? FLINK_114_PLACEHOLDER.stateHandleId
-    : readString(input);
-  return { kind: "InMemoryChangelogStateHandle", keyGroupRange: range, from, to, changes, stateHandleId };
+  const stateHandleId = short ? FLINK_114_PLACEHOLDER.stateHandleId : readString(input);
+  return {
+    kind: "InMemoryChangelogStateHandle",
+    keyGroupRange: range,
+    from,
+    to,
+    changes,
+    stateHandleId,
+    ...(short ? { flink114Body: true as const } : {}),
+  };
 }
 
 function readChangelogStream(
   input: DataInput,
   ctx: ReadContext,
   tag: 10 | 13,
+  short: boolean,
 ): ChangelogStateHandleStreamImpl {
-  const short = tag === HandleTag.CHANGELOG_FILE_INCREMENT_HANDLE && usesFlink114ChangelogBodies(ctx.version);
   const { range } = readKeyGroupRange(input);
   const n = input.readCount("number of (offset, handle) entries", 9);
   const handlesAndOffsets: ChangelogStateHandleStreamImpl["handlesAndOffsets"] = [];
@@ -256,6 +316,7 @@ function readChangelogStream(
     checkpointedSize,
     stateHandleId,
     storageIdentifier,
+    ...(short ? { flink114Body: true as const } : {}),
   };
 }
 
@@ -301,7 +362,8 @@ export function writeKeyedStateHandle(out: DataOutput, h: KeyedStateHandle | nul
     case "ChangelogStateBackendHandle":
       writeChangelogBackendHandle(out, h, ctx);
       return;
-    case "InMemoryChangelogStateHandle":
+    case "InMemoryChangelogStateHandle": {
+      const short = writesFlink114Body(h, ctx);
       out.writeByte(HandleTag.CHANGELOG_BYTE_INCREMENT_HANDLE);
       writeKeyGroupRange(out, h.keyGroupRange, h.kind);
       writeInt64(out, h.from, "InMemoryChangelogStateHandle.from");
@@ -311,10 +373,9 @@ export function writeKeyedStateHandle(out: DataOutput, h: KeyedStateHandle | nul
         writeInt32(out, c.keyGroup, "state change key group");
         writeLengthPrefixedBytes(out, c.data, "state change bytes");
       }
-      if (!usesFlink114ChangelogBodies(ctx.version)) {
-        writeString(out, h.stateHandleId, "InMemoryChangelogStateHandle.stateHandleId");
-      }
+      if (!short) writeString(out, h.stateHandleId, "InMemoryChangelogStateHandle.stateHandleId");
       return;
+    }
     case "ChangelogStateHandleStreamImpl":
       writeChangelogStream(out, h, ctx);
       return;
@@ -383,7 +444,7 @@ function writeChangelogBackendHandle(
   if (h.tag === HandleTag.CHANGELOG_HANDLE && h.checkpointId !== null) {
     throw new InvalidArgumentError("ChangelogStateBackendHandle with tag 8 has no checkpointId");
   }
-  const short = h.tag === HandleTag.CHANGELOG_HANDLE && usesFlink114ChangelogBodies(ctx.version);
+  const short = writesFlink114Body(h, ctx);
   out.writeByte(h.tag);
   writeKeyGroupRange(out, h.keyGroupRange, h.kind);
   if (!short) writeInt64(out, h.checkpointedSize, "ChangelogStateBackendHandle.checkpointedSize");
@@ -429,7 +490,7 @@ function writeChangelogStream(out: DataOutput, h: ChangelogStateHandleStreamImpl
   if (!v2 && h.storageIdentifier !== null) {
     throw new InvalidArgumentError("ChangelogStateHandleStreamImpl with tag 10 has no storageIdentifier");
   }
-  const short = !v2 && usesFlink114ChangelogBodies(ctx.version);
+  const short = writesFlink114Body(h, ctx);
   out.writeByte(h.tag);
   writeKeyGroupRange(out, h.keyGroupRange, h.kind);
   writeInt32(out, h.handlesAndOffsets.length, "number of (offset, handle) entries");

@@ -215,6 +215,11 @@ export interface ChangelogStateBackendHandle {
   /** Tag 14 only; null for tag 8. */
   checkpointId: bigint | null;
   stateHandleId: string;
+  /**
+   * V3 only: the handle has Flink 1.14's short body (read from a Flink 1.14 file; see
+   * `keyed-handles.ts`). The fields that body lacks hold placeholders (-1n, "").
+   */
+  flink114Body?: true;
 }
 
 /** `InMemoryChangelogStateHandle` (tag 9). */
@@ -225,6 +230,11 @@ export interface InMemoryChangelogStateHandle {
   to: bigint;
   changes: { keyGroup: number; data: Uint8Array }[];
   stateHandleId: string;
+  /**
+   * V3 only: the handle has Flink 1.14's short body (read from a Flink 1.14 file; see
+   * `keyed-handles.ts`). The fields that body lacks hold placeholders (-1n, "").
+   */
+  flink114Body?: true;
 }
 
 /** `ChangelogStateHandleStreamImpl` (tag 13, legacy 10). */
@@ -238,6 +248,11 @@ export interface ChangelogStateHandleStreamImpl {
   stateHandleId: string;
   /** Tag 13 only (tag 10 reads as "filesystem"). */
   storageIdentifier: string | null;
+  /**
+   * V3 only: the handle has Flink 1.14's short body (read from a Flink 1.14 file; see
+   * `keyed-handles.ts`). The fields that body lacks hold placeholders (-1n, "").
+   */
+  flink114Body?: true;
 }
 
 /** Every `KeyedStateHandle` kind the metadata can hold. */
@@ -292,7 +307,10 @@ export interface ChannelInfo {
 
 /** One channel's state in a delegate stream (V1 body). */
 export interface ChannelStateHandleBody {
-  /** Absent (null) in the 1.11-era V3 layout, which had no subtask index. */
+  /**
+   * Null in the Flink 1.11 layout of V3, which had no subtask index (see `channel-handles.ts`); all
+   * channel handles of one file have it or none does.
+   */
   subtaskIndex: number | null;
   info: ChannelInfo;
   offsets: bigint[];

@@ -33,7 +33,11 @@ export abstract class MetadataSerializerBase {
    * @throws CorruptSnapshotError / UnsupportedVersionError on malformed input.
    */
   read(input: DataInput): CheckpointMetadata {
-    const ctx: ReadContext = { version: this.version, depth: 0 };
+    return this.readBody(input, { version: this.version, depth: 0 });
+  }
+
+  /** Reads the body with the given context (`read` with one layout; see `v3.ts`). */
+  protected readBody(input: DataInput, ctx: ReadContext): CheckpointMetadata {
     const idAt = input.position;
     const checkpointId = input.readLong();
     if (checkpointId < 0n) throw input.corrupt(`invalid checkpoint ID: ${checkpointId}`, idAt);
@@ -59,10 +63,14 @@ export abstract class MetadataSerializerBase {
    * @throws InvalidArgumentError for a model this version cannot hold or Flink could not have written.
    */
   write(out: DataOutput, m: CheckpointMetadata): void {
+    this.writeBody(out, m, { version: this.version, depth: 0 });
+  }
+
+  /** Writes the body with the given context, which records the layout the handles needed. */
+  protected writeBody(out: DataOutput, m: CheckpointMetadata, ctx: WriteContext): void {
     if (m.version !== this.version) {
       throw new InvalidArgumentError(`model is version ${m.version}, codec writes version ${this.version}`);
     }
-    const ctx: WriteContext = { version: this.version, depth: 0 };
     if (typeof m.checkpointId !== "bigint" || m.checkpointId < 0n) {
       throw new InvalidArgumentError(
         `checkpointId must be a non-negative bigint, got ${String(m.checkpointId)}`,

@@ -1,5 +1,5 @@
 /**
- * Metadata format version 3 (written by Flink 1.11 – 1.14), and the base of V4..V7.
+ * Metadata format version 3 (written by Flink 1.11 to 1.15), and the base of V4..V7.
  *
  * Mirrors `MetadataV3Serializer`. Operator record:
  *
@@ -22,10 +22,47 @@
  * finished operator must have no coordinator state (a `checkState` in Flink). Flink treats any
  * negative subtask count as "fully finished" but only writes -1; we refuse other negatives so
  * rewrites stay byte-exact.
+ *
+ * **The layouts of V3.** Flink also changed two bodies inside V3 without a version bump (checked
+ * against the vectors Flink itself wrote, `fixtures/vectors/`):
+ *
+ * | Flink      | channel handle body (`ChannelStateHandleSerializer`) | changelog handles, tags 8/9/10 |
+ * |------------|-------------------------------------------------------|--------------------------------|
+ * | 1.11       | no `int subtaskIndex`                                 | none (no changelog backend)    |
+ * | 1.12, 1.13 | `int subtaskIndex` first                              | none                           |
+ * | 1.14       | `int subtaskIndex` first                              | short 1.14 bodies              |
+ * | 1.15       | `int subtaskIndex` first                              | 1.15 bodies (kept by V4+)      |
+ *
+ * (1.11's `ChannelStateHandleSerializer.serializeChannelStateHandle` starts with the channel info;
+ * 1.12's writes `handle.getSubtaskIndex()` first. 1.14's `MetadataV2V3SerializerBase` writes the
+ * short changelog bodies; 1.15's adds checkpointed size, materialization id and state handle id.)
+ *
+ * Nothing in a V3 file says which Flink wrote it, so {@link MetadataV3Serializer.read} tries the
+ * layouts in turn, each a parse of the whole body:
+ *
+ * 1. the current layout (1.12+ channel handles, 1.15 changelog bodies), which is what the loaders of
+ *    Flink 1.12+ and 1.15+ read, and the likeliest;
+ * 2. if attempt 1 failed with a {@link CorruptSnapshotError} after meeting a changelog handle of tag
+ *    8, 9 or 10: the Flink 1.14 changelog bodies (`legacyLayout: "flink114"`, which refuses the
+ *    Flink 1.16+ tags 13 and 14);
+ * 3. if attempt 1 failed so after meeting a non-empty channel handle list: the Flink 1.11 channel
+ *    layout (`legacyLayout: "flink111"`, which refuses changelog handles).
+ *
+ * The first that parses wins. A layout attempt 1 never met is not retried: the parse would be the same
+ * up to the same failure. Other errors are not retried. If no layout parses, the error of attempt 1
+ * is thrown (with its offset): for a damaged file the current layout is the likeliest, so its error
+ * points at the damage. The reader is strict (counts checked against the bytes left, tags, strings,
+ * no trailing bytes), so a wrong layout fails within a few bytes in practice; a file that parses in
+ * the current layout is read that way even if an older one would parse too, as Flink 1.12+/1.15+ do.
+ *
+ * The model keeps the layout read (`subtaskIndex: null` on channel handles, `flink114Body` on
+ * changelog handles) and the writer writes it back. The writer refuses the older forms outside V3, a
+ * file mixing forms (`requireLayout` in `common.ts`), and a model in an older layout whose bytes the
+ * reader would take for another layout (neither this reader nor Flink would read back that model).
  */
 
-import { InvalidArgumentError } from "../../errors.js";
-import type { DataInput } from "../io/data-input.js";
+import { CorruptSnapshotError, InvalidArgumentError } from "../../errors.js";
+import { DataInput } from "../io/data-input.js";
 import type { DataOutput } from "../io/data-output.js";
 import {
   readInputChannelStateHandles,
@@ -33,9 +70,16 @@ import {
   writeInputChannelStateHandles,
   writeResultSubpartitionStateHandles,
 } from "./channel-handles.js";
-import { type ReadContext, readOperatorId, type WriteContext, writeOperatorId } from "./common.js";
+import {
+  type LegacyV3Layout,
+  type ReadContext,
+  readOperatorId,
+  type WriteContext,
+  writeOperatorId,
+} from "./common.js";
 import type {
   ByteStreamStateHandle,
+  CheckpointMetadata,
   OperatorState,
   OperatorSubtaskState,
   SubtaskStateEntry,
@@ -50,12 +94,80 @@ import {
 } from "./subtask-state.js";
 import { MetadataSerializerBase } from "./v2v3-base.js";
 
+/** Older V3 layouts in the order the reader retries them (after the current layout). */
+const RETRY_ORDER: readonly LegacyV3Layout[] = ["flink114", "flink111"];
+
+const LAYOUT_NAMES: Record<LegacyV3Layout | "current", string> = {
+  current: "current V3 layout (Flink 1.12+ channel handles, 1.15+ changelog bodies)",
+  flink111: "Flink 1.11 layout of V3 (channel handles without subtaskIndex)",
+  flink114: "Flink 1.14 layout of V3 (short changelog bodies)",
+};
+
 /** Codec for metadata V3 (`MetadataV3Serializer`); V4..V7 extend it as Flink's classes do. */
 export class MetadataV3Serializer extends MetadataSerializerBase {
   readonly version: number = 3;
   protected readonly minOperatorBytes: number = 16 + 4 + 4 + 1 + 4;
   /** Which `ChannelStateHandleSerializer` the version uses (V1 up to V5, V2 from V6). */
   protected readonly channelSerializer: 1 | 2 = 1;
+
+  /** V3: reads the body in the layout that parses (see the module comment); V4+: the one layout. */
+  override read(input: DataInput): CheckpointMetadata {
+    if (this.version !== 3) return super.read(input);
+    return this.readV3Layouts(input).metadata;
+  }
+
+  /**
+   * Tries the V3 layouts in turn from the current position (see the module comment).
+   * @returns the model and the older layout it was read with (undefined: the current one).
+   * @throws CorruptSnapshotError of the first attempt when no layout parses.
+   */
+  private readV3Layouts(input: DataInput): { metadata: CheckpointMetadata; layout?: LegacyV3Layout } {
+    const start = input.position;
+    const met = new Set<LegacyV3Layout>();
+    try {
+      return { metadata: this.readBody(input, { version: 3, depth: 0, met }) };
+    } catch (first) {
+      if (!(first instanceof CorruptSnapshotError)) throw first;
+      for (const layout of RETRY_ORDER) {
+        if (!met.has(layout)) continue;
+        input.seek(start);
+        try {
+          return { metadata: this.readBody(input, { version: 3, depth: 0, legacyLayout: layout }), layout };
+        } catch (e) {
+          if (!(e instanceof CorruptSnapshotError)) throw e;
+        }
+      }
+      throw first;
+    }
+  }
+
+  /**
+   * V3: writes the body in the layout the model's handles need, and checks that the reader would pick
+   * that layout for the bytes (for an older layout); V4+: the one layout.
+   */
+  override write(out: DataOutput, m: CheckpointMetadata): void {
+    if (this.version !== 3) {
+      super.write(out, m);
+      return;
+    }
+    const start = out.length;
+    const ctx: WriteContext = { version: 3, depth: 0 };
+    this.writeBody(out, m, ctx);
+    const layout: LegacyV3Layout | undefined =
+      ctx.channelLayout === "flink111"
+        ? "flink111"
+        : ctx.changelogLayout === "flink114"
+          ? "flink114"
+          : undefined;
+    if (layout === undefined) return; // the current layout is always tried first
+    const read = this.readV3Layouts(new DataInput(out.toBytes().subarray(start))).layout;
+    if (read !== layout) {
+      throw new InvalidArgumentError(
+        `the model is in the ${LAYOUT_NAMES[layout]} but its bytes parse in the ${LAYOUT_NAMES[read ?? "current"]}, ` +
+          "so neither this reader nor Flink would read them back as this model",
+      );
+    }
+  }
 
   /** Reads what precedes the OperatorID (nothing before V5). */
   protected readOperatorNames(_input: DataInput): { name: string | null; uid: string | null } {

@@ -1,5 +1,5 @@
 /**
- * Metadata format version 4 (written by Flink 1.15 – 1.20): the V3 body followed by the
+ * Metadata format version 4 (written by Flink 1.16 to 1.20): the V3 body followed by the
  * Java-serialized `CheckpointProperties`, which runs to the end of the file.
  *
  * Mirrors `MetadataV4Serializer` (apache/flink @c100972a: `MetadataV3Serializer` body, then

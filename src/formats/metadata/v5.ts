@@ -1,6 +1,6 @@
 /**
- * Metadata format version 5 (Flink 2.0+, FLINK-36001 / FLIP-474): V4 with the operator's name and
- * uid in front of each operator record.
+ * Metadata format version 5 (written by Flink 2.0; FLINK-36001 / FLIP-474): V4 with the operator's
+ * name and uid in front of each operator record.
  *
  * Mirrors `MetadataV5Serializer extends MetadataV4Serializer`: `UTF name, UTF uid` precede the V3
  * operator layout. Flink stores an absent name/uid as "" and reads "" back as null; its writer refuses

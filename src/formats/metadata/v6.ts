@@ -1,6 +1,6 @@
 /**
- * Metadata format version 6 (a Flink 2.x release after FLINK-33734): V5 with channel state written by
- * `ChannelStateHandleSerializerV2` (a type tag per handle, and merged channel handles).
+ * Metadata format version 6 (written by Flink 2.1 and later; FLINK-33734): V5 with channel state
+ * written by `ChannelStateHandleSerializerV2` (a type tag per handle, and merged channel handles).
  *
  * Mirrors `MetadataV6Serializer extends MetadataV5Serializer` (apache/flink @ada8fa0e), which only
  * swaps the channel state handle serializer. See `channel-handles.ts` for the layout.

@@ -64,9 +64,20 @@ const segment = fc.record({
 
 const handleAndPath = fc.record({ localPath: str, handle: streamHandle(1) });
 
-/** Keyed handles valid in `version`, nested at most `depth` more levels. */
-export function keyedHandle(version: number, depth: number): fc.Arbitrary<KeyedStateHandle> {
-  const short = version === 3; // Flink 1.14 changelog bodies (see keyed-handles.ts)
+/**
+ * The layout of a V3 file (see src/formats/metadata/v3.ts): Flink 1.11 channel handles without
+ * subtaskIndex and no changelog handles, Flink 1.14 short changelog bodies, or the current forms.
+ */
+export type V3Layout = "current" | "flink111" | "flink114";
+
+/** Keyed handles valid in `version` (and V3 `layout`), nested at most `depth` more levels. */
+export function keyedHandle(
+  version: number,
+  depth: number,
+  layout: V3Layout = "current",
+): fc.Arbitrary<KeyedStateHandle> {
+  const short = layout === "flink114"; // Flink 1.14 changelog bodies (see keyed-handles.ts)
+  const flag = short ? { flink114Body: true as const } : {};
   const kg = fc
     .tuple(range, streamHandle(1), fc.constantFrom(3, 7, 12), str)
     .chain(([{ r, n }, delegate, tag, id]) =>
@@ -133,11 +144,12 @@ export function keyedHandle(version: number, depth: number): fc.Arbitrary<KeyedS
         to: x.to,
         changes: x.changes,
         stateHandleId: short ? "" : x.id,
+        ...flag,
       }),
     );
   const streamImpl = fc
     .record({
-      tag: fc.constantFrom(10 as const, 13 as const),
+      tag: short ? fc.constant(10 as const) : fc.constantFrom(10 as const, 13 as const),
       range,
       entries: fc.array(fc.record({ offset: long, handle: streamHandle(1) }), { maxLength: 2 }),
       size: long,
@@ -145,46 +157,47 @@ export function keyedHandle(version: number, depth: number): fc.Arbitrary<KeyedS
       id: str,
       storage: str,
     })
-    .map((x): KeyedStateHandle => {
-      const old = short && x.tag === 10;
-      return {
+    .map(
+      (x): KeyedStateHandle => ({
         kind: "ChangelogStateHandleStreamImpl",
         tag: x.tag,
         keyGroupRange: x.range.r,
         handlesAndOffsets: x.entries,
         size: x.size,
-        checkpointedSize: old ? -1n : x.checkpointedSize,
-        stateHandleId: old ? "" : x.id,
+        checkpointedSize: short ? -1n : x.checkpointedSize,
+        stateHandleId: short ? "" : x.id,
         storageIdentifier: x.tag === 13 ? x.storage : null,
-      };
-    });
-  const leaves = [kg, incremental, inMemory, streamImpl];
-  if (depth <= 0) return fc.oneof(...leaves);
+        ...flag,
+      }),
+    );
+  // Flink 1.11 had no changelog handles
+  const leaves = layout === "flink111" ? [kg, incremental] : [kg, incremental, inMemory, streamImpl];
+  if (depth <= 0 || layout === "flink111") return fc.oneof(...leaves);
   const backend = fc
     .record({
-      tag: fc.constantFrom(8 as const, 14 as const),
+      tag: short ? fc.constant(8 as const) : fc.constantFrom(8 as const, 14 as const),
       range,
       checkpointedSize: long,
-      materialized: fc.array(keyedHandle(version, depth - 1), { maxLength: 2 }),
+      materialized: fc.array(keyedHandle(version, depth - 1, layout), { maxLength: 2 }),
       nonMaterialized: fc.array(fc.oneof(inMemory, streamImpl), { maxLength: 2 }),
       materializationId: long,
       checkpointId: long,
       id: str,
     })
-    .map((x): KeyedStateHandle => {
-      const old = short && x.tag === 8;
-      return {
+    .map(
+      (x): KeyedStateHandle => ({
         kind: "ChangelogStateBackendHandle",
         tag: x.tag,
         keyGroupRange: x.range.r,
-        checkpointedSize: old ? -1n : x.checkpointedSize,
+        checkpointedSize: short ? -1n : x.checkpointedSize,
         materialized: x.materialized,
         nonMaterialized: x.nonMaterialized,
-        materializationId: old ? -1n : x.materializationId,
+        materializationId: short ? -1n : x.materializationId,
         checkpointId: x.tag === 14 ? x.checkpointId : null,
-        stateHandleId: old ? "" : x.id,
-      };
-    });
+        stateHandleId: short ? "" : x.id,
+        ...flag,
+      }),
+    );
   return fc.oneof(...leaves, backend);
 }
 
@@ -232,34 +245,39 @@ const mergedBody = fc.record({
   serializedChannelOffsets: bytes,
 });
 
-function inputChannels(version: number): fc.Arbitrary<InputChannelStateHandle[]> {
+/** The V1 channel body of `layout`: Flink 1.11 has no subtaskIndex. */
+const v1Body = (layout: V3Layout) =>
+  layout === "flink111" ? channelBody.map((b) => ({ ...b, subtaskIndex: null })) : channelBody;
+
+function inputChannels(version: number, layout: V3Layout): fc.Arbitrary<InputChannelStateHandle[]> {
   const one: fc.Arbitrary<InputChannelStateHandle>[] = [
-    channelBody.map((b) => ({ kind: "InputChannelStateHandle" as const, ...b })),
+    v1Body(layout).map((b) => ({ kind: "InputChannelStateHandle" as const, ...b })),
   ];
   if (version >= 6)
     one.push(mergedBody.map((b) => ({ kind: "MergedInputChannelStateHandle" as const, ...b })));
   return fc.array(fc.oneof(...one), { maxLength: 2 });
 }
 
-function outputChannels(version: number): fc.Arbitrary<ResultSubpartitionStateHandle[]> {
+function outputChannels(version: number, layout: V3Layout): fc.Arbitrary<ResultSubpartitionStateHandle[]> {
   const one: fc.Arbitrary<ResultSubpartitionStateHandle>[] = [
-    channelBody.map((b) => ({ kind: "ResultSubpartitionStateHandle" as const, ...b })),
+    v1Body(layout).map((b) => ({ kind: "ResultSubpartitionStateHandle" as const, ...b })),
   ];
   if (version >= 6)
     one.push(mergedBody.map((b) => ({ kind: "MergedResultSubpartitionStateHandle" as const, ...b })));
   return fc.array(fc.oneof(...one), { maxLength: 2 });
 }
 
-function subtask(version: number, index: number): fc.Arbitrary<SubtaskStateEntry> {
+function subtask(version: number, index: number, layout: V3Layout): fc.Arbitrary<SubtaskStateEntry> {
   const running = fc
     .record({
       managedOperatorState: fc.option(operatorHandle, { nil: null }),
       rawOperatorState: fc.option(operatorHandle, { nil: null }),
-      managedKeyedState: fc.option(keyedHandle(version, 2), { nil: null }),
-      rawKeyedState: fc.option(keyedHandle(version, 1), { nil: null }),
-      inputChannelState: version >= 3 ? inputChannels(version) : fc.constant([] as InputChannelStateHandle[]),
+      managedKeyedState: fc.option(keyedHandle(version, 2, layout), { nil: null }),
+      rawKeyedState: fc.option(keyedHandle(version, 1, layout), { nil: null }),
+      inputChannelState:
+        version >= 3 ? inputChannels(version, layout) : fc.constant([] as InputChannelStateHandle[]),
       resultSubpartitionState:
-        version >= 3 ? outputChannels(version) : fc.constant([] as ResultSubpartitionStateHandle[]),
+        version >= 3 ? outputChannels(version, layout) : fc.constant([] as ResultSubpartitionStateHandle[]),
       ref: fc.option(long, { nil: null }),
       duration: long,
     })
@@ -283,7 +301,7 @@ function subtask(version: number, index: number): fc.Arbitrary<SubtaskStateEntry
   );
 }
 
-function operator(version: number): fc.Arbitrary<OperatorState> {
+function operator(version: number, layout: V3Layout): fc.Arbitrary<OperatorState> {
   return fc
     .record({
       id: fc.uint8Array({ minLength: 16, maxLength: 16 }).map((b) => Buffer.from(b).toString("hex")),
@@ -312,7 +330,7 @@ function operator(version: number): fc.Arbitrary<OperatorState> {
         : indices.chain((idx) =>
             idx.length === 0
               ? fc.constant([] as SubtaskStateEntry[])
-              : fc.tuple(...idx.map((i) => subtask(version, i))).map((t) => [...t]),
+              : fc.tuple(...idx.map((i) => subtask(version, i, layout))).map((t) => [...t]),
           );
       return subtasks.map((subtaskStates): OperatorState => {
         const op: OperatorState = {
@@ -331,13 +349,19 @@ function operator(version: number): fc.Arbitrary<OperatorState> {
     });
 }
 
-/** A whole random metadata model of `version`. */
-export function metadata(version: number): fc.Arbitrary<CheckpointMetadata> {
+/**
+ * A whole random metadata model of `version`; V3 models are in one of the three V3 layouts (or in
+ * `layout` when given).
+ */
+export function metadata(version: number, layout?: V3Layout): fc.Arbitrary<CheckpointMetadata> {
+  if (version === 3 && layout === undefined) {
+    return fc.constantFrom<V3Layout>("current", "flink111", "flink114").chain((l) => metadata(3, l));
+  }
   return fc.record({
     version: fc.constant(version),
     checkpointId: fc.bigInt({ min: 0n, max: 2n ** 63n - 1n }),
     masterStates: fc.array(fc.record({ name: str, version: int, bytes }), { maxLength: 2 }),
-    operatorStates: fc.array(operator(version), { maxLength: 3 }),
+    operatorStates: fc.array(operator(version, layout ?? "current"), { maxLength: 3 }),
     properties:
       version >= 4
         ? fc.constantFrom(NULL_PROPERTIES_TRAILER.slice(), SAVEPOINT_PROPERTIES.slice())

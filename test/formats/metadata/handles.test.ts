@@ -30,9 +30,22 @@ import {
   readStreamStateHandle,
   writeStreamStateHandle,
 } from "../../../src/formats/metadata/stream-handles.js";
-import { ascii, assertRoundTrip, hex, i32, i64, readAll, utf, writeAll } from "./helpers.js";
+import {
+  ascii,
+  assertRoundTrip,
+  hex,
+  i32,
+  i64,
+  readAll,
+  utf,
+  type VersionOrLayout,
+  writeAll,
+} from "./helpers.js";
 
 const enc = (s: string) => new TextEncoder().encode(s);
+const toHexOf = (b: Uint8Array) => Buffer.from(b).toString("hex");
+const FLINK_111 = { version: 3, legacyLayout: "flink111" } as const;
+const FLINK_114 = { version: 3, legacyLayout: "flink114" } as const;
 
 // A relative file handle used as a delegate in many vectors: tag 6, UTF "f1", long 200.
 const REL_HEX = `06 ${utf("f1")} ${i64(200)}`;
@@ -47,7 +60,7 @@ const FILE: FileStateHandle = {
 
 const stream = (bytes: Uint8Array, expected: StreamStateHandle | null) =>
   assertRoundTrip(bytes, expected, readStreamStateHandle, writeStreamStateHandle);
-const keyed = (bytes: Uint8Array, expected: KeyedStateHandle | null, version = 4) =>
+const keyed = (bytes: Uint8Array, expected: KeyedStateHandle | null, version: VersionOrLayout = 4) =>
   assertRoundTrip(bytes, expected, readKeyedStateHandle, writeKeyedStateHandle, version);
 const operator = (bytes: Uint8Array, expected: OperatorStateHandle | null) =>
   assertRoundTrip(bytes, expected, readOperatorStateHandle, writeOperatorStateHandle);
@@ -372,7 +385,7 @@ describe("keyed state handles", () => {
       stateHandleId: "cl",
     }));
 
-  it("tags 8, 9, 10 use the short Flink 1.14 bodies in V3 files", () => {
+  it("tags 8, 9, 10 with the short Flink 1.14 bodies (V3, Flink 1.14 layout): flink114Body", () => {
     // tag 8, 1.14: start, count, materialized list, non-materialized list, nothing else
     keyed(
       hex(
@@ -398,6 +411,7 @@ describe("keyed state handles", () => {
             to: 1n,
             changes: [],
             stateHandleId: "",
+            flink114Body: true,
           },
           {
             kind: "ChangelogStateHandleStreamImpl",
@@ -408,13 +422,107 @@ describe("keyed state handles", () => {
             checkpointedSize: -1n,
             stateHandleId: "",
             storageIdentifier: null,
+            flink114Body: true,
           },
         ],
         materializationId: -1n,
         checkpointId: null,
         stateHandleId: "",
+        flink114Body: true,
+      },
+      FLINK_114,
+    );
+  });
+
+  it("tags 8, 9, 10 in a V3 file read in the current layout have the Flink 1.15 bodies", () =>
+    keyed(
+      hex(
+        `09 ${i32(0)} ${i32(1)} ${i64(0)} ${i64(1)} ${i32(0)} ${utf("id")}`, // tag 9 with its id
+      ),
+      {
+        kind: "InMemoryChangelogStateHandle",
+        keyGroupRange: { start: 0, end: 0 },
+        from: 0n,
+        to: 1n,
+        changes: [],
+        stateHandleId: "id",
       },
       3,
+    ));
+
+  it("the Flink 1.14 layout refuses tags 13/14; the Flink 1.11 layout refuses every changelog tag", () => {
+    const tag13 = hex(`0d ${i32(0)} ${i32(1)} ${i32(0)} ${i64(0)} ${i64(0)} ${utf("id")} ${utf("fs")}`);
+    assert.equal(readAll(tag13, readKeyedStateHandle, 3)?.kind, "ChangelogStateHandleStreamImpl");
+    assert.throws(
+      () => readAll(tag13, readKeyedStateHandle, FLINK_114),
+      /tag 13 \(Flink 1\.16\+\) in the Flink 1\.14 layout/,
+    );
+    assert.throws(
+      () =>
+        readAll(hex(`09 ${i32(0)} ${i32(1)} ${i64(0)} ${i64(1)} ${i32(0)}`), readKeyedStateHandle, FLINK_111),
+      (e: unknown) =>
+        e instanceof CorruptSnapshotError && /tag 9\) in the Flink 1\.11 layout/.test(e.message),
+    );
+  });
+
+  it("writes the Flink 1.14 bodies only in V3, only for tags 8/9/10 with the placeholders", () => {
+    const inMem: KeyedStateHandle = {
+      kind: "InMemoryChangelogStateHandle",
+      keyGroupRange: { start: 0, end: 0 },
+      from: 0n,
+      to: 1n,
+      changes: [],
+      stateHandleId: "",
+      flink114Body: true,
+    };
+    assert.equal(
+      toHexOf(writeAll(inMem, writeKeyedStateHandle, 3)),
+      `09${i32(0)}${i32(1)}${i64(0)}${i64(1)}${i32(0)}`,
+    );
+    assert.throws(() => writeAll(inMem, writeKeyedStateHandle, 4), /exist only in metadata V3, not V4/);
+    assert.throws(
+      () => writeAll({ ...inMem, stateHandleId: "x" }, writeKeyedStateHandle, 3),
+      /must hold the placeholders/,
+    );
+    const stream13: KeyedStateHandle = {
+      kind: "ChangelogStateHandleStreamImpl",
+      tag: 13,
+      keyGroupRange: { start: 0, end: 0 },
+      handlesAndOffsets: [],
+      size: 0n,
+      checkpointedSize: -1n,
+      stateHandleId: "",
+      storageIdentifier: "fs",
+      flink114Body: true,
+    };
+    assert.throws(() => writeAll(stream13, writeKeyedStateHandle, 3), /tag 13 has no Flink 1\.14 body/);
+    const backend: KeyedStateHandle = {
+      kind: "ChangelogStateBackendHandle",
+      tag: 8,
+      keyGroupRange: { start: 0, end: 0 },
+      checkpointedSize: 7n,
+      materialized: [],
+      nonMaterialized: [],
+      materializationId: -1n,
+      checkpointId: null,
+      stateHandleId: "",
+      flink114Body: true,
+    };
+    assert.throws(() => writeAll(backend, writeKeyedStateHandle, 3), /must hold the placeholders/);
+    // one handle with the short body and one with the long body in one file (the same WriteContext)
+    const { flink114Body: _, ...inMemLong } = inMem;
+    assert.throws(
+      () =>
+        writeAll(
+          {
+            ...backend,
+            checkpointedSize: -1n,
+            nonMaterialized: [inMem, { ...inMemLong, stateHandleId: "id" }],
+          },
+          writeKeyedStateHandle,
+          3,
+        ),
+      /mixes changelog handles with Flink 1\.14 bodies/,
     );
   });
 
@@ -614,6 +722,12 @@ describe("channel state handles", () => {
     delegate: FILE,
   });
 
+  const input111 = (a: number, b: number): InputChannelStateHandle => ({
+    ...(input(0, a, b) as ChannelStateHandleBody),
+    kind: "InputChannelStateHandle",
+    subtaskIndex: null,
+  });
+
   it("V1 serializer (metadata V3..V5): no per-handle tag", () => {
     assertRoundTrip(
       hex(
@@ -704,6 +818,44 @@ describe("channel state handles", () => {
       kind: "InputChannelStateHandle",
       subtaskIndex: null,
     };
-    assert.throws(() => writeAll([old], writeInputChannelStateHandles, 4), /1\.11/);
+    assert.throws(
+      () => writeAll([old], writeInputChannelStateHandles, 4),
+      /1\.11 layout\) exist only in metadata V3, not V4/,
+    );
+    assert.throws(() => writeAll([old], writeInputChannelStateHandles, 6), /not V6/);
+  });
+
+  it("Flink 1.11 layout (V3): no subtaskIndex; the writer omits it for subtaskIndex null", () => {
+    const v111 = (a: number, b: number) => body(0, a, b).slice(i32(0).length + 1); // body without the index
+    assertRoundTrip(
+      hex(i32(2), v111(0, 1), v111(1, 0)),
+      [input111(0, 1), input111(1, 0)],
+      readInputChannelStateHandles,
+      writeInputChannelStateHandles,
+      FLINK_111,
+    );
+    assertRoundTrip(
+      hex(i32(1), v111(2, 7)),
+      [{ ...input111(2, 7), kind: "ResultSubpartitionStateHandle" }] as ResultSubpartitionStateHandle[],
+      readResultSubpartitionStateHandles,
+      writeResultSubpartitionStateHandles,
+      FLINK_111,
+    );
+    // the count check allows for the shorter handle (21 bytes): this one fails at its null delegate
+    const smallest = hex(i32(1), i32(0), i32(0), i32(0), i64(0), "00");
+    assert.throws(() => readAll(smallest, readInputChannelStateHandles, 3), /cannot fit/);
+    assert.throws(() => readAll(smallest, readInputChannelStateHandles, FLINK_111), /without a delegate/);
+  });
+
+  it("refuses handles with and without subtaskIndex in one file", () => {
+    const old = input111(0, 0);
+    assert.throws(
+      () => writeAll([input(0, 0, 1), old], writeInputChannelStateHandles, 3),
+      /mixes channel state handles without subtaskIndex/,
+    );
+    assert.throws(
+      () => writeAll([old, input(0, 0, 1)], writeInputChannelStateHandles, 3),
+      /mixes channel state handles without subtaskIndex/,
+    );
   });
 });

@@ -10,7 +10,7 @@ import { fileURLToPath } from "node:url";
 import { CorruptSnapshotError, NotASnapshotError, UnsupportedVersionError } from "../../../src/errors.js";
 import { DataInput } from "../../../src/formats/io/data-input.js";
 import { DataOutput } from "../../../src/formats/io/data-output.js";
-import type { ReadContext, WriteContext } from "../../../src/formats/metadata/common.js";
+import type { LegacyV3Layout, ReadContext, WriteContext } from "../../../src/formats/metadata/common.js";
 
 /** Bytes from hex fragments; spaces, newlines and `_` are ignored. */
 export function hex(...parts: string[]): Uint8Array {
@@ -52,14 +52,21 @@ export function ascii(s: string): string {
   return Buffer.from(s, "latin1").toString("hex");
 }
 
+/** A metadata version, or a V3 version with one of its older layouts (see `v3.ts`). */
+export type VersionOrLayout = number | { version: 3; legacyLayout: LegacyV3Layout };
+
+function readContext(v: VersionOrLayout): ReadContext {
+  return typeof v === "number" ? { version: v, depth: 0 } : { ...v, depth: 0 };
+}
+
 /** Reads one value with `read`, asserting every byte was consumed. */
 export function readAll<T>(
   bytes: Uint8Array,
   read: (input: DataInput, ctx: ReadContext) => T,
-  version = 4,
+  version: VersionOrLayout = 4,
 ): T {
   const input = new DataInput(bytes);
-  const v = read(input, { version, depth: 0 });
+  const v = read(input, readContext(version));
   assert.equal(input.remaining, 0, "bytes left after reading");
   return v;
 }
@@ -68,10 +75,10 @@ export function readAll<T>(
 export function writeAll<T>(
   value: T,
   write: (out: DataOutput, v: T, ctx: WriteContext) => void,
-  version = 4,
+  version: VersionOrLayout = 4,
 ): Uint8Array {
   const out = new DataOutput();
-  write(out, value, { version, depth: 0 });
+  write(out, value, { version: typeof version === "number" ? version : version.version, depth: 0 });
   return out.toBytes().slice();
 }
 
@@ -81,7 +88,7 @@ export function assertRoundTrip<T>(
   expected: T,
   read: (input: DataInput, ctx: ReadContext) => T,
   write: (out: DataOutput, v: T, ctx: WriteContext) => void,
-  version = 4,
+  version: VersionOrLayout = 4,
 ): void {
   assert.deepStrictEqual(readAll(bytes, read, version), expected);
   assert.equal(toHex(writeAll(expected, write, version)), toHex(bytes));
