@@ -16,8 +16,11 @@ describe("README set-up commands", () => {
     assert.match(commands[1] as string, /npm test/);
   });
 
-  it("are both run verbatim by .ci/run", () => {
-    const lines = ci.split("\n").map((l) => l.trim());
-    for (const c of commands) assert.ok(lines.includes(c), `.ci/run does not run: ${c}`);
+  it("are both run verbatim by .ci/run, and a failure stops it", () => {
+    for (const c of commands) {
+      const line = ci.split("\n").find((l) => l.includes(`{ ${c}; }`));
+      assert.ok(line, `.ci/run does not run: ${c}`);
+      assert.match(line, /^if ! \{ .*; \}; then/);
+    }
   });
 });
