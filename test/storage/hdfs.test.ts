@@ -17,6 +17,7 @@ import {
 } from "../../src/errors.js";
 import { createDefaultRegistry } from "../../src/storage/defaults.js";
 import { HdfsStore, parseWebHdfsMap } from "../../src/storage/hdfs.js";
+import type { LazyStore } from "../../src/storage/lazy.js";
 import { mapRemoteException } from "../../src/storage/webhdfs-client.js";
 import { type HdfsTestCluster, startHdfsCluster } from "../servers/hdfs-server.js";
 import { serverSkip } from "../servers/process.js";
@@ -94,7 +95,9 @@ describe("hdfs: configuration and errors", { skip, timeout: 300_000 }, () => {
       const explicit = registry.resolve(`hdfs://${nn(c)}/cfg/a/file.bin`);
       assert.equal((await explicit.store.stat(explicit.uri))?.size, 100);
       // Owned by HADOOP_USER_NAME.
-      const st = await (store as HdfsStore).clientFor(uri).getFileStatus("/cfg/a/file.bin");
+      // (The registry hands out a LazyStore that loads the HdfsStore on first use.)
+      const hdfsStore = (await (store as LazyStore).store()) as HdfsStore;
+      const st = await hdfsStore.clientFor(uri).getFileStatus("/cfg/a/file.bin");
       assert.equal(st?.owner, USER);
     } finally {
       await registry.close();
