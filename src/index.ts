@@ -25,6 +25,35 @@ export {
 } from "./formats/metadata/traverse.js";
 export { isOperatorIdHex, operatorIdFromUid, parseOperatorId } from "./formats/operator-id.js";
 export {
+  type CanonicalKeyLayout,
+  canonicalKeyLayout,
+  type HeapRawEntry,
+  heapConversionProblems,
+  heapEntryToCanonical,
+  readHeapRawEntries,
+} from "./formats/state/canonical-heap.js";
+export {
+  type KeyGroupSpan,
+  keyGroupSpans,
+  type RawReadOptions,
+  readCanonicalRecords,
+} from "./formats/state/canonical-records.js";
+export {
+  CanonicalKeyGroupsWriter,
+  type CanonicalRecord,
+  type CanonicalWriteResult,
+  type CanonicalWriterOptions,
+  type CompositeKeyParts,
+  compositeKey,
+  encodeCanonicalKeyGroups,
+  joinListElements,
+  keyGroupPrefix,
+  LIST_DELIMITER,
+  mapEntryValue,
+  timerKey,
+  variableIntBytes,
+} from "./formats/state/canonical-writer.js";
+export {
   type BackendStateType,
   type KeyedBackendHeader,
   type OperatorBackendHeader,
@@ -75,6 +104,27 @@ export {
   SnappyFramedWriter,
 } from "./formats/state/snappy.js";
 export { memoryStateFile, type StateFile, snapshotFileResolver } from "./formats/state/stream.js";
+export {
+  canonicalToHeapProblems,
+  canonicalToHeapSections,
+  HeapKeyGroupsWriter,
+  type HeapKeyLayout,
+  type HeapStateSection,
+  type HeapWriteResult,
+  type HeapWriterOptions,
+  heapKeyLayout,
+} from "./formats/state/write-heap.js";
+export {
+  type ConvertOptions,
+  type ConvertProgress,
+  type ConvertReport,
+  type ConvertTarget,
+  convertLoaded,
+  convertSnapshot,
+  type KeyedConversion,
+  setSavepointFormatType,
+  UnsupportedConversionError,
+} from "./ops/convert.js";
 export {
   type DumpFormat,
   type DumpOptions,

@@ -1,6 +1,7 @@
 /** Every CLI command, in the order `--help` lists them. */
 
 import type { CliCommand } from "../command.js";
+import { convertCommand } from "./convert.js";
 import { dropCommand } from "./drop.js";
 import { dumpCommand } from "./dump.js";
 import { filesCommand } from "./files.js";
@@ -26,4 +27,5 @@ export const commands: CliCommand<any>[] = [
   hashCommand,
   stateCommand,
   dumpCommand,
+  convertCommand,
 ];

@@ -1,0 +1,676 @@
+/**
+ * `convert`: rewrite a snapshot's keyed state from one format into another, offline, into a new
+ * directory (any store), so that Flink restores it with another backend or format:
+ *
+ * - `to: "canonical"`: heap native key groups (`KeyGroupsStateHandle` of hashmap checkpoints and native
+ *   hashmap savepoints) become canonical savepoint key groups (`KeyGroupsSavepointStateHandle`), which
+ *   Flink restores with the hashmap backend (`HeapSavepointRestoreOperation`) and with RocksDB
+ *   (`RocksDBFullRestoreOperation`). Canonical data in a plain `KeyGroupsStateHandle` (RocksDB full
+ *   checkpoints before Flink 1.15) is kept and re-labelled as the savepoint kind.
+ * - `to: "native"` with `backend: "hashmap"`: canonical key groups become heap native ones
+ *   (`KeyGroupsStateHandle` with a fresh state handle id), restored by `HeapRestoreOperation`.
+ *
+ * RocksDB native state (`IncrementalRemoteKeyedStateHandle`: native RocksDB savepoints, incremental
+ * and full RocksDB checkpoints) and changelog state are refused with {@link UnsupportedConversionError}
+ * for now: converting them needs the SST reader and writer.
+ *
+ * What is written, in the target directory:
+ * - one new key-groups file per converted subtask (a random UUID name, as Flink names its files),
+ *   referenced by a `RelativeFileStateHandle`;
+ * - a copy of every other file the snapshot has inside its directory (operator state, raw keyed state,
+ *   keyed state that needs no conversion), at the same relative path, referenced relatively; files
+ *   outside the snapshot directory (a checkpoint's `shared/` files, say) stay where they are and keep
+ *   their absolute pointers; inline state stays inline;
+ * - `_metadata` last and atomically, in the source's metadata version, after it has been read back. For
+ *   a savepoint (metadata V4+), the `SavepointFormatType` in the Java-serialized `CheckpointProperties`
+ *   trailer is rewritten to CANONICAL or NATIVE (the only bytes of the trailer that change; the result
+ *   is decoded and checked field by field before it is used).
+ *
+ * The source is never modified. Memory is bounded by one key group (heap target) or one Snappy block
+ * and one record batch (canonical target), whatever the state size.
+ */
+
+import { randomUUID } from "node:crypto";
+import pMap from "p-map";
+import {
+  AlreadyExistsError,
+  InvalidArgumentError,
+  NotFoundError,
+  StoreFaultError,
+  UnsupportedVersionError,
+} from "../errors.js";
+import { readMetadata, writeMetadata } from "../formats/metadata/index.js";
+import type {
+  CheckpointMetadata,
+  KeyedStateHandle,
+  KeyGroupsStateHandle,
+  OperatorSubtaskState,
+  StreamStateHandle,
+} from "../formats/metadata/model.js";
+import { filePointer } from "../formats/metadata/pointers.js";
+import { decodeCheckpointProperties } from "../formats/metadata/properties.js";
+import { mapStreamHandles } from "../formats/metadata/rewrite.js";
+import {
+  canonicalKeyLayout,
+  heapConversionProblems,
+  heapEntryToCanonical,
+  readHeapRawEntries,
+} from "../formats/state/canonical-heap.js";
+import { readCanonicalRecords } from "../formats/state/canonical-records.js";
+import { CanonicalKeyGroupsWriter, type CanonicalRecord } from "../formats/state/canonical-writer.js";
+import type { KeyedBackendHeader } from "../formats/state/headers.js";
+import { detectKeyedLayout, type KeyedLayout, readKeyedHeader } from "../formats/state/keyed.js";
+import { type StateFile, type StateFileResolver, snapshotFileResolver } from "../formats/state/stream.js";
+import {
+  canonicalToHeapProblems,
+  canonicalToHeapSections,
+  HeapKeyGroupsWriter,
+  heapKeyLayout,
+} from "../formats/state/write-heap.js";
+import type { StoreRegistry } from "../storage/registry.js";
+import { isInside, joinUri, normalizeUri, relativeTo } from "../storage/uri.js";
+import { type LoadedSnapshot, loadSnapshot, METADATA_FILE_NAME } from "./locate.js";
+
+/** A keyed state handle {@link convertSnapshot} cannot convert (yet): RocksDB native, changelog. */
+export class UnsupportedConversionError extends UnsupportedVersionError {
+  /** The handle kind, e.g. `IncrementalRemoteKeyedStateHandle`. */
+  readonly handleKind: string;
+  /** Where: operator id and subtask index. */
+  readonly operatorId: string;
+  readonly subtaskIndex: number;
+
+  constructor(
+    message: string,
+    options: { uri?: string; handleKind: string; operatorId: string; subtaskIndex: number },
+  ) {
+    super(message, { ...(options.uri === undefined ? {} : { uri: options.uri }), version: 0, offset: 0 });
+    this.handleKind = options.handleKind;
+    this.operatorId = options.operatorId;
+    this.subtaskIndex = options.subtaskIndex;
+  }
+}
+
+/** The formats {@link convertSnapshot} writes. */
+export type ConvertTarget = "canonical" | "native";
+
+/** Options of {@link convertSnapshot}. */
+export interface ConvertOptions {
+  /** Target format: canonical savepoint key groups, or the native format of `backend`. */
+  to: ConvertTarget;
+  /**
+   * With `to: "native"` (required there): the backend whose native format to write; only `hashmap`
+   * for now.
+   */
+  backend?: "hashmap" | "rocksdb";
+  stores: StoreRegistry;
+  /** Plan only: read headers and check convertibility, write nothing. */
+  dryRun?: boolean;
+  /** Replace a `_metadata` already at the target. */
+  overwrite?: boolean;
+  /**
+   * Snappy-compress the converted key-groups files (Flink's `execution.checkpointing.snapshot-compression`);
+   * default: as each source file is.
+   */
+  compression?: boolean;
+  /** Subtasks converted in parallel (default 2); other files are copied 4 times as many at a time. */
+  concurrency?: number;
+  /** Verify Snappy checksums of the source (default true). */
+  verifyChecksums?: boolean;
+  /** Re-read every converted file and check its record count (default true). */
+  verify?: boolean;
+  /** Called as converted subtasks finish (and once before the first). */
+  onProgress?: (p: ConvertProgress) => void;
+}
+
+/** Progress of the conversion phase: subtasks converted and their source bytes. */
+export interface ConvertProgress {
+  subtasksDone: number;
+  subtasksTotal: number;
+  /** Source bytes of the subtasks done (bytes). */
+  bytesDone: number;
+  bytesTotal: number;
+}
+
+/** What happens to one subtask's managed keyed state. */
+export interface KeyedConversion {
+  operatorId: string;
+  uid: string | null;
+  name: string | null;
+  subtaskIndex: number;
+  /** `convert`: rewritten into a new file; `relabel`: same file, handle kind changed; `keep`: already in the target format. */
+  action: "convert" | "relabel" | "keep";
+  from: { handleKind: string; layout: KeyedLayout; uri: string; bytes: number; compressed: boolean };
+  /** The converted file (`convert` only; null in a dry run). */
+  to: {
+    handleKind: "KeyGroupsSavepointStateHandle" | "KeyGroupsStateHandle";
+    uri: string | null;
+    bytes: number | null;
+    compressed: boolean;
+    /** Records (canonical) or entries (heap) written. */
+    records: number | null;
+    /** Key groups with data. */
+    keyGroups: number | null;
+  };
+  /** States whose entries could not be converted, should they have any (from the header). */
+  problems: string[];
+}
+
+/** The plan (and, after a run, the outcome) of a conversion. */
+export interface ConvertReport {
+  source: { metadataUri: string; directory: string };
+  target: { metadataUri: string; directory: string };
+  to: ConvertTarget;
+  backend: "hashmap" | null;
+  dryRun: boolean;
+  keyed: KeyedConversion[];
+  /** Other files of the snapshot, copied to the same relative path. */
+  copies: { from: string; to: string; size: number }[];
+  /** Files outside the snapshot directory, still referenced where they are (absolute pointers). */
+  referenced: string[];
+  /** The savepoint format type in `_metadata`'s properties, before and after (null: not a savepoint / no trailer). */
+  formatType: { before: "CANONICAL" | "NATIVE" | null; after: "CANONICAL" | "NATIVE" | null };
+  totals: { converted: number; relabelled: number; kept: number; copied: number; bytesWritten: number };
+}
+
+/** Bytes handed to the store per write (a streamed file is written in pieces of about this size). */
+const WRITE_CHUNK = 1024 * 1024;
+
+interface Job {
+  conversion: KeyedConversion;
+  operatorIndex: number;
+  subtaskPosition: number;
+  handle: KeyGroupsStateHandle;
+  file: StateFile;
+  header: KeyedBackendHeader;
+  maxParallelism: number;
+  /** The handle for the new `_metadata` (set after a run). */
+  result?: KeyGroupsStateHandle;
+}
+
+/**
+ * Converts the snapshot at `input` (directory or `_metadata`, any store) into directory `target` (any
+ * store), as described in the module doc.
+ *
+ * @throws UnsupportedConversionError for keyed state that cannot be converted to the target (RocksDB
+ *   native, changelog), naming the operator and subtask; InvalidArgumentError for `to: "native"`
+ *   without `backend: "hashmap"`, or a target that is the source or inside it; AlreadyExistsError for a
+ *   target `_metadata` without `overwrite`; UnsupportedSerializerError when a state with entries has
+ *   serializers that cannot delimit them; CorruptSnapshotError for bad source data; StoreFaultError when
+ *   a written file does not verify; and the errors of `loadSnapshot` and the stores.
+ */
+export async function convertSnapshot(
+  input: string,
+  target: string,
+  options: ConvertOptions,
+): Promise<ConvertReport> {
+  return convertLoaded(await loadSnapshot(input, options.stores), target, options);
+}
+
+/** {@link convertSnapshot} for an already loaded snapshot. @throws as convertSnapshot. */
+export async function convertLoaded(
+  loaded: LoadedSnapshot,
+  target: string,
+  options: ConvertOptions,
+): Promise<ConvertReport> {
+  const { stores } = options;
+  if (options.to === "native") {
+    if (options.backend === undefined) {
+      throw new InvalidArgumentError(
+        "converting to native needs the backend whose native format to write (hashmap)",
+      );
+    }
+    if (options.backend !== "hashmap") {
+      throw new InvalidArgumentError(
+        `converting to native ${options.backend} state is not supported yet (it needs the RocksDB SST writer); use backend hashmap or to canonical`,
+      );
+    }
+  } else if (options.to !== "canonical") {
+    throw new InvalidArgumentError(
+      `unknown target format ${JSON.stringify(options.to)}: canonical or native`,
+    );
+  }
+  const targetDir = normalizeUri(target);
+  const sourceDir = loaded.directory;
+  if (targetDir === sourceDir || isInside(sourceDir, targetDir)) {
+    throw new InvalidArgumentError(`the target ${targetDir} must not be the snapshot directory or inside it`);
+  }
+  const targetStore = stores.storeFor(targetDir);
+  const targetMetadata = joinUri(targetDir, METADATA_FILE_NAME);
+  if (!options.overwrite && (await targetStore.stat(targetMetadata))) {
+    throw new AlreadyExistsError(targetMetadata, {
+      message: `${targetMetadata} already exists; pass overwrite to replace it`,
+    });
+  }
+  const resolver = snapshotFileResolver(sourceDir, (u) => stores.storeFor(u));
+  const dryRun = options.dryRun ?? false;
+
+  // 1. What happens to each subtask's managed keyed state.
+  const jobs = await planKeyed(loaded, options, resolver);
+  const converted = new Set(
+    jobs
+      .filter((j) => j.conversion.action === "convert")
+      .map((j) => `${j.conversion.operatorId}/${j.conversion.subtaskIndex}`),
+  );
+
+  // 2. Every other file inside the snapshot directory is copied; pointers become relative.
+  const copies = new Map<string, { from: string; to: string; size: number }>();
+  const referenced = new Set<string>();
+  const mapped = mapStreamHandles(loaded.metadata, (h, site) => {
+    if (site.slot === "managedKeyedState" && converted.has(`${site.operatorId}/${site.subtaskIndex}`))
+      return h;
+    return copyPointer(h, sourceDir, targetDir, copies, referenced);
+  });
+
+  // 3. The properties trailer.
+  const targetFormat = options.to === "canonical" ? "CANONICAL" : "NATIVE";
+  const props = loaded.metadata.properties;
+  const before = props ? (decodeCheckpointProperties(props)?.formatType ?? null) : null;
+  const newProps = props && before !== null ? setSavepointFormatType(props, targetFormat) : props;
+
+  const report: ConvertReport = {
+    source: { metadataUri: loaded.metadataUri, directory: sourceDir },
+    target: { metadataUri: targetMetadata, directory: targetDir },
+    to: options.to,
+    backend: options.to === "native" ? "hashmap" : null,
+    dryRun,
+    keyed: jobs.map((j) => j.conversion),
+    copies: [...copies.values()],
+    referenced: [...referenced],
+    formatType: { before, after: before === null ? null : targetFormat },
+    totals: {
+      converted: jobs.filter((j) => j.conversion.action === "convert").length,
+      relabelled: jobs.filter((j) => j.conversion.action === "relabel").length,
+      kept: jobs.filter((j) => j.conversion.action === "keep").length,
+      copied: copies.size,
+      bytesWritten: 0,
+    },
+  };
+  if (dryRun) return report;
+
+  // 4. Stat the files to copy (they must exist), convert, copy.
+  await pMap(
+    report.copies,
+    async (c) => {
+      const st = await stores.storeFor(c.from).stat(c.from);
+      if (!st) throw new NotFoundError(c.from, { message: `referenced file is missing: ${c.from}` });
+      c.size = st.size;
+    },
+    { concurrency: 16 },
+  );
+  const toConvert = jobs.filter((j) => j.conversion.action === "convert");
+  const progress: ConvertProgress = {
+    subtasksDone: 0,
+    subtasksTotal: toConvert.length,
+    bytesDone: 0,
+    bytesTotal: toConvert.reduce((n, j) => n + j.conversion.from.bytes, 0),
+  };
+  options.onProgress?.({ ...progress });
+  await pMap(
+    toConvert,
+    async (j) => {
+      await runJob(j, targetDir, options);
+      report.totals.bytesWritten += j.conversion.to.bytes ?? 0;
+      progress.subtasksDone++;
+      progress.bytesDone += j.conversion.from.bytes;
+      options.onProgress?.({ ...progress });
+    },
+    { concurrency: options.concurrency ?? 2 },
+  );
+  await pMap(
+    report.copies,
+    async (c) => {
+      const from = stores.storeFor(c.from);
+      const to = stores.storeFor(c.to);
+      if (from === to) await from.copy(c.from, c.to, { overwrite: true });
+      else await to.write(c.to, from.createReadStream(c.from), { overwrite: true });
+      const st = await to.stat(c.to);
+      if (!st || st.size !== c.size) {
+        throw new StoreFaultError(
+          `copy of ${c.from} to ${c.to} did not verify: ${st ? st.size : "no"} bytes, expected ${c.size}`,
+          {
+            uri: c.to,
+          },
+        );
+      }
+      report.totals.bytesWritten += c.size;
+    },
+    { concurrency: Math.max(1, options.concurrency ?? 2) * 4 },
+  );
+
+  // 5. The new _metadata, last.
+  const result: CheckpointMetadata = {
+    ...mapped,
+    properties: newProps,
+    operatorStates: mapped.operatorStates.map((op, oi) => ({
+      ...op,
+      subtaskStates: op.subtaskStates.map((s, si) => {
+        if (s.kind !== "OperatorSubtaskState") return s;
+        const job = jobs.find((j) => j.operatorIndex === oi && j.subtaskPosition === si);
+        if (!job) return s;
+        return { ...s, managedKeyedState: newKeyedHandle(job, s) };
+      }),
+    })),
+  };
+  const bytes = writeMetadata(result);
+  checkWritten(bytes, targetMetadata, result);
+  await targetStore.writeAtomic(targetMetadata, bytes, { overwrite: true });
+  report.totals.bytesWritten += bytes.byteLength;
+  return report;
+}
+
+/** The new managed keyed handle of a subtask (the mapped one for `keep`, relabelled or converted). */
+function newKeyedHandle(job: Job, mapped: OperatorSubtaskState): KeyedStateHandle {
+  const current = mapped.managedKeyedState as KeyGroupsStateHandle;
+  switch (job.conversion.action) {
+    case "keep":
+      return current;
+    case "relabel":
+      return { ...current, kind: "KeyGroupsSavepointStateHandle", tag: 7, stateHandleId: null };
+    case "convert":
+      return job.result as KeyGroupsStateHandle;
+  }
+}
+
+async function planKeyed(
+  loaded: LoadedSnapshot,
+  options: ConvertOptions,
+  resolver: StateFileResolver,
+): Promise<Job[]> {
+  const jobs: Job[] = [];
+  const unsupported: UnsupportedConversionError[] = [];
+  for (const [oi, op] of loaded.metadata.operatorStates.entries()) {
+    for (const [si, s] of op.subtaskStates.entries()) {
+      if (s.kind !== "OperatorSubtaskState" || !s.managedKeyedState) continue;
+      const h = s.managedKeyedState;
+      if (h.kind !== "KeyGroupsStateHandle" && h.kind !== "KeyGroupsSavepointStateHandle") {
+        const what =
+          h.kind === "IncrementalRemoteKeyedStateHandle"
+            ? "RocksDB native state (native RocksDB savepoint or RocksDB checkpoint); converting it needs the RocksDB SST reader, which is not there yet"
+            : "changelog state backend state";
+        unsupported.push(
+          new UnsupportedConversionError(
+            `operator ${op.uid ?? op.operatorId} subtask ${s.subtaskIndex}: ${h.kind} holds ${what}`,
+            {
+              uri: loaded.metadataUri,
+              handleKind: h.kind,
+              operatorId: op.operatorId,
+              subtaskIndex: s.subtaskIndex,
+            },
+          ),
+        );
+        continue;
+      }
+      const file = await resolver.open(h.delegate);
+      const { header } = await readKeyedHeader(file);
+      const layout = await detectKeyedLayout(file, h);
+      const compressed = options.compression ?? header.compressed;
+      let action: KeyedConversion["action"];
+      let problems: string[] = [];
+      if (options.to === "canonical") {
+        action = layout === "heap" ? "convert" : h.kind === "KeyGroupsStateHandle" ? "relabel" : "keep";
+        if (layout === "heap") problems = heapConversionProblems(header);
+      } else {
+        action = layout === "heap" ? "keep" : "convert";
+        if (layout === "canonical") problems = canonicalToHeapProblems(header);
+      }
+      const toKind = options.to === "canonical" ? "KeyGroupsSavepointStateHandle" : "KeyGroupsStateHandle";
+      jobs.push({
+        operatorIndex: oi,
+        subtaskPosition: si,
+        handle: h,
+        file,
+        header,
+        maxParallelism: op.maxParallelism,
+        conversion: {
+          operatorId: op.operatorId,
+          uid: op.uid,
+          name: op.name,
+          subtaskIndex: s.subtaskIndex,
+          action,
+          from: {
+            handleKind: h.kind,
+            layout,
+            uri: file.uri,
+            bytes: file.size,
+            compressed: header.compressed,
+          },
+          to: {
+            handleKind: toKind,
+            uri: null,
+            bytes: null,
+            compressed: action === "convert" ? compressed : header.compressed,
+            records: null,
+            keyGroups: null,
+          },
+          problems,
+        },
+      });
+    }
+  }
+  if (unsupported.length > 0) {
+    const first = unsupported[0] as UnsupportedConversionError;
+    if (unsupported.length === 1) throw first;
+    const byKind = new Map<string, string[]>();
+    for (const e of unsupported) {
+      const op = loaded.metadata.operatorStates.find((o) => o.operatorId === e.operatorId);
+      const list = byKind.get(e.handleKind) ?? [];
+      list.push(`${op?.uid ?? e.operatorId}[${e.subtaskIndex}]`);
+      byKind.set(e.handleKind, list);
+    }
+    const what = [...byKind.entries()].map(
+      ([kind, where]) =>
+        `${kind} (${kind === "IncrementalRemoteKeyedStateHandle" ? "RocksDB native state; needs the RocksDB SST reader, not there yet" : "changelog state"}) in ${where.join(", ")}`,
+    );
+    throw new UnsupportedConversionError(
+      `${unsupported.length} keyed state handles cannot be converted: ${what.join("; ")}`,
+      {
+        uri: first.uri as string,
+        handleKind: first.handleKind,
+        operatorId: first.operatorId,
+        subtaskIndex: first.subtaskIndex,
+      },
+    );
+  }
+  return jobs;
+}
+
+/** Copies files inside the snapshot directory (relative pointer in the target); keeps others. */
+function copyPointer(
+  h: StreamStateHandle,
+  sourceDir: string,
+  targetDir: string,
+  copies: Map<string, { from: string; to: string; size: number }>,
+  referenced: Set<string>,
+): StreamStateHandle {
+  const p = filePointer(h, sourceDir);
+  if (!p) return h;
+  const rel = relativeTo(sourceDir, p.uri);
+  if (rel === undefined || h.kind === "SegmentFileStateHandle") {
+    referenced.add(p.uri);
+    return h;
+  }
+  const to = joinUri(targetDir, rel);
+  if (!copies.has(p.uri)) copies.set(p.uri, { from: p.uri, to, size: 0 });
+  return { kind: "RelativeFileStateHandle", relativePath: rel, stateSize: p.stateSize };
+}
+
+/** Converts one subtask's key groups into a new file under `targetDir`; sets `job.result`. */
+async function runJob(job: Job, targetDir: string, options: ConvertOptions): Promise<void> {
+  const name = randomUUID();
+  const uri = joinUri(targetDir, name);
+  const store = options.stores.storeFor(uri);
+  const header: KeyedBackendHeader = { ...job.header, compressed: job.conversion.to.compressed };
+  const read = {
+    ...(options.verifyChecksums === undefined ? {} : { verifyChecksums: options.verifyChecksums }),
+  };
+  let offsets: bigint[] = [];
+  let size = 0;
+  let records = 0;
+  let keyGroups = 0;
+  async function* canonicalBytes(): AsyncGenerator<Uint8Array> {
+    const layout = canonicalKeyLayout(job.header, job.maxParallelism);
+    const w = new CanonicalKeyGroupsWriter({
+      header,
+      keyGroupRange: job.handle.keyGroupRange,
+      keyGroupPrefixBytes: layout.prefixBytes,
+    });
+    for await (const batch of readHeapRawEntries(job.file, job.handle, job.header, read)) {
+      for (const e of batch) for (const r of heapEntryToCanonical(e, layout)) w.add(r);
+      if (w.buffered >= WRITE_CHUNK) yield w.take();
+    }
+    const r = w.finish();
+    yield w.take();
+    ({ offsets, size, records } = r);
+    keyGroups = r.keyGroups;
+  }
+  async function* heapBytes(): AsyncGenerator<Uint8Array> {
+    const layout = heapKeyLayout(job.header, job.maxParallelism);
+    const w = new HeapKeyGroupsWriter({ header, keyGroupRange: job.handle.keyGroupRange });
+    let kg = -1;
+    let pending: CanonicalRecord[] = [];
+    const flush = () => {
+      if (pending.length === 0) return;
+      w.writeKeyGroup(kg, canonicalToHeapSections(kg, pending, layout, job.file.uri));
+      keyGroups++;
+      pending = [];
+    };
+    for await (const batch of readCanonicalRecords(job.file, job.handle, job.header, read)) {
+      for (const r of batch) {
+        if (r.keyGroup !== kg) {
+          flush();
+          kg = r.keyGroup;
+        }
+        pending.push(r);
+      }
+      if (w.buffered >= WRITE_CHUNK) yield w.take();
+    }
+    flush();
+    const r = w.finish();
+    yield w.take();
+    ({ offsets, size } = r);
+    records = r.entries;
+  }
+  const toCanonical = options.to === "canonical";
+  const written = await store.write(uri, toCanonical ? canonicalBytes() : heapBytes(), { overwrite: true });
+  if (written !== size) {
+    throw new StoreFaultError(`${uri}: ${written} bytes written, the converter produced ${size}`, { uri });
+  }
+  const delegate: StreamStateHandle = {
+    kind: "RelativeFileStateHandle",
+    relativePath: name,
+    stateSize: BigInt(size),
+  };
+  job.result = toCanonical
+    ? {
+        kind: "KeyGroupsSavepointStateHandle",
+        tag: 7,
+        keyGroupRange: job.handle.keyGroupRange,
+        offsets,
+        delegate,
+        stateHandleId: null,
+      }
+    : {
+        kind: "KeyGroupsStateHandle",
+        tag: 12,
+        keyGroupRange: job.handle.keyGroupRange,
+        offsets,
+        delegate,
+        stateHandleId: randomUUID(),
+      };
+  if (options.verify !== false) await verifyWritten(job, targetDir, uri, header, records, options);
+  job.conversion.to = { ...job.conversion.to, uri, bytes: size, records, keyGroups };
+}
+
+/** Re-reads a converted file through the store and checks its structure and record count. */
+async function verifyWritten(
+  job: Job,
+  targetDir: string,
+  uri: string,
+  header: KeyedBackendHeader,
+  expected: number,
+  options: ConvertOptions,
+): Promise<void> {
+  const handle = job.result as KeyGroupsStateHandle;
+  const file = await snapshotFileResolver(targetDir, (u) => options.stores.storeFor(u)).open(handle.delegate);
+  const { header: again } = await readKeyedHeader(file);
+  if (again.states.length !== header.states.length || again.compressed !== header.compressed) {
+    throw new StoreFaultError(`${uri}: the written header does not read back`, { uri });
+  }
+  let n = 0;
+  if (handle.kind === "KeyGroupsSavepointStateHandle") {
+    for await (const b of readCanonicalRecords(file, handle, header)) n += b.length;
+  } else {
+    for await (const b of readHeapRawEntries(file, handle, header)) n += b.length;
+  }
+  if (n !== expected) {
+    throw new StoreFaultError(`${uri}: ${n} records read back, ${expected} written`, { uri });
+  }
+}
+
+/** Reads back the `_metadata` about to be written and checks it equals the model. */
+function checkWritten(bytes: Uint8Array, uri: string, expected: CheckpointMetadata): void {
+  const again = readMetadata(bytes, uri);
+  const a = writeMetadata(again);
+  if (a.byteLength !== bytes.byteLength || !a.every((b, i) => b === bytes[i])) {
+    throw new StoreFaultError(`internal check failed: the new _metadata does not read back to itself`, {
+      uri,
+    });
+  }
+  if (again.operatorStates.length !== expected.operatorStates.length) {
+    throw new StoreFaultError(`internal check failed: the new _metadata lost operators`, { uri });
+  }
+}
+
+/** `TC_STRING` + length of `NATIVE` / `CANONICAL`, as `ObjectOutputStream` writes the enum constant name. */
+const FORMAT_TYPE_STRINGS = {
+  NATIVE: Uint8Array.of(0x74, 0x00, 0x06, ...new TextEncoder().encode("NATIVE")),
+  CANONICAL: Uint8Array.of(0x74, 0x00, 0x09, ...new TextEncoder().encode("CANONICAL")),
+} as const;
+
+/**
+ * The V4+ `CheckpointProperties` trailer with its `SavepointType.formatType` set to `format`.
+ *
+ * Java serialization writes the enum constant as `TC_ENUM`, its class descriptor, then its name as a
+ * new `TC_STRING` (`74`, u16 length, modified UTF-8). The constant's string is the only occurrence of
+ * `74 00 06 NATIVE` (or `74 00 09 CANONICAL`) in Flink's trailer; replacing it changes no back-reference
+ * (handles are numbered by object, not by byte offset). The result is decoded and compared field by
+ * field with the original, so an unexpected trailer is refused rather than guessed at.
+ *
+ * @returns the new trailer (the same bytes when the format is already `format`).
+ * @throws InvalidArgumentError when the trailer is not a savepoint's `CheckpointProperties`, holds the
+ *   format name more than once, or does not decode to the same properties with the new format.
+ */
+export function setSavepointFormatType(trailer: Uint8Array, format: "CANONICAL" | "NATIVE"): Uint8Array {
+  const info = decodeCheckpointProperties(trailer);
+  if (info?.snapshotType !== "savepoint" || info.formatType === null) {
+    throw new InvalidArgumentError("the _metadata properties are not a savepoint's CheckpointProperties");
+  }
+  if (info.formatType === format) return trailer;
+  const from = FORMAT_TYPE_STRINGS[info.formatType];
+  const to = FORMAT_TYPE_STRINGS[format];
+  const hits: number[] = [];
+  for (let i = 0; i + from.length <= trailer.length; i++) {
+    let ok = true;
+    for (let k = 0; k < from.length && ok; k++) ok = trailer[i + k] === from[k];
+    if (ok) hits.push(i);
+  }
+  if (hits.length !== 1) {
+    throw new InvalidArgumentError(
+      `the _metadata properties hold the format name ${info.formatType} ${hits.length} times; cannot rewrite it safely`,
+    );
+  }
+  const at = hits[0] as number;
+  const out = new Uint8Array(trailer.length - from.length + to.length);
+  out.set(trailer.subarray(0, at), 0);
+  out.set(to, at);
+  out.set(trailer.subarray(at + from.length), at + to.length);
+  const again = decodeCheckpointProperties(out);
+  if (
+    !again ||
+    JSON.stringify({ ...again, formatType: info.formatType }) !== JSON.stringify(info) ||
+    again.formatType !== format
+  ) {
+    throw new InvalidArgumentError("the rewritten _metadata properties do not decode to the same properties");
+  }
+  return out;
+}
