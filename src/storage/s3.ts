@@ -51,6 +51,12 @@ import {
 import type { FileStatus, ReadStreamOptions, Store, StoreCapabilities, WriteOptions } from "./store.js";
 import { formatUri, parseUri } from "./uri.js";
 
+/**
+ * A read that found the object other than the stat or the first response said: replaced or shortened
+ * while it was read. `readAll` starts over on it; other callers see a StoreFaultError.
+ */
+class ObjectChangedError extends StoreFaultError {}
+
 const DEFAULT_MAX_READ = 2 * 1024 * 1024 * 1024;
 const MiB = 1024 * 1024;
 const GiB = 1024 * MiB;
@@ -271,7 +277,7 @@ export class S3Store implements Store {
       done += chunk.byteLength;
     }
     if (done !== length) {
-      throw new StoreFaultError(
+      throw new ObjectChangedError(
         `short read: wanted bytes ${offset}..${offset + length} but the object ends after ${offset + done}`,
         { uri },
       );
@@ -281,14 +287,25 @@ export class S3Store implements Store {
 
   async readAll(uri: string, options?: { maxBytes?: number }): Promise<Uint8Array> {
     const max = options?.maxBytes ?? DEFAULT_MAX_READ;
-    const s = await this.stat(uri);
-    if (s === null) throw new NotFoundError(uri);
-    if (s.size > max) {
-      throw new StoreFaultError(`file is ${s.size} bytes, more than the ${max} bytes allowed for this read`, {
-        uri,
-      });
+    for (let attempt = 0; ; attempt++) {
+      const s = await this.stat(uri);
+      if (s === null) throw new NotFoundError(uri);
+      if (s.size > max) {
+        throw new StoreFaultError(
+          `file is ${s.size} bytes, more than the ${max} bytes allowed for this read`,
+          {
+            uri,
+          },
+        );
+      }
+      try {
+        return await this.readRange(uri, 0, s.size);
+      } catch (err) {
+        // Replaced between the stat and the read (a new _metadata written over the old one): read the
+        // new object whole, from its new size. The ETag pin makes sure no read mixes the two.
+        if (!(err instanceof ObjectChangedError) || attempt >= this.readRetries) throw err;
+      }
     }
-    return this.readRange(uri, 0, s.size);
   }
 
   createReadStream(uri: string, options?: ReadStreamOptions): Readable {
@@ -331,13 +348,25 @@ export class S3Store implements Store {
           const s = await this.stat(uri);
           if (s === null) throw new NotFoundError(uri);
           if (end === undefined && pos === s.size) return;
-          throw new StoreFaultError(
+          // Nothing read yet and the range fits the object now: it was being replaced when the GET
+          // arrived (some S3-compatible servers answer 416 for that moment). Try again, bounded.
+          if (
+            etag === undefined &&
+            pos === offset &&
+            end !== undefined &&
+            s.size >= end &&
+            ++failures <= this.readRetries
+          ) {
+            lastError = err;
+            continue;
+          }
+          throw new ObjectChangedError(
             `short read: wanted bytes ${pos}..${end ?? "end"} but the object has ${s.size} bytes`,
             { uri, cause: err },
           );
         }
         if (etag !== undefined && (status === 412 || code === "PreconditionFailed")) {
-          throw new StoreFaultError(`object changed while it was being read: ${uri}`, { uri, cause: err });
+          throw new ObjectChangedError(`object changed while it was being read: ${uri}`, { uri, cause: err });
         }
         const e = mapS3Error(err, uri);
         if (!(e instanceof StoreFaultError) || ++failures > this.readRetries) throw e;
