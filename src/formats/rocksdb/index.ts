@@ -1,0 +1,96 @@
+/**
+ * Reading RocksDB files offline in pure TypeScript: block-based tables (`sst-reader.ts`), the
+ * MANIFEST and CURRENT (`manifest.ts`, `log-reader.ts`), OPTIONS files (`options-file.ts`), the
+ * merged view of a column family (`lsm.ts`), a database directory (`instance.ts`) and Flink's
+ * RocksDB snapshot handles (`flink.ts`).
+ */
+
+export {
+  type BlockEntry,
+  decodeBlock,
+  decodeIndexBlock,
+  type IndexBlockFormat,
+  type IndexEntry,
+} from "./block.js";
+export { verifyBlockTrailer } from "./block-io.js";
+export {
+  builtinChecksum,
+  CHECKSUM_NAMES,
+  ChecksumType,
+  contextModifier,
+  maskCrc,
+  unmaskCrc,
+} from "./checksum.js";
+export { type ByteOrigin, ByteReader, compareBytes, toHex } from "./coding.js";
+export { COMPRESSION_NAMES, CompressionType, decompressBlock } from "./compression.js";
+export {
+  FLINK_LIST_DELIMITER,
+  FLINK_MERGE_OPERATOR,
+  type FlinkRocksDbState,
+  keyGroupOf,
+  keyGroupPrefix,
+  keyGroupPrefixLength,
+  keyGroupRangeBounds,
+  openFlinkRocksDb,
+  rocksDbFilesOf,
+} from "./flink.js";
+export {
+  BLOCK_BASED_TABLE_MAGIC,
+  type BlockHandle,
+  compareInternal,
+  decodeFooter,
+  encodeInternalKey,
+  type Footer,
+  type InternalKey,
+  LEGACY_BLOCK_BASED_TABLE_MAGIC,
+  parseInternalKey,
+  VALUE_TYPE_NAMES,
+  ValueType,
+} from "./format.js";
+export {
+  type ColumnFamilyInfo,
+  type ColumnFamilyReadOptions,
+  RocksDbInstance,
+  type RocksDbOpenOptions,
+} from "./instance.js";
+export { type LogRecord, LogRecordType, readLogRecords } from "./log-reader.js";
+export {
+  type KeyValue,
+  type LsmFile,
+  type LsmRun,
+  type MergeOperator,
+  type MergeOptions,
+  mergeOperatorByName,
+  mergeRuns,
+  StringAppendOperator,
+  sortedRuns,
+} from "./lsm.js";
+export {
+  type ColumnFamilyVersion,
+  decodeVersionEdit,
+  EditTag,
+  type FileMetaData,
+  type ManifestVersion,
+  parseCurrentFile,
+  readManifest,
+  tableFileName,
+  type VersionEdit,
+} from "./manifest.js";
+export {
+  type ColumnFamilyOptionsSection,
+  type ColumnFamilyOptionsSummary,
+  type OptionsFile,
+  parseOptionStruct,
+  parseOptionsFile,
+  summarizeColumnFamilyOptions,
+} from "./options-file.js";
+export { IndexType, PROPERTY, type TableProperties } from "./properties.js";
+export {
+  memoryFile,
+  type RandomAccessFile,
+  type RangeTombstone,
+  type SstEntry,
+  type SstOpenOptions,
+  type SstRangeOptions,
+  SstReader,
+} from "./sst-reader.js";

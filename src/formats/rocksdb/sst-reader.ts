@@ -1,0 +1,364 @@
+/**
+ * A reader of RocksDB block-based table files (`*.sst`), in pure TypeScript, reading by ranges.
+ *
+ * Mirrors `table/block_based/block_based_table_reader.cc` (`BlockBasedTable::Open`: footer ->
+ * metaindex -> properties -> index; iteration: index -> data blocks), `table/format.cc` (block
+ * reading, trailer checksum, decompression) and `table/meta_blocks.cc`. Layout:
+ *
+ * ```
+ * [data block]*  [meta blocks: filter, "rocksdb.range_del", "rocksdb.properties", ...]
+ * [metaindex block: meta block name -> BlockHandle]  [index block]  footer
+ * ```
+ *
+ * Every block is read with its 5-byte trailer; the trailer's checksum is verified (unless
+ * `verifyChecksums: false`) before the block is decompressed and decoded. Nothing but the footer,
+ * the metaindex, the properties and the top-level index is kept in memory: data blocks are read
+ * one at a time as the iteration reaches them.
+ *
+ * What is read: footer formats of format_version 0 (legacy magic) to 6; checksums kNoChecksum,
+ * kCRC32c, kxxHash, kxxHash64, kXXH3 (and the format_version 6 context modifier); compression
+ * None, Snappy, Zlib, LZ4, LZ4HC, ZSTD; index types kBinarySearch, kHashSearch (read as a binary
+ * search index), kTwoLevelIndexSearch (partitioned) and kBinarySearchWithFirstKey; delta-encoded
+ * index values and user-key index keys (format_version >= 3/4); data block hash indexes; range
+ * deletion blocks; global sequence numbers of ingested external files (SstFileWriter).
+ * Refused with UnsupportedVersionError: other table formats (plain, cuckoo), comparators other
+ * than the bytewise one, dictionary compression, BZip2 and Xpress blocks.
+ */
+
+import { UnsupportedVersionError } from "../../errors.js";
+import { decodeBlock, decodeIndexBlock, type IndexBlockFormat, type IndexEntry } from "./block.js";
+import { checksumTypeName, verifyBlockTrailer } from "./block-io.js";
+import { type ByteOrigin, ByteReader, compareBytes, corrupt, latin1String } from "./coding.js";
+import { DEFAULT_MAX_BLOCK_BYTES, decompressBlock } from "./compression.js";
+import {
+  BLOCK_TRAILER_SIZE,
+  type BlockHandle,
+  decodeFooter,
+  FOOTER_LENGTH,
+  type Footer,
+  type InternalKey,
+  parseInternalKey,
+  readBlockHandle,
+  ValueType,
+} from "./format.js";
+import { IndexType, readTableProperties, type TableProperties } from "./properties.js";
+
+/**
+ * Random access to the bytes of one file: a local or remote file through a store, or bytes in
+ * memory. Structurally the same as `StateFile` (`src/formats/state/stream.ts`), so a state file
+ * resolver's result can be passed as is.
+ */
+export interface RandomAccessFile {
+  /** URI or `inline:<name>`; used in errors. */
+  readonly uri: string;
+  /** Size in bytes. */
+  readonly size: number;
+  /** Exactly `length` bytes from `offset` (within `size`). */
+  read(offset: number, length: number): Promise<Uint8Array>;
+}
+
+/** A {@link RandomAccessFile} over bytes in memory. */
+export function memoryFile(bytes: Uint8Array, uri = "inline:<bytes>"): RandomAccessFile {
+  return {
+    uri,
+    size: bytes.byteLength,
+    read: async (offset, length) => bytes.subarray(offset, offset + length),
+  };
+}
+
+/** Options of {@link SstReader.open}. */
+export interface SstOpenOptions {
+  /** Verify every block's trailer checksum (default true). */
+  verifyChecksums?: boolean;
+  /**
+   * The file's largest sequence number from the MANIFEST, used as the global sequence number of
+   * an ingested external file whose property says 0 (`GetGlobalSequenceNumber`). Default: unknown.
+   */
+  largestSeqno?: bigint;
+  /** Largest decompressed block accepted (bytes; default 1 GiB). */
+  maxBlockBytes?: number;
+}
+
+/** A point entry of a table: internal key parts and the value (a view into the block). */
+export interface SstEntry extends InternalKey {
+  value: Uint8Array;
+}
+
+/** A range deletion: user keys in `[start, end)` with a smaller sequence number are deleted. */
+export interface RangeTombstone {
+  start: Uint8Array;
+  end: Uint8Array;
+  sequence: bigint;
+}
+
+/** Options of {@link SstReader.entryBatches}. */
+export interface SstRangeOptions {
+  /** First user key (inclusive); default the first key of the table. */
+  from?: Uint8Array;
+  /** User key where iteration stops (exclusive); default the end of the table. */
+  to?: Uint8Array;
+}
+
+/** Names of meta blocks (`table/meta_blocks.cc`). */
+export const META_BLOCK = {
+  PROPERTIES: "rocksdb.properties",
+  PROPERTIES_OLD: "rocksdb.stats",
+  RANGE_DEL: "rocksdb.range_del",
+  INDEX: "rocksdb.index",
+  COMPRESSION_DICT: "rocksdb.compression_dict",
+} as const;
+
+/** The name of the only comparator the reader supports (Flink's). */
+export const BYTEWISE_COMPARATOR = "leveldb.BytewiseComparator";
+
+/** An open table. Create with {@link SstReader.open}. */
+export class SstReader {
+  private topIndex: IndexEntry[] = [];
+  private indexFormat: IndexBlockFormat = { valueDeltaEncoded: false, hasFirstKey: false };
+  /** The global sequence number of an ingested external file, or null. */
+  globalSeqno: bigint | null = null;
+
+  private constructor(
+    readonly file: RandomAccessFile,
+    readonly footer: Footer,
+    readonly metaindex: Map<string, BlockHandle>,
+    readonly properties: TableProperties,
+    private readonly options: Required<Omit<SstOpenOptions, "largestSeqno">>,
+  ) {}
+
+  /**
+   * Opens a table: reads and checks the footer, the metaindex, the properties and the top-level
+   * index block.
+   *
+   * @throws CorruptSnapshotError (with file, byte offset and the structure) for truncated files,
+   *   bad magic numbers, checksum mismatches, undecodable blocks; UnsupportedVersionError for the
+   *   table features listed in the module description.
+   */
+  static async open(file: RandomAccessFile, options: SstOpenOptions = {}): Promise<SstReader> {
+    const opts = {
+      verifyChecksums: options.verifyChecksums ?? true,
+      maxBlockBytes: options.maxBlockBytes ?? DEFAULT_MAX_BLOCK_BYTES,
+    };
+    const tailLength = Math.min(file.size, FOOTER_LENGTH);
+    const tailOffset = file.size - tailLength;
+    const tail = await file.read(tailOffset, tailLength);
+    const footer = decodeFooter(tail, tailOffset, { uri: file.uri });
+
+    const raw = { file, footer, opts } as const;
+    const metaContents = await readBlockContents(raw, footer.metaindexHandle, "metaindex block");
+    const metaindex = new Map<string, BlockHandle>();
+    const metaOrigin = { uri: file.uri, baseOffset: footer.metaindexHandle.offset, label: "metaindex block" };
+    for (const e of decodeBlock(metaContents, metaOrigin)) {
+      const r = new ByteReader(e.value, { ...metaOrigin, baseOffset: metaOrigin.baseOffset + e.at });
+      metaindex.set(latin1String(e.key), readBlockHandle(r, "meta block handle"));
+    }
+
+    const propsHandle = metaindex.get(META_BLOCK.PROPERTIES) ?? metaindex.get(META_BLOCK.PROPERTIES_OLD);
+    if (!propsHandle)
+      throw corrupt("table has no properties block", metaOrigin, footer.metaindexHandle.offset);
+    const propsContents = await readBlockContents(raw, propsHandle, "properties block");
+    const propsOrigin = { uri: file.uri, baseOffset: propsHandle.offset, label: "properties block" };
+    const properties = readTableProperties(decodeBlock(propsContents, propsOrigin), propsOrigin);
+
+    const unsupported = (message: string, version = footer.formatVersion) =>
+      new UnsupportedVersionError(message, { uri: file.uri, version, offset: propsHandle.offset });
+    if (properties.comparator !== "" && properties.comparator !== BYTEWISE_COMPARATOR) {
+      throw unsupported(
+        `comparator ${JSON.stringify(properties.comparator)} is not supported (only ${BYTEWISE_COMPARATOR}, which Flink uses)`,
+      );
+    }
+    const dict = metaindex.get(META_BLOCK.COMPRESSION_DICT);
+    if (dict && dict.size > 0)
+      throw unsupported("dictionary compression (rocksdb.compression_dict) is not supported");
+    if (properties.indexType > IndexType.BINARY_SEARCH_WITH_FIRST_KEY) {
+      throw unsupported(`unknown index type ${properties.indexType}`, properties.indexType);
+    }
+
+    const reader = new SstReader(file, footer, metaindex, properties, opts);
+    if (properties.externalSstVersion !== null && properties.externalSstVersion >= 2) {
+      let g = properties.externalSstGlobalSeqno ?? 0n;
+      if (g === 0n && options.largestSeqno !== undefined) g = options.largestSeqno;
+      reader.globalSeqno = g;
+    }
+    reader.indexFormat = {
+      valueDeltaEncoded: properties.indexValueIsDeltaEncoded,
+      hasFirstKey: properties.indexType === IndexType.BINARY_SEARCH_WITH_FIRST_KEY,
+    };
+    const indexHandle = footer.indexHandle ?? metaindex.get(META_BLOCK.INDEX);
+    if (!indexHandle) throw corrupt("table has no index block", metaOrigin, footer.footerOffset);
+    reader.topIndex = await reader.readIndexBlock(indexHandle, "index block");
+    return reader;
+  }
+
+  /** The format_version of the table (0 for the legacy footer). */
+  get formatVersion(): number {
+    return this.footer.formatVersion;
+  }
+
+  /** Name of the block checksum type, e.g. "kXXH3". */
+  get checksumName(): string {
+    return checksumTypeName(this.footer.checksumType);
+  }
+
+  /**
+   * Reads one block: checks its trailer checksum, decompresses it.
+   * @returns the block contents (no trailer).
+   */
+  async readBlock(handle: BlockHandle, label: string): Promise<Uint8Array> {
+    return readBlockContents({ file: this.file, footer: this.footer, opts: this.options }, handle, label);
+  }
+
+  private async readIndexBlock(handle: BlockHandle, label: string): Promise<IndexEntry[]> {
+    const contents = await this.readBlock(handle, label);
+    return decodeIndexBlock(
+      contents,
+      { uri: this.file.uri, baseOffset: handle.offset, label },
+      this.indexFormat,
+    );
+  }
+
+  /** The user key of an index separator (index keys are internal keys unless "is user key"). */
+  private separatorUserKey(key: Uint8Array): Uint8Array {
+    if (this.properties.indexKeyIsUserKey) return key;
+    return key.byteLength >= 8 ? key.subarray(0, key.byteLength - 8) : key;
+  }
+
+  /** First index position whose separator's user key is >= `from` (binary search). */
+  private lowerBound(index: IndexEntry[], from: Uint8Array | undefined): number {
+    if (!from) return 0;
+    let lo = 0;
+    let hi = index.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      const entry = index[mid] as IndexEntry;
+      if (compareBytes(this.separatorUserKey(entry.key), from) < 0) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  /**
+   * The handles of the data blocks, in key order, starting with the first block that can hold
+   * user key `from` (binary search in the index, and in each partition of a partitioned index).
+   */
+  async *dataBlockHandles(from?: Uint8Array): AsyncGenerator<BlockHandle> {
+    const partitioned = this.properties.indexType === IndexType.TWO_LEVEL_INDEX_SEARCH;
+    const start = this.lowerBound(this.topIndex, from);
+    for (let i = start; i < this.topIndex.length; i++) {
+      const top = this.topIndex[i] as IndexEntry;
+      if (!partitioned) {
+        yield top.handle;
+        continue;
+      }
+      const partition = await this.readIndexBlock(top.handle, `index partition at ${top.handle.offset}`);
+      const first = i === start ? this.lowerBound(partition, from) : 0;
+      for (let j = first; j < partition.length; j++) yield (partition[j] as IndexEntry).handle;
+    }
+  }
+
+  /** Decodes the point entries of one data block. */
+  async readDataBlock(handle: BlockHandle): Promise<SstEntry[]> {
+    const label = `data block at ${handle.offset}`;
+    const contents = await this.readBlock(handle, label);
+    const origin: ByteOrigin = { uri: this.file.uri, baseOffset: handle.offset, label };
+    const out: SstEntry[] = [];
+    for (const e of decodeBlock(contents, origin)) {
+      const k = parseInternalKey(e.key, origin, handle.offset + e.at);
+      out.push({
+        userKey: k.userKey,
+        sequence: this.globalSeqno ?? k.sequence,
+        type: k.type,
+        value: e.value,
+      });
+    }
+    return out;
+  }
+
+  /**
+   * The table's point entries in internal key order, one array per data block, limited to user
+   * keys in `[from, to)`. Memory: one data block at a time.
+   */
+  async *entryBatches(range: SstRangeOptions = {}): AsyncGenerator<SstEntry[]> {
+    const { from, to } = range;
+    for await (const handle of this.dataBlockHandles(from)) {
+      let batch = await this.readDataBlock(handle);
+      if (from && batch.length > 0 && compareBytes((batch[0] as SstEntry).userKey, from) < 0) {
+        batch = batch.filter((e) => compareBytes(e.userKey, from) >= 0);
+      }
+      let done = false;
+      if (to && batch.length > 0 && compareBytes((batch[batch.length - 1] as SstEntry).userKey, to) >= 0) {
+        batch = batch.filter((e) => compareBytes(e.userKey, to) < 0);
+        done = true;
+      }
+      if (batch.length > 0) yield batch;
+      if (done) return;
+    }
+  }
+
+  /** The table's point entries one by one (see {@link entryBatches}). */
+  async *entries(range: SstRangeOptions = {}): AsyncGenerator<SstEntry> {
+    for await (const batch of this.entryBatches(range)) yield* batch;
+  }
+
+  /**
+   * The range deletions of the table ("rocksdb.range_del" block), in start key order; empty when
+   * the table has none.
+   * @throws CorruptSnapshotError for a malformed block or an entry of another type.
+   */
+  async rangeTombstones(): Promise<RangeTombstone[]> {
+    const handle = this.metaindex.get(META_BLOCK.RANGE_DEL);
+    if (!handle) return [];
+    const label = "range deletion block";
+    const contents = await this.readBlock(handle, label);
+    const origin: ByteOrigin = { uri: this.file.uri, baseOffset: handle.offset, label };
+    return decodeBlock(contents, origin).map((e) => {
+      const k = parseInternalKey(e.key, origin, handle.offset + e.at);
+      if (k.type !== ValueType.RANGE_DELETION) {
+        throw corrupt(`range deletion block holds an entry of type ${k.type}`, origin, handle.offset + e.at);
+      }
+      return { start: k.userKey, end: e.value, sequence: this.globalSeqno ?? k.sequence };
+    });
+  }
+}
+
+/** What reading a block needs. */
+interface BlockSource {
+  file: RandomAccessFile;
+  footer: Footer;
+  opts: { verifyChecksums: boolean; maxBlockBytes: number };
+}
+
+/** Reads a block and its trailer, verifies the checksum, decompresses. */
+async function readBlockContents(src: BlockSource, handle: BlockHandle, label: string): Promise<Uint8Array> {
+  const origin: ByteOrigin = { uri: src.file.uri, baseOffset: handle.offset, label };
+  const end = handle.offset + handle.size + BLOCK_TRAILER_SIZE;
+  if (end > src.file.size) {
+    throw corrupt(
+      `${label} [${handle.offset}, +${handle.size}) and its trailer end at ${end}, past the end of the ${src.file.size}-byte file`,
+      origin,
+      handle.offset,
+    );
+  }
+  if (handle.size > src.opts.maxBlockBytes) {
+    throw corrupt(`${label} of ${handle.size} bytes is over the limit`, origin, handle.offset);
+  }
+  const read = await src.file.read(handle.offset, handle.size + BLOCK_TRAILER_SIZE);
+  // A plain Uint8Array view (a Buffer's subarray is much slower, and entries are views of this).
+  const bytes = new Uint8Array(read.buffer, read.byteOffset, read.byteLength);
+  if (bytes.byteLength !== handle.size + BLOCK_TRAILER_SIZE) {
+    throw corrupt(
+      `${label}: read ${bytes.byteLength} bytes, expected ${handle.size + BLOCK_TRAILER_SIZE}`,
+      origin,
+      handle.offset,
+    );
+  }
+  if (src.opts.verifyChecksums) verifyBlockTrailer(bytes, handle, src.footer, origin);
+  const type = bytes[handle.size] as number;
+  return decompressBlock(
+    type,
+    bytes.subarray(0, handle.size),
+    src.footer.formatVersion,
+    origin,
+    src.opts.maxBlockBytes,
+  );
+}
