@@ -34,6 +34,7 @@ import {
 import type { FileStatus, ReadStreamOptions, Store, StoreCapabilities, WriteOptions } from "./store.js";
 import { formatUri, parseUri } from "./uri.js";
 import { WebHdfsClient, type WebHdfsClientOptions, type WebHdfsFileStatus } from "./webhdfs-client.js";
+import { countedSource } from "./write-source.js";
 
 const DEFAULT_MAX_READ = 2 * 1024 * 1024 * 1024;
 
@@ -311,45 +312,21 @@ export class HdfsStore implements Store {
     const overwrite = options?.overwrite ?? true;
     if (!overwrite && (await client.getFileStatus(path)) !== null) throw new AlreadyExistsError(uri);
     const tmp = tempPath(path);
-    let written = 0;
-    let sourceError: unknown;
-    const counted = async function* () {
-      try {
-        if (source instanceof Uint8Array) {
-          written += source.byteLength;
-          yield source;
-          return;
-        }
-        for await (const chunk of source) {
-          written += chunk.byteLength;
-          yield chunk;
-        }
-      } catch (err) {
-        sourceError = err;
-        throw err;
-      }
-    };
+    const counted = countedSource(source);
     try {
-      await client.create(tmp, counted(), { overwrite: false });
+      await client.create(tmp, counted.chunks, { overwrite: false });
       const s = await client.getFileStatus(tmp);
-      if (s === null || s.length !== written) {
+      if (s === null || s.length !== counted.bytes) {
         throw new StoreFaultError(
-          `HDFS write of ${uri} incomplete: ${written} bytes sent, ${s?.length ?? "no"} bytes stored`,
+          `HDFS write of ${uri} incomplete: ${counted.bytes} bytes sent, ${s?.length ?? "no"} bytes stored`,
           { uri },
         );
       }
       await client.rename(tmp, path, { overwrite });
-      return written;
+      return counted.bytes;
     } catch (err) {
       await client.delete(tmp).catch(() => {});
-      if (sourceError !== undefined) {
-        if (sourceError instanceof SavepointKitError) throw sourceError;
-        throw new StoreFaultError(`write of ${uri} failed: the source failed: ${String(sourceError)}`, {
-          uri,
-          cause: sourceError,
-        });
-      }
-      throw relabel(err, uri);
+      throw counted.failure(uri, relabel(err, uri));
     }
   }
 

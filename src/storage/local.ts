@@ -20,6 +20,7 @@ import {
 } from "../errors.js";
 import type { FileStatus, ReadStreamOptions, Store, StoreCapabilities, WriteOptions } from "./store.js";
 import { formatUri, toLocalPath } from "./uri.js";
+import { countedSource } from "./write-source.js";
 
 const DEFAULT_MAX_READ = 2 * 1024 * 1024 * 1024;
 
@@ -135,21 +136,10 @@ export class LocalStore implements Store {
     const tmp = tempName(path);
     try {
       await mkdir(dirname(path), { recursive: true });
-      let written = 0;
-      const counted = async function* () {
-        if (source instanceof Uint8Array) {
-          written += source.byteLength;
-          yield source;
-          return;
-        }
-        for await (const chunk of source) {
-          written += chunk.byteLength;
-          yield chunk;
-        }
-      };
-      await pipeline(Readable.from(counted()), createWriteStream(tmp, { flags: "wx", flush: true }));
+      const counted = countedSource(source);
+      await pipeline(Readable.from(counted.chunks), createWriteStream(tmp, { flags: "wx", flush: true }));
       await this.commit(tmp, path, options?.overwrite ?? true);
-      return written;
+      return counted.bytes;
     } catch (err) {
       await unlink(tmp).catch(() => {});
       throw mapFsError(err, uri);

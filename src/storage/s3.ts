@@ -50,6 +50,7 @@ import {
 } from "../errors.js";
 import type { FileStatus, ReadStreamOptions, Store, StoreCapabilities, WriteOptions } from "./store.js";
 import { formatUri, parseUri } from "./uri.js";
+import { countedSource } from "./write-source.js";
 
 /**
  * A read that found the object other than the stat or the first response said: replaced or shortened
@@ -415,25 +416,8 @@ export class S3Store implements Store {
     const loc = locate(uri);
     if (loc.key === "") throw new UnsupportedUriError(uri, `not an object key: ${uri}`);
     if (options?.overwrite === false && (await this.stat(uri)) !== null) throw new AlreadyExistsError(uri);
-    let written = 0;
-    let sourceError: unknown;
-    const counted = async function* () {
-      try {
-        if (source instanceof Uint8Array) {
-          written += source.byteLength;
-          yield source;
-          return;
-        }
-        for await (const chunk of source) {
-          written += chunk.byteLength;
-          yield chunk;
-        }
-      } catch (err) {
-        sourceError = err;
-        throw err;
-      }
-    };
-    const body = Readable.from(counted(), { objectMode: false });
+    const counted = countedSource(source);
+    const body = Readable.from(counted.chunks, { objectMode: false });
     const upload = new Upload({
       client: this.client,
       params: { Bucket: loc.bucket, Key: loc.key, Body: body },
@@ -445,16 +429,9 @@ export class S3Store implements Store {
       await upload.done();
     } catch (err) {
       body.destroy();
-      if (sourceError !== undefined) {
-        if (sourceError instanceof SavepointKitError) throw sourceError;
-        throw new StoreFaultError(`write of ${uri} failed: the source failed: ${String(sourceError)}`, {
-          uri,
-          cause: sourceError,
-        });
-      }
-      throw mapS3Error(err, uri);
+      throw counted.failure(uri, mapS3Error(err, uri));
     }
-    return written;
+    return counted.bytes;
   }
 
   async writeAtomic(uri: string, bytes: Uint8Array, options?: WriteOptions): Promise<void> {
