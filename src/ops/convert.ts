@@ -10,9 +10,14 @@
  * - `to: "native"` with `backend: "hashmap"`: canonical key groups become heap native ones
  *   (`KeyGroupsStateHandle` with a fresh state handle id), restored by `HeapRestoreOperation`.
  *
- * RocksDB native state (`IncrementalRemoteKeyedStateHandle`: native RocksDB savepoints, incremental
- * and full RocksDB checkpoints) and changelog state are refused with {@link UnsupportedConversionError}
- * for now: converting them needs the SST reader and writer.
+ * - `to: "canonical"` for RocksDB native state (`IncrementalRemoteKeyedStateHandle`: native RocksDB
+ *   savepoints, incremental and full RocksDB checkpoints): each subtask's RocksDB instance is read with
+ *   the pure-TS reader (merged LSM view, clipped to the subtask's key groups) and written as canonical
+ *   key groups, exactly as Flink's `FullSnapshotAsyncWriter` writes a canonical savepoint of a RocksDB
+ *   job (`../formats/state/rocksdb-canonical.ts`).
+ *
+ * RocksDB native state to a native target (it needs the RocksDB SST writer, or a canonical detour) and
+ * changelog state are refused with {@link UnsupportedConversionError}.
  *
  * What is written, in the target directory:
  * - one new key-groups file per converted subtask (a random UUID name, as Flink names its files),
@@ -27,7 +32,8 @@
  *   is decoded and checked field by field before it is used).
  *
  * The source is never modified. Memory is bounded by one key group (heap target) or one Snappy block
- * and one record batch (canonical target), whatever the state size.
+ * and one record batch (canonical target; from RocksDB, plus one reader batch per column family),
+ * whatever the state size.
  */
 
 import { randomUUID } from "node:crypto";
@@ -42,6 +48,7 @@ import {
 import { readMetadata, writeMetadata } from "../formats/metadata/index.js";
 import type {
   CheckpointMetadata,
+  IncrementalRemoteKeyedStateHandle,
   KeyedStateHandle,
   KeyGroupsStateHandle,
   OperatorSubtaskState,
@@ -50,6 +57,7 @@ import type {
 import { filePointer } from "../formats/metadata/pointers.js";
 import { decodeCheckpointProperties } from "../formats/metadata/properties.js";
 import { mapStreamHandles } from "../formats/metadata/rewrite.js";
+import { type FlinkRocksDbState, openFlinkRocksDb } from "../formats/rocksdb/flink.js";
 import {
   canonicalKeyLayout,
   heapConversionProblems,
@@ -60,6 +68,7 @@ import { readCanonicalRecords } from "../formats/state/canonical-records.js";
 import { CanonicalKeyGroupsWriter, type CanonicalRecord } from "../formats/state/canonical-writer.js";
 import type { KeyedBackendHeader } from "../formats/state/headers.js";
 import { detectKeyedLayout, type KeyedLayout, readKeyedHeader } from "../formats/state/keyed.js";
+import { readRocksDbCanonicalRecords } from "../formats/state/rocksdb-canonical.js";
 import { type StateFile, type StateFileResolver, snapshotFileResolver } from "../formats/state/stream.js";
 import {
   canonicalToHeapProblems,
@@ -139,7 +148,17 @@ export interface KeyedConversion {
   subtaskIndex: number;
   /** `convert`: rewritten into a new file; `relabel`: same file, handle kind changed; `keep`: already in the target format. */
   action: "convert" | "relabel" | "keep";
-  from: { handleKind: string; layout: KeyedLayout; uri: string; bytes: number; compressed: boolean };
+  /**
+   * The source: for RocksDB native state (`layout: "rocksdb-native"`), `uri` is the meta file's, `bytes`
+   * the size of all the instance's files and `compressed` the meta file header's flag.
+   */
+  from: {
+    handleKind: string;
+    layout: KeyedLayout | "rocksdb-native";
+    uri: string;
+    bytes: number;
+    compressed: boolean;
+  };
   /** The converted file (`convert` only; null in a dry run). */
   to: {
     handleKind: "KeyGroupsSavepointStateHandle" | "KeyGroupsStateHandle";
@@ -179,8 +198,11 @@ interface Job {
   conversion: KeyedConversion;
   operatorIndex: number;
   subtaskPosition: number;
+  /** The source's key groups (for RocksDB native state: `rocks`, with a file-less stand-in here). */
   handle: KeyGroupsStateHandle;
   file: StateFile;
+  /** RocksDB native state: the opened instance (its handle's key-group range is `handle`'s). */
+  rocks?: FlinkRocksDbState;
   header: KeyedBackendHeader;
   maxParallelism: number;
   /** The handle for the new `_metadata` (set after a run). */
@@ -192,7 +214,7 @@ interface Job {
  * store), as described in the module doc.
  *
  * @throws UnsupportedConversionError for keyed state that cannot be converted to the target (RocksDB
- *   native, changelog), naming the operator and subtask; InvalidArgumentError for `to: "native"`
+ *   native to a native target, changelog), naming the operator and subtask; InvalidArgumentError for `to: "native"`
  *   without `backend: "hashmap"`, or a target that is the source or inside it; AlreadyExistsError for a
  *   target `_metadata` without `overwrite`; UnsupportedSerializerError when a state with entries has
  *   serializers that cannot delimit them; CorruptSnapshotError for bad source data; StoreFaultError when
@@ -382,10 +404,14 @@ async function planKeyed(
     for (const [si, s] of op.subtaskStates.entries()) {
       if (s.kind !== "OperatorSubtaskState" || !s.managedKeyedState) continue;
       const h = s.managedKeyedState;
+      if (h.kind === "IncrementalRemoteKeyedStateHandle" && options.to === "canonical") {
+        jobs.push(await planRocksDb(oi, si, op, s.subtaskIndex, h, options, resolver));
+        continue;
+      }
       if (h.kind !== "KeyGroupsStateHandle" && h.kind !== "KeyGroupsSavepointStateHandle") {
         const what =
           h.kind === "IncrementalRemoteKeyedStateHandle"
-            ? "RocksDB native state (native RocksDB savepoint or RocksDB checkpoint); converting it needs the RocksDB SST reader, which is not there yet"
+            ? "RocksDB native state (native RocksDB savepoint or RocksDB checkpoint); converting it to a native format needs the RocksDB SST writer, which is not there yet (convert it to canonical)"
             : "changelog state backend state";
         unsupported.push(
           new UnsupportedConversionError(
@@ -459,7 +485,7 @@ async function planKeyed(
     }
     const what = [...byKind.entries()].map(
       ([kind, where]) =>
-        `${kind} (${kind === "IncrementalRemoteKeyedStateHandle" ? "RocksDB native state; needs the RocksDB SST reader, not there yet" : "changelog state"}) in ${where.join(", ")}`,
+        `${kind} (${kind === "IncrementalRemoteKeyedStateHandle" ? "RocksDB native state; only converted to canonical, a native target needs the RocksDB SST writer" : "changelog state"}) in ${where.join(", ")}`,
     );
     throw new UnsupportedConversionError(
       `${unsupported.length} keyed state handles cannot be converted: ${what.join("; ")}`,
@@ -472,6 +498,65 @@ async function planKeyed(
     );
   }
   return jobs;
+}
+
+/** The job of one subtask's RocksDB native state (to canonical): the instance opened, its header read. */
+async function planRocksDb(
+  operatorIndex: number,
+  subtaskPosition: number,
+  op: CheckpointMetadata["operatorStates"][number],
+  subtaskIndex: number,
+  h: IncrementalRemoteKeyedStateHandle,
+  options: ConvertOptions,
+  resolver: StateFileResolver,
+): Promise<Job> {
+  const rocks = await openFlinkRocksDb(h, resolver, { label: `${op.uid ?? op.operatorId}[${subtaskIndex}]` });
+  const meta = await resolver.open(h.metaStateHandle as StreamStateHandle);
+  let bytes = meta.size;
+  for (const e of [...h.sharedState, ...h.privateState]) bytes += (await resolver.open(e.handle)).size;
+  const header = rocks.header;
+  const compressed = options.compression ?? header.compressed;
+  // A stand-in: the key groups the canonical file will cover; the records come from `rocks`.
+  const handle: KeyGroupsStateHandle = {
+    kind: "KeyGroupsSavepointStateHandle",
+    tag: 7,
+    keyGroupRange: h.keyGroupRange,
+    offsets: [],
+    delegate: h.metaStateHandle as StreamStateHandle,
+    stateHandleId: null,
+  };
+  return {
+    operatorIndex,
+    subtaskPosition,
+    handle,
+    file: meta,
+    rocks,
+    header,
+    maxParallelism: op.maxParallelism,
+    conversion: {
+      operatorId: op.operatorId,
+      uid: op.uid,
+      name: op.name,
+      subtaskIndex,
+      action: "convert",
+      from: {
+        handleKind: h.kind,
+        layout: "rocksdb-native",
+        uri: meta.uri,
+        bytes,
+        compressed: header.compressed,
+      },
+      to: {
+        handleKind: "KeyGroupsSavepointStateHandle",
+        uri: null,
+        bytes: null,
+        compressed,
+        records: null,
+        keyGroups: null,
+      },
+      problems: [],
+    },
+  };
 }
 
 /** Copies files inside the snapshot directory (relative pointer in the target); keeps others. */
@@ -514,9 +599,16 @@ async function runJob(job: Job, targetDir: string, options: ConvertOptions): Pro
       keyGroupRange: job.handle.keyGroupRange,
       keyGroupPrefixBytes: layout.prefixBytes,
     });
-    for await (const batch of readHeapRawEntries(job.file, job.handle, job.header, read)) {
-      for (const e of batch) for (const r of heapEntryToCanonical(e, layout)) w.add(r);
-      if (w.buffered >= WRITE_CHUNK) yield w.take();
+    if (job.rocks) {
+      for await (const batch of readRocksDbCanonicalRecords(job.rocks, job.maxParallelism)) {
+        for (const r of batch) w.add(r);
+        if (w.buffered >= WRITE_CHUNK) yield w.take();
+      }
+    } else {
+      for await (const batch of readHeapRawEntries(job.file, job.handle, job.header, read)) {
+        for (const e of batch) for (const r of heapEntryToCanonical(e, layout)) w.add(r);
+        if (w.buffered >= WRITE_CHUNK) yield w.take();
+      }
     }
     const r = w.finish();
     yield w.take();

@@ -9,6 +9,9 @@
  *   (`RocksDBFullRestoreOperation`);
  * - Flink's canonical savepoints (hashmap and RocksDB) converted to native hashmap, and the native
  *   savepoint converted to canonical and back, are restored with the hashmap backend (`HeapRestoreOperation`);
+ * - RocksDB native state converted to canonical: the native RocksDB savepoint (uncompressed, as its meta
+ *   files, and with Snappy) and the retained incremental RocksDB checkpoint (its shared/ pointers mapped
+ *   onto fixtures/ first) are restored with the hashmap backend and with RocksDB;
  * - a control: a converted savepoint with one state's records removed from one subtask restores with
  *   differences, so the oracle does see the converted keyed data.
  *
@@ -27,9 +30,10 @@ import { type CanonicalRecord, encodeCanonicalKeyGroups } from "../../src/format
 import { readKeyedHeader } from "../../src/formats/state/keyed.js";
 import { snapshotFileResolver } from "../../src/formats/state/stream.js";
 import { type ConvertOptions, convertSnapshot } from "../../src/ops/convert.js";
+import { relocateSnapshot } from "../../src/ops/relocate.js";
 import { StoreRegistry } from "../../src/storage/registry.js";
 import { normalizeUri } from "../../src/storage/uri.js";
-import { listFixtures } from "../helpers/fixtures.js";
+import { FIXTURES_ROOT, listFixtures } from "../helpers/fixtures.js";
 import {
   describeRun,
   flinkLines,
@@ -40,6 +44,9 @@ import {
   restoreWithFlink,
   runResult,
 } from "../helpers/flink.js";
+
+/** Where Flink wrote the fixtures; the repo's fixtures/ stands for it (fixtures/README.md). */
+const GENERATED_ROOT = "/tmp/savepoint-kit-fixtures";
 
 const skip = flinkSkipReason();
 const fixtures = listFixtures();
@@ -159,11 +166,32 @@ for (const line of flinkLines(fixtures.map((f) => f.id))) {
         },
       );
       const n2c2n = await convert("native-to-canonical-to-native", n2c, { to: "native", backend: "hashmap" });
+      const rocks = fixture("savepoint-native-rocksdb").metadataDir;
+      const r2c = await convert("native-rocksdb-to-canonical", rocks, { to: "canonical" });
+      const r2cz = await convert("native-rocksdb-to-canonical-snappy", rocks, {
+        to: "canonical",
+        compression: true,
+      });
+      // the incremental checkpoint: its shared/ pointers mapped onto fixtures/ first, then converted
+      const chk = fixture("checkpoint-rocksdb-incremental").metadataDir;
+      const mapped = join(root, "incremental-mapped", chk.split("/").pop() as string);
+      await relocateSnapshot(chk, mapped, {
+        stores,
+        maps: [{ from: `file:${GENERATED_ROOT}`, to: FIXTURES_ROOT }],
+      });
+      const i2c = await convert("incremental-rocksdb-to-canonical", mapped, { to: "canonical" });
       const control = join(root, "control");
       await withoutWordCount(n2c, control);
       for (const backend of ["hashmap", "rocksdb"] as const) {
         runs.push({ name: `native -> canonical, ${backend}`, snapshot: n2c, backend });
         runs.push({ name: `native -> canonical (snappy), ${backend}`, snapshot: n2cz, backend });
+        runs.push({ name: `native rocksdb -> canonical, ${backend}`, snapshot: r2c, backend });
+        runs.push({ name: `native rocksdb -> canonical (snappy), ${backend}`, snapshot: r2cz, backend });
+        runs.push({
+          name: `incremental rocksdb checkpoint -> canonical, ${backend}`,
+          snapshot: i2c,
+          backend,
+        });
       }
       runs.push(
         { name: "canonical hashmap -> native, hashmap", snapshot: c2n, backend: "hashmap" },
@@ -191,6 +219,12 @@ for (const line of flinkLines(fixtures.map((f) => f.id))) {
       ["native -> canonical", "RocksDBKeyedStateBackend", "rocksdb"],
       ["native -> canonical (snappy)", "HeapKeyedStateBackend", "hashmap"],
       ["native -> canonical (snappy)", "RocksDBKeyedStateBackend", "rocksdb"],
+      ["native rocksdb -> canonical", "HeapKeyedStateBackend", "hashmap"],
+      ["native rocksdb -> canonical", "RocksDBKeyedStateBackend", "rocksdb"],
+      ["native rocksdb -> canonical (snappy)", "HeapKeyedStateBackend", "hashmap"],
+      ["native rocksdb -> canonical (snappy)", "RocksDBKeyedStateBackend", "rocksdb"],
+      ["incremental rocksdb checkpoint -> canonical", "HeapKeyedStateBackend", "hashmap"],
+      ["incremental rocksdb checkpoint -> canonical", "RocksDBKeyedStateBackend", "rocksdb"],
       ["canonical hashmap -> native", "HeapKeyedStateBackend", "hashmap"],
       ["canonical rocksdb -> native", "HeapKeyedStateBackend", "hashmap"],
       ["native -> canonical -> native", "HeapKeyedStateBackend", "hashmap"],

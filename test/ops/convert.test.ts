@@ -2,8 +2,8 @@
  * Issue #8, `convert` as an operation and a CLI command, on the fixtures: heap native -> canonical and
  * canonical (hashmap and RocksDB savepoints) -> heap native keep every keyed entry (decoded by the
  * project's reader, per operator), copy the rest, rewrite the savepoint format type, write `_metadata`
- * last, never touch the source; dry runs write nothing; RocksDB native state and other refusals are
- * typed errors. That Flink restores the results is `test/flink/convert.test.ts`.
+ * last, never touch the source; dry runs write nothing; RocksDB native state to a native target and
+ * other refusals are typed errors (RocksDB native -> canonical: `convert-rocksdb.test.ts`). That Flink restores the results is `test/flink/convert.test.ts`.
  */
 
 import assert from "node:assert/strict";
@@ -231,15 +231,15 @@ describe("convertSnapshot", () => {
     assert.equal(existsSync(target), false);
   });
 
-  it("refuses RocksDB native state, a native RocksDB target, a target inside the source, an existing _metadata", async () => {
+  it("refuses RocksDB native state to a native target, a native RocksDB target, a target inside the source, an existing _metadata", async () => {
     for (const c of ["savepoint-native-rocksdb", "checkpoint-rocksdb-incremental"]) {
       await assert.rejects(
-        convertSnapshot(dirOf("2.3", c), join(tmp, "refused"), { stores, to: "canonical" }),
+        convertSnapshot(dirOf("2.3", c), join(tmp, "refused"), { stores, to: "native", backend: "hashmap" }),
         (e: unknown) =>
           e instanceof UnsupportedConversionError &&
           e.code === "UNSUPPORTED_VERSION" &&
           e.handleKind === "IncrementalRemoteKeyedStateHandle" &&
-          /SST reader/.test(e.message),
+          /SST writer/.test(e.message),
       );
     }
     assert.equal(existsSync(join(tmp, "refused")), false);
@@ -279,7 +279,15 @@ describe("CLI convert", () => {
     assert.equal(report.totals.converted, 8);
     assert.equal(report.formatType.after, "CANONICAL");
     const bad = await runCli(
-      ["convert", dirOf("2.3", "savepoint-native-rocksdb"), join(tmp, "cli-bad"), "--to", "canonical"],
+      [
+        "convert",
+        dirOf("2.3", "savepoint-native-rocksdb"),
+        join(tmp, "cli-bad"),
+        "--to",
+        "native",
+        "--backend",
+        "hashmap",
+      ],
       {
         stores,
       },

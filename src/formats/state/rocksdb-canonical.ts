@@ -1,0 +1,163 @@
+/**
+ * The canonical records of a subtask's RocksDB native state (`IncrementalRemoteKeyedStateHandle` of a
+ * native RocksDB savepoint or a RocksDB checkpoint): the reading half of converting it into canonical
+ * savepoint key groups, as Flink's `FullSnapshotAsyncWriter` does for a canonical savepoint of a
+ * RocksDB job (over `RocksDBFullSnapshotResources` and `RocksStatesPerKeyGroupMergeIterator`).
+ *
+ * Flink writes each RocksDB entry as it is: the canonical key is the RocksDB key WITH its key-group
+ * prefix (`writeKeyValuePair(mergeIterator.key(), mergeIterator.value(), ...)`, the first byte only
+ * carrying the 0x80 "meta data follows" flag on the last pair of a state run), the value is RocksDB's
+ * merged value (list state: elements joined by `,`; map state: one entry per map entry with the
+ * null-flagged user value; timers: the `_timer_state/...` column family's key, value empty). The
+ * kvStateId is the state's index in the keyed header of the snapshot's meta file, which is the header
+ * Flink writes into the canonical file (same states, same order: checked against Flink's own canonical
+ * RocksDB savepoints of the fixture job). `RocksDBFullRestoreOperation` and
+ * `HeapSavepointRestoreOperation` restore those bytes.
+ *
+ * Records come per key group ascending, and in a key group per state id ascending (each state's run
+ * once), as Flink's merge iterator orders them; entries of key groups outside the handle's range (after
+ * a rescale, a RocksDB instance may hold them) are left out, as Flink's clipping does. Memory is one
+ * reader batch per column family plus one output batch.
+ */
+
+import { CorruptSnapshotError } from "../../errors.js";
+import { DEFAULT_COLUMN_FAMILY, type FlinkRocksDbState } from "../rocksdb/flink.js";
+import { keyGroupOf, keyGroupPrefixLength, keyGroupRangeBounds } from "../rocksdb/index.js";
+import type { KeyValue } from "../rocksdb/lsm.js";
+import { RECORD_BATCH } from "./canonical-records.js";
+import type { CanonicalRecord } from "./canonical-writer.js";
+
+/** Options of {@link readRocksDbCanonicalRecords}. */
+export interface RocksDbCanonicalOptions {
+  /** Entries read per column family at a time (the reader's batch size). */
+  batchSize?: number;
+}
+
+/** A column family being read: its current batch and position. */
+class FamilyCursor {
+  private batch: KeyValue[] = [];
+  private index = 0;
+  private done = false;
+
+  constructor(
+    readonly stateId: number,
+    readonly name: string,
+    private readonly source: AsyncIterator<KeyValue[]>,
+  ) {}
+
+  /** The current entry, or null at the end. */
+  async peek(): Promise<KeyValue | null> {
+    while (this.index >= this.batch.length) {
+      if (this.done) return null;
+      const next = await this.source.next();
+      if (next.done) {
+        this.done = true;
+        return null;
+      }
+      this.batch = next.value;
+      this.index = 0;
+    }
+    return this.batch[this.index] as KeyValue;
+  }
+
+  advance(): void {
+    this.index++;
+  }
+
+  async close(): Promise<void> {
+    if (!this.done) await this.source.return?.();
+    this.done = true;
+  }
+}
+
+/**
+ * The column families of a Flink RocksDB instance that are not states of its header (besides RocksDB's
+ * `default`), and have entries: Flink would not restore them, so they are reported rather than lost.
+ */
+async function strayFamilies(state: FlinkRocksDbState): Promise<string[]> {
+  const names = new Set(state.header.states.map((s) => s.name));
+  const out: string[] = [];
+  for (const cf of state.db.columnFamilies()) {
+    if (names.has(cf.name) || cf.name === DEFAULT_COLUMN_FAMILY) continue;
+    for await (const b of state.db.entryBatches(cf.name)) {
+      if (b.length > 0) {
+        out.push(cf.name);
+        break;
+      }
+    }
+  }
+  return out;
+}
+
+/**
+ * The canonical records of one subtask's RocksDB state (see the module doc), in batches of at most
+ * {@link RECORD_BATCH} records.
+ *
+ * @param state the opened instance (`openFlinkRocksDb`).
+ * @param maxParallelism the operator's max parallelism (decides the key-group prefix width).
+ * @throws CorruptSnapshotError for a column family with entries that is no state of the header, or a
+ *   key without a full key-group prefix; the reader's errors.
+ */
+export async function* readRocksDbCanonicalRecords(
+  state: FlinkRocksDbState,
+  maxParallelism: number,
+  options: RocksDbCanonicalOptions = {},
+): AsyncGenerator<CanonicalRecord[]> {
+  const stray = await strayFamilies(state);
+  if (stray.length > 0) {
+    throw new CorruptSnapshotError(
+      `the RocksDB instance has column families with entries that are no state of its meta file: ${stray.map((s) => JSON.stringify(s)).join(", ")}`,
+      { offset: 0 },
+    );
+  }
+  const prefixLength = keyGroupPrefixLength(maxParallelism);
+  const range = state.keyGroupRange;
+  if (range.end < range.start) return;
+  const bounds = keyGroupRangeBounds(range, prefixLength);
+  const present = new Set(state.db.columnFamilies().map((c) => c.name));
+  const cursors: FamilyCursor[] = [];
+  for (const [stateId, s] of state.header.states.entries()) {
+    // A state without a column family has no entries (Flink creates the family when it registers one).
+    if (!present.has(s.name)) continue;
+    const it = state.db.entryBatches(s.name, {
+      ...bounds,
+      ...(options.batchSize ? { batchSize: options.batchSize } : {}),
+    });
+    cursors.push(new FamilyCursor(stateId, s.name, it[Symbol.asyncIterator]()));
+  }
+  const keyGroupOfEntry = (c: FamilyCursor, e: KeyValue): number => {
+    const kg = keyGroupOf(e.key, prefixLength);
+    if (kg < range.start || kg > range.end) {
+      throw new CorruptSnapshotError(
+        `column family ${JSON.stringify(c.name)}: key ${Buffer.from(e.key).toString("hex")} is outside key groups ${range.start}-${range.end}`,
+        { offset: 0 },
+      );
+    }
+    return kg;
+  };
+  let batch: CanonicalRecord[] = [];
+  try {
+    for (;;) {
+      // The smallest key group any state still has.
+      let kg = Number.POSITIVE_INFINITY;
+      for (const c of cursors) {
+        const e = await c.peek();
+        if (e) kg = Math.min(kg, keyGroupOfEntry(c, e));
+      }
+      if (kg === Number.POSITIVE_INFINITY) break;
+      for (const c of cursors) {
+        for (let e = await c.peek(); e && keyGroupOfEntry(c, e) === kg; e = await c.peek()) {
+          batch.push({ keyGroup: kg, stateId: c.stateId, key: e.key, value: e.value });
+          c.advance();
+          if (batch.length >= RECORD_BATCH) {
+            yield batch;
+            batch = [];
+          }
+        }
+      }
+    }
+    if (batch.length > 0) yield batch;
+  } finally {
+    for (const c of cursors) await c.close();
+  }
+}
