@@ -38,13 +38,7 @@
 
 import { randomUUID } from "node:crypto";
 import pMap from "p-map";
-import {
-  AlreadyExistsError,
-  InvalidArgumentError,
-  NotFoundError,
-  StoreFaultError,
-  UnsupportedVersionError,
-} from "../errors.js";
+import { InvalidArgumentError, NotFoundError, StoreFaultError, UnsupportedVersionError } from "../errors.js";
 import { readMetadata, writeMetadata } from "../formats/metadata/index.js";
 import type {
   CheckpointMetadata,
@@ -77,8 +71,9 @@ import {
   heapKeyLayout,
 } from "../formats/state/write-heap.js";
 import type { StoreRegistry } from "../storage/registry.js";
-import { isInside, joinUri, normalizeUri, relativeTo } from "../storage/uri.js";
-import { type LoadedSnapshot, loadSnapshot, METADATA_FILE_NAME } from "./locate.js";
+import { joinUri, relativeTo } from "../storage/uri.js";
+import { type LoadedSnapshot, loadSnapshot } from "./locate.js";
+import { prepareTarget } from "./target.js";
 
 /** A keyed state handle {@link convertSnapshot} cannot convert (yet): RocksDB native, changelog. */
 export class UnsupportedConversionError extends UnsupportedVersionError {
@@ -251,18 +246,12 @@ export async function convertLoaded(
       `unknown target format ${JSON.stringify(options.to)}: canonical or native`,
     );
   }
-  const targetDir = normalizeUri(target);
   const sourceDir = loaded.directory;
-  if (targetDir === sourceDir || isInside(sourceDir, targetDir)) {
-    throw new InvalidArgumentError(`the target ${targetDir} must not be the snapshot directory or inside it`);
-  }
-  const targetStore = stores.storeFor(targetDir);
-  const targetMetadata = joinUri(targetDir, METADATA_FILE_NAME);
-  if (!options.overwrite && (await targetStore.stat(targetMetadata))) {
-    throw new AlreadyExistsError(targetMetadata, {
-      message: `${targetMetadata} already exists; pass overwrite to replace it`,
-    });
-  }
+  const {
+    directory: targetDir,
+    store: targetStore,
+    metadataUri: targetMetadata,
+  } = await prepareTarget(sourceDir, target, stores, options.overwrite);
   const resolver = snapshotFileResolver(sourceDir, (u) => stores.storeFor(u));
   const dryRun = options.dryRun ?? false;
 

@@ -25,24 +25,17 @@
 
 import { createHash } from "node:crypto";
 import pMap from "p-map";
-import { AlreadyExistsError, InvalidArgumentError, NotFoundError, StoreFaultError } from "../errors.js";
+import { InvalidArgumentError, NotFoundError, StoreFaultError } from "../errors.js";
 import { readMetadata, writeMetadata } from "../formats/metadata/index.js";
 import type { CheckpointMetadata, StreamStateHandle } from "../formats/metadata/model.js";
 import { filePointer } from "../formats/metadata/pointers.js";
 import { mapStreamHandles } from "../formats/metadata/rewrite.js";
 import type { StoreRegistry } from "../storage/registry.js";
 import type { FileStatus } from "../storage/store.js";
-import {
-  baseName,
-  isInside,
-  joinUri,
-  normalizeUri,
-  parentUri,
-  parseUri,
-  relativeTo,
-} from "../storage/uri.js";
+import { baseName, joinUri, normalizeUri, parentUri, parseUri, relativeTo } from "../storage/uri.js";
 import { buildInventory } from "./inventory.js";
 import { type LoadedSnapshot, loadSnapshot, METADATA_FILE_NAME } from "./locate.js";
+import { prepareTarget } from "./target.js";
 
 /** A pointer rewrite given by the user: pointers under `from` now live under `to`. */
 export interface PrefixMap {
@@ -130,18 +123,12 @@ export async function relocateLoaded(
   options: RelocateOptions,
 ): Promise<RelocateReport> {
   const { stores } = options;
-  const targetDir = normalizeUri(target);
   const sourceDir = loaded.directory;
-  if (targetDir === sourceDir || isInside(sourceDir, targetDir)) {
-    throw new InvalidArgumentError(`the target ${targetDir} must not be the snapshot directory or inside it`);
-  }
-  const targetStore = stores.storeFor(targetDir);
-  const targetMetadata = joinUri(targetDir, METADATA_FILE_NAME);
-  if (!options.overwrite && (await targetStore.stat(targetMetadata))) {
-    throw new AlreadyExistsError(targetMetadata, {
-      message: `${targetMetadata} already exists (a finished relocation?); pass overwrite to replace it`,
-    });
-  }
+  const {
+    directory: targetDir,
+    store: targetStore,
+    metadataUri: targetMetadata,
+  } = await prepareTarget(sourceDir, target, stores, options.overwrite);
 
   const maps = (options.maps ?? []).map(normalizeMap);
   const plan = await planRelocation(loaded, targetDir, maps, stores);
