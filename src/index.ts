@@ -13,7 +13,13 @@
  */
 
 export * from "./errors.js";
-export { decodeCheckpointProperties, readMetadata, writeMetadata } from "./formats/metadata/index.js";
+export {
+  decodeCheckpointProperties,
+  type MetadataStream,
+  openMetadata,
+  readMetadata,
+  writeMetadata,
+} from "./formats/metadata/index.js";
 export type * from "./formats/metadata/model.js";
 export { type FilePointer, filePointer } from "./formats/metadata/pointers.js";
 export {
@@ -138,10 +144,14 @@ export {
   buildInspectReport,
   type HandleFile,
   type HandleReport,
+  type InspectHead,
   type InspectOptions,
   type InspectReport,
+  type InspectStream,
+  type InspectSummary,
   inspectSnapshot,
   type OperatorReport,
+  openInspect,
   type SnapshotKind,
   type StateBytes,
   type SubtaskReport,

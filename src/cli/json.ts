@@ -22,6 +22,22 @@ export function toJson(data: unknown): string {
   return out;
 }
 
+/**
+ * A value written when {@link jsonChunks} reaches it, not before: e.g. totals that are known only
+ * after a {@link StreamedJsonArray} before them has been produced.
+ */
+export class LaterJson {
+  constructor(readonly get: () => unknown) {}
+}
+
+/**
+ * An array whose elements are produced while {@link jsonChunks} writes them (an iterator over
+ * operator reports), so they are never all in memory. Written like an array of the same elements.
+ */
+export class StreamedJsonArray {
+  constructor(readonly items: Iterable<unknown>) {}
+}
+
 const CHUNK = 64 * 1024;
 
 /** Below this depth values are walked; at it, each value is one native `JSON.stringify` call. */
@@ -30,12 +46,27 @@ const WALK_DEPTH = 4;
 /**
  * The pretty-printed JSON of `data` (2-space indent, newline-terminated) in chunks of about 64 KiB.
  * Same text as `JSON.stringify(data, jsonReplacer, 2) + "\n"` for plain data (no `toJSON` methods,
- * no cycles). The top levels are walked so that no chunk holds more than one deep value; deeper values
+ * no cycles; {@link LaterJson} and {@link StreamedJsonArray} are written as their value and elements).
+ * The top levels are walked so that no chunk holds more than one deep value; deeper values
  * are stringified natively (fast) and re-indented.
  */
 export function* jsonChunks(data: unknown): Generator<string> {
   let buf = "";
   function* write(value: unknown, indent: string, depth: number): Generator<string> {
+    if (value instanceof LaterJson) {
+      yield* write(value.get(), indent, depth);
+      return;
+    }
+    if (value instanceof StreamedJsonArray) {
+      const inner = `${indent}  `;
+      let n = 0;
+      for (const item of value.items) {
+        buf += `${n++ === 0 ? "[" : ","}\n${inner}`;
+        yield* write(item, inner, depth + 1);
+      }
+      buf += n === 0 ? "[]" : `\n${indent}]`;
+      return;
+    }
     const v = jsonReplacer("", value);
     if (v === null || typeof v !== "object" || depth >= WALK_DEPTH) {
       const text = JSON.stringify(v, jsonReplacer, 2);

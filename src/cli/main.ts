@@ -44,6 +44,8 @@ export async function runCli(
   let help = "";
   const wantsDebug = argv.includes("--debug");
   const wantsJson = argv.includes("--json");
+  /** Whether output already went to `io.stdout` (a streamed report or dump that failed part way). */
+  let streamed = false;
   try {
     let parser = withStoreOptions(yargs())
       .scriptName("savepoint")
@@ -72,11 +74,15 @@ export async function runCli(
     if (!output) return { exitCode: EXIT_OK, stdout: help ? `${help}\n` : "", stderr: "" };
     const out = output as CommandOutput;
     let stdout = "";
-    const emit =
-      io?.stdout ??
-      ((chunk: string) => {
-        stdout += chunk;
-      });
+    const toStdout = io?.stdout;
+    const emit = toStdout
+      ? (chunk: string) => {
+          streamed = true;
+          return toStdout(chunk);
+        }
+      : (chunk: string) => {
+          stdout += chunk;
+        };
     if (out.stream) for await (const chunk of out.stream) await emit(chunk);
     if (wantsJson) for (const chunk of jsonChunks(out.data)) await emit(chunk);
     else await emit(out.text());
@@ -94,9 +100,12 @@ export async function runCli(
     const trace = wantsDebug && err instanceof Error && err.stack ? `\n${err.stack}` : "";
     const hint = code === EXIT_INTERNAL && !wantsDebug ? " (run with --debug for details)" : "";
     const stderr = `savepoint: ${message}${hint}${trace}\n`;
-    const stdout = wantsJson
-      ? toJson({ error: { code: err instanceof SavepointKitError ? err.code : "INTERNAL", message } })
-      : "";
+    // Once part of a document has been written, an error object after it would only garble it further:
+    // the exit code and standard error say what happened.
+    const stdout =
+      wantsJson && !streamed
+        ? toJson({ error: { code: err instanceof SavepointKitError ? err.code : "INTERNAL", message } })
+        : "";
     return { exitCode: code, stdout, stderr };
   } finally {
     await created?.close();

@@ -6,10 +6,12 @@
  * writes as decimal strings; its JSON form is described by `schemas/inspect.schema.json`.
  */
 
-import { decodeCheckpointProperties } from "../formats/metadata/index.js";
+import { InvalidArgumentError } from "../errors.js";
+import { decodeCheckpointProperties, openMetadata } from "../formats/metadata/index.js";
 import type {
   CheckpointMetadata,
   KeyGroupRange,
+  MasterState,
   OperatorState,
   OperatorStateDistributionMode,
 } from "../formats/metadata/model.js";
@@ -26,7 +28,8 @@ import {
 } from "../formats/metadata/traverse.js";
 import { operatorIdFromUid } from "../formats/operator-id.js";
 import type { StoreRegistry } from "../storage/registry.js";
-import { loadSnapshot } from "./locate.js";
+import { DistinctCounter } from "./distinct-count.js";
+import { locateSnapshot, MAX_METADATA_BYTES } from "./locate.js";
 
 /** Byte counts of an operator's (or the whole snapshot's) state, all in bytes. */
 export interface StateBytes {
@@ -116,8 +119,8 @@ export interface SnapshotKind {
   properties: Record<string, unknown> | null;
 }
 
-/** The whole report. */
-export interface InspectReport {
+/** The part of the report known before any operator is read. */
+export interface InspectHead {
   metadataUri: string;
   directory: string;
   /** Size of `_metadata`, bytes. */
@@ -126,9 +129,12 @@ export interface InspectReport {
   /** Flink releases that write this metadata version. */
   writtenBy: string;
   checkpointId: bigint;
-  snapshot: SnapshotKind;
   masterStates: { name: string; version: number; bytes: number }[];
-  operators: OperatorReport[];
+}
+
+/** The part of the report known only after the last operator (the trailer follows the operators). */
+export interface InspectSummary {
+  snapshot: SnapshotKind;
   /** Supplied uids that match no operator in the snapshot. */
   unmatchedUids: { uid: string; operatorId: string }[];
   totals: {
@@ -138,6 +144,35 @@ export interface InspectReport {
     /** Distinct files referenced by the whole snapshot. */
     fileCount: number;
   };
+}
+
+/**
+ * The whole report: {@link InspectHead}, the operators in file order, then {@link InspectSummary}
+ * (the key order of the JSON form, which a streaming writer can produce one operator at a time).
+ */
+export interface InspectReport extends InspectHead, InspectSummary {
+  operators: OperatorReport[];
+}
+
+/**
+ * A report produced one operator at a time ({@link openInspect}): memory stays at the `_metadata`
+ * bytes plus one operator's model and report (plus the set of distinct file URIs for the totals),
+ * however many operators the snapshot has.
+ */
+export interface InspectStream {
+  head: InspectHead;
+  /**
+   * The operator reports in file order, each parsed and built when the iteration reaches it. Can be
+   * iterated once.
+   * @throws CorruptSnapshotError / UnsupportedVersionError (with file and byte offset) when an
+   *   operator record or the trailer is malformed.
+   */
+  operators(): Generator<OperatorReport>;
+  /**
+   * Kind, unmatched uids and totals.
+   * @throws InvalidArgumentError before `operators()` has been iterated to the end.
+   */
+  summary(): InspectSummary;
 }
 
 /** Options of {@link inspectSnapshot}. */
@@ -165,13 +200,42 @@ export const METADATA_VERSION_WRITERS: Record<number, string> = {
  *   store's errors (see `loadSnapshot`).
  */
 export async function inspectSnapshot(input: string, options: InspectOptions): Promise<InspectReport> {
-  const loaded = await loadSnapshot(input, options.stores);
-  return buildInspectReport(loaded.metadata, {
-    metadataUri: loaded.metadataUri,
-    directory: loaded.directory,
-    metadataBytes: loaded.metadataSize,
-    uids: options.uids ?? [],
-  });
+  const stream = await openInspect(input, options);
+  const operators = [...stream.operators()];
+  return { ...stream.head, operators, ...stream.summary() };
+}
+
+/**
+ * Opens the snapshot at `input` for a report produced one operator at a time (what `savepoint inspect
+ * --json` streams). The `_metadata` file is read whole; its operators are parsed as the iteration
+ * reaches them.
+ *
+ * @throws NotASnapshotError, UnsupportedVersionError, CorruptSnapshotError for the header, and the
+ *   store's errors; operator records are checked by the iteration (see {@link InspectStream}).
+ */
+export async function openInspect(input: string, options: InspectOptions): Promise<InspectStream> {
+  const location = await locateSnapshot(input, options.stores);
+  const bytes = await location.store.readAll(location.metadataUri, { maxBytes: MAX_METADATA_BYTES });
+  const metadata = openMetadata(bytes, location.metadataUri);
+  const builder = new ReportBuilder(location.directory, options.uids ?? []);
+  let finished = false;
+  return {
+    head: headOf(metadata, {
+      metadataUri: location.metadataUri,
+      directory: location.directory,
+      metadataBytes: location.metadataSize,
+    }),
+    *operators() {
+      for (const op of metadata.operators()) yield builder.add(op);
+      finished = true;
+    },
+    summary() {
+      if (!finished) {
+        throw new InvalidArgumentError("InspectStream.summary() is known only after the last operator");
+      }
+      return builder.summary(metadata.properties());
+    },
+  };
 }
 
 /**
@@ -183,13 +247,15 @@ export function buildInspectReport(
   m: CheckpointMetadata,
   where: { metadataUri: string; directory: string; metadataBytes: number; uids?: readonly string[] },
 ): InspectReport {
-  const supplied = new Map<string, string>();
-  for (const uid of where.uids ?? []) supplied.set(operatorIdFromUid(uid), uid);
+  const builder = new ReportBuilder(where.directory, where.uids ?? []);
+  const operators = m.operatorStates.map((op) => builder.add(op));
+  return { ...headOf(m, where), operators, ...builder.summary(m.properties) };
+}
 
-  const allFiles = new Set<string>();
-  const operators = m.operatorStates.map((op) => operatorReport(op, where.directory, supplied, allFiles));
-  const present = new Set(m.operatorStates.map((o) => o.operatorId));
-  const totals = sumBytes(operators.map((o) => o.stateBytes));
+function headOf(
+  m: { version: number; checkpointId: bigint; masterStates: readonly MasterState[] },
+  where: { metadataUri: string; directory: string; metadataBytes: number },
+): InspectHead {
   return {
     metadataUri: where.metadataUri,
     directory: where.directory,
@@ -197,42 +263,68 @@ export function buildInspectReport(
     metadataVersion: m.version,
     writtenBy: METADATA_VERSION_WRITERS[m.version] ?? "unknown",
     checkpointId: m.checkpointId,
-    snapshot: snapshotKind(m),
     masterStates: m.masterStates.map((s) => ({
       name: s.name,
       version: s.version,
       bytes: s.bytes.byteLength,
     })),
-    operators,
-    unmatchedUids: [...supplied]
-      .filter(([id]) => !present.has(id))
-      .map(([operatorId, uid]) => ({ uid, operatorId })),
-    totals: {
-      operators: operators.length,
-      operatorsWithState: operators.filter((o) => o.stateBytes.total > 0n || o.subtasksWithState > 0).length,
-      stateBytes: totals,
-      fileCount: allFiles.size,
-    },
   };
+}
+
+/** Reports operators one at a time and keeps what the summary needs. */
+class ReportBuilder {
+  private readonly supplied = new Map<string, string>();
+  private readonly present = new Set<string>();
+  /** The distinct files of the whole snapshot (counted by digest: see `distinct-count.ts`). */
+  private readonly allFiles = new DistinctCounter();
+  private readonly bytes = emptyBytes();
+  private operators = 0;
+  private withState = 0;
+  /** Some operator has a KeyGroupsSavepointStateHandle (a canonical savepoint, when nothing else says). */
+  private canonicalHandles = false;
+
+  constructor(
+    private readonly directory: string,
+    uids: readonly string[],
+  ) {
+    for (const uid of uids) this.supplied.set(operatorIdFromUid(uid), uid);
+  }
+
+  add(op: OperatorState): OperatorReport {
+    const r = operatorReport(op, this.directory, this.supplied, this.allFiles);
+    this.present.add(op.operatorId);
+    this.operators++;
+    if (r.stateBytes.total > 0n || r.subtasksWithState > 0) this.withState++;
+    for (const k of Object.keys(this.bytes) as (keyof StateBytes)[]) this.bytes[k] += r.stateBytes[k];
+    if (!this.canonicalHandles && hasCanonicalHandle(op)) this.canonicalHandles = true;
+    return r;
+  }
+
+  summary(properties: Uint8Array | null): InspectSummary {
+    return {
+      snapshot: snapshotKind(properties, this.canonicalHandles),
+      unmatchedUids: [...this.supplied]
+        .filter(([id]) => !this.present.has(id))
+        .map(([operatorId, uid]) => ({ uid, operatorId })),
+      totals: {
+        operators: this.operators,
+        operatorsWithState: this.withState,
+        stateBytes: { ...this.bytes },
+        fileCount: this.allFiles.size,
+      },
+    };
+  }
 }
 
 function emptyBytes(): StateBytes {
   return { keyed: 0n, operator: 0n, coordinator: 0n, channel: 0n, inline: 0n, files: 0n, total: 0n };
 }
 
-function sumBytes(all: StateBytes[]): StateBytes {
-  const s = emptyBytes();
-  for (const b of all) {
-    for (const k of Object.keys(s) as (keyof StateBytes)[]) s[k] += b[k];
-  }
-  return s;
-}
-
 function operatorReport(
   op: OperatorState,
   directory: string,
   supplied: Map<string, string>,
-  allFiles: Set<string>,
+  allFiles: DistinctCounter,
 ): OperatorReport {
   const bytes = emptyBytes();
   const files = new Set<string>();
@@ -324,10 +416,19 @@ function handleReport(slot: SubtaskSlot, handle: SubtaskHandle, directory: strin
   };
 }
 
-function snapshotKind(m: CheckpointMetadata): SnapshotKind {
-  if (m.properties) {
+function hasCanonicalHandle(op: OperatorState): boolean {
+  return op.subtaskStates.some(
+    (s) =>
+      s.kind === "OperatorSubtaskState" &&
+      (s.managedKeyedState?.kind === "KeyGroupsSavepointStateHandle" ||
+        s.rawKeyedState?.kind === "KeyGroupsSavepointStateHandle"),
+  );
+}
+
+function snapshotKind(properties: Uint8Array | null, canonicalHandles: boolean): SnapshotKind {
+  if (properties) {
     try {
-      const p = decodeCheckpointProperties(m.properties);
+      const p = decodeCheckpointProperties(properties);
       if (p) {
         return {
           type: p.snapshotType,
@@ -341,15 +442,7 @@ function snapshotKind(m: CheckpointMetadata): SnapshotKind {
       // An undecodable trailer is shown as unknown; the bytes are still carried through on rewrites.
     }
   }
-  const canonical = m.operatorStates.some((op) =>
-    op.subtaskStates.some(
-      (s) =>
-        s.kind === "OperatorSubtaskState" &&
-        (s.managedKeyedState?.kind === "KeyGroupsSavepointStateHandle" ||
-          s.rawKeyedState?.kind === "KeyGroupsSavepointStateHandle"),
-    ),
-  );
-  if (canonical) {
+  if (canonicalHandles) {
     return {
       type: "savepoint",
       formatType: "CANONICAL",

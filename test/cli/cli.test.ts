@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { runCli } from "../../src/cli/main.js";
+import { readMetadata, writeMetadata } from "../../src/formats/metadata/index.js";
 import { listFixtures } from "../helpers/fixtures.js";
 
 const fixtures = listFixtures();
@@ -71,6 +72,44 @@ describe("savepoint inspect", () => {
     const r2 = await runCli(["inspect", notMeta]);
     assert.equal(r2.exitCode, 2);
     assert.match(r2.stderr, /notes\.txt/);
+  });
+
+  it("streams --json one operator at a time; damage found part way ends the output without garbling it", async () => {
+    assert.ok(f);
+    const bytes = readFileSync(f.metadataFile);
+    // the same report, written in chunks to a consumer, equals the buffered one
+    const chunks: string[] = [];
+    const ok = await runCli(["inspect", f.metadataDir, "--json"], undefined, {
+      stdout: (c) => void chunks.push(c),
+    });
+    assert.equal(ok.exitCode, 0, ok.stderr);
+    const buffered = await runCli(["inspect", f.metadataDir, "--json"]);
+    assert.equal(chunks.join(""), buffered.stdout);
+    // the summary (known after the last operator) follows the operators
+    const keys = Object.keys(JSON.parse(buffered.stdout));
+    assert.ok(keys.indexOf("operators") < keys.indexOf("totals"), keys.join());
+
+    // a file with many operators, cut inside its last one: the header and earlier operators (well over
+    // one output chunk) are written before the damage is met
+    const m = readMetadata(bytes);
+    const many = Array.from({ length: 300 }, (_, i) =>
+      m.operatorStates.map((op) => ({
+        ...op,
+        operatorId: `${i.toString(16).padStart(8, "0")}${op.operatorId.slice(8)}`,
+      })),
+    ).flat();
+    const big = writeMetadata({ ...m, operatorStates: many });
+    const dir = join(scratch, "cut-late");
+    rmSync(dir, { recursive: true, force: true });
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, "_metadata"), big.subarray(0, big.length - (m.properties?.length ?? 0) - 20));
+    const partial: string[] = [];
+    const r = await runCli(["inspect", dir, "--json"], undefined, { stdout: (c) => void partial.push(c) });
+    assert.equal(r.exitCode, 2);
+    assert.match(r.stderr, /cut-late\/_metadata at byte \d+/);
+    assert.ok(partial.length > 0, "output had started");
+    assert.match(partial.join(""), /^\{\n {2}"metadataUri"/);
+    assert.equal(r.stdout, "", "no error object appended to a partial document");
   });
 
   it("reports errors as JSON too with --json", async () => {

@@ -2,8 +2,14 @@
 
 import { readFile } from "node:fs/promises";
 import { InvalidArgumentError } from "../../errors.js";
-import { type InspectReport, inspectSnapshot } from "../../ops/inspect.js";
+import {
+  type InspectReport,
+  type InspectSummary,
+  type OperatorReport,
+  openInspect,
+} from "../../ops/inspect.js";
 import type { CliCommand } from "../command.js";
+import { LaterJson, StreamedJsonArray } from "../json.js";
 import { formatBytes, renderTable } from "../render/table.js";
 
 interface InspectArgs {
@@ -33,8 +39,23 @@ export const inspectCommand: CliCommand<InspectArgs> = {
       }),
   async run(args, ctx) {
     const uids = [...(args.uid ?? []), ...(args.uidsFile ? await readUidsFile(args.uidsFile) : [])];
-    const report = await inspectSnapshot(args.path, { stores: ctx.stores, uids });
-    return { data: report, text: () => renderInspect(report) };
+    const stream = await openInspect(args.path, { stores: ctx.stores, uids });
+    // Operators are parsed and reported one at a time while the output is written: `--json` streams
+    // each operator's full report; the table keeps only the per-operator rows (no handles).
+    const later = (pick: (s: InspectSummary) => unknown) => new LaterJson(() => pick(stream.summary()));
+    const data = {
+      ...stream.head,
+      operators: new StreamedJsonArray(stream.operators()),
+      snapshot: later((s) => s.snapshot),
+      unmatchedUids: later((s) => s.unmatchedUids),
+      totals: later((s) => s.totals),
+    };
+    const text = () => {
+      const operators: OperatorReport[] = [];
+      for (const op of stream.operators()) operators.push({ ...op, subtaskStates: [] });
+      return renderInspect({ ...stream.head, operators, ...stream.summary() });
+    };
+    return { data, text };
   },
 };
 

@@ -24,7 +24,7 @@ import { DataInput } from "../io/data-input.js";
 import { DataOutput } from "../io/data-output.js";
 import type { CheckpointMetadata } from "./model.js";
 import { MetadataV2Serializer } from "./v2.js";
-import type { MetadataSerializerBase } from "./v2v3-base.js";
+import type { MetadataSerializerBase, MetadataStream } from "./v2v3-base.js";
 import { MetadataV3Serializer } from "./v3.js";
 import { MetadataV4Serializer } from "./v4.js";
 import { MetadataV5Serializer } from "./v5.js";
@@ -33,6 +33,7 @@ import { MetadataV7Serializer } from "./v7.js";
 
 export type { CheckpointPropertiesInfo } from "./properties.js";
 export { decodeCheckpointProperties } from "./properties.js";
+export type { MetadataStream } from "./v2v3-base.js";
 
 /** `Checkpoints.HEADER_MAGIC_NUMBER`: the first four bytes of every `_metadata` file. */
 export const METADATA_MAGIC = 0x4960672d;
@@ -71,6 +72,28 @@ const MAGIC_BYTES = Uint8Array.of(0x49, 0x60, 0x67, 0x2d);
  *   counts or tags, trailing bytes), with the byte offset and the structure being read.
  */
 export function readMetadata(bytes: Uint8Array, uri?: string): CheckpointMetadata {
+  const { codec, input } = openCodec(bytes, uri);
+  return codec.read(input);
+}
+
+/**
+ * Opens a whole `_metadata` file for reading one operator at a time: the header (version, checkpoint
+ * id, master states, operator count) is read now, each operator record when the iteration reaches it
+ * (see {@link MetadataStream}). Memory beyond `bytes` is then one operator's model at a time, except
+ * for V3 files, whose layout retries need the whole body parsed first (see `v3.ts`).
+ *
+ * @param bytes the complete file contents (byte fields of the models are views into it).
+ * @param uri the file's location, used only in error messages.
+ * @throws the errors of {@link readMetadata}: from here for the magic number, version and header, and
+ *   from the iteration for operator records and the trailer.
+ */
+export function openMetadata(bytes: Uint8Array, uri?: string): MetadataStream {
+  const { codec, input } = openCodec(bytes, uri);
+  return codec.stream(input);
+}
+
+/** Checks the magic number and version and picks the codec (the start of `readMetadata`). */
+function openCodec(bytes: Uint8Array, uri?: string): { codec: MetadataSerializerBase; input: DataInput } {
   const input = new DataInput(bytes, uri);
   const opts = uri === undefined ? {} : { uri };
   if (bytes.byteLength < 4) {
@@ -111,7 +134,7 @@ export function readMetadata(bytes: Uint8Array, uri?: string): CheckpointMetadat
       { ...opts, version, offset: 4 },
     );
   }
-  return codec.read(input);
+  return { codec, input };
 }
 
 /**

@@ -20,6 +20,31 @@ import { MIN_MASTER_STATE_BYTES, readMasterState, writeMasterState } from "./mas
 import type { CheckpointMetadata, MasterState, OperatorState } from "./model.js";
 import { validateOperatorForWrite } from "./operator-state.js";
 
+/**
+ * A `_metadata` file read one operator at a time, so that a consumer (a streaming `inspect`) never
+ * holds every operator's model at once. Fields are the header, read when the stream is opened.
+ */
+export interface MetadataStream {
+  /** The metadata format version (2..7). */
+  readonly version: number;
+  readonly checkpointId: bigint;
+  readonly masterStates: MasterState[];
+  /** Number of operator records in the file. */
+  readonly operatorCount: number;
+  /**
+   * The operator records in file order, each parsed when the iteration reaches it (byte fields are
+   * views into the file's buffer, as with `readMetadata`). Can be iterated once.
+   * @throws CorruptSnapshotError / UnsupportedVersionError when a record (or, after the last record,
+   *   the trailer) is malformed; InvalidArgumentError on a second iteration.
+   */
+  operators(): Generator<OperatorState>;
+  /**
+   * The raw CheckpointProperties trailer (V4+) or null (V2/V3, or a V4+ Java null).
+   * @throws InvalidArgumentError before `operators()` has been iterated to the end.
+   */
+  properties(): Uint8Array | null;
+}
+
 /** A codec for one metadata format version: reads and writes the body after the version int. */
 export abstract class MetadataSerializerBase {
   /** The format version this codec reads and writes. */
@@ -36,8 +61,31 @@ export abstract class MetadataSerializerBase {
     return this.readBody(input, { version: this.version, depth: 0 });
   }
 
+  /**
+   * Reads the body one operator at a time (see {@link MetadataStream}): the header now, each operator
+   * record when the iteration reaches it, the trailer after the last one.
+   * @throws CorruptSnapshotError / UnsupportedVersionError for a malformed header here, and for a
+   *   malformed operator record or trailer from the iteration.
+   */
+  stream(input: DataInput): MetadataStream {
+    return this.streamBody(input, { version: this.version, depth: 0 });
+  }
+
   /** Reads the body with the given context (`read` with one layout; see `v3.ts`). */
   protected readBody(input: DataInput, ctx: ReadContext): CheckpointMetadata {
+    const body = this.streamBody(input, ctx);
+    const operatorStates = [...body.operators()];
+    return {
+      version: this.version,
+      checkpointId: body.checkpointId,
+      masterStates: body.masterStates,
+      operatorStates,
+      properties: body.properties(),
+    };
+  }
+
+  /** {@link stream} with the given context. */
+  protected streamBody(input: DataInput, ctx: ReadContext): MetadataStream {
     const idAt = input.position;
     const checkpointId = input.readLong();
     if (checkpointId < 0n) throw input.corrupt(`invalid checkpoint ID: ${checkpointId}`, idAt);
@@ -48,14 +96,32 @@ export abstract class MetadataSerializerBase {
       masterStates.push(input.within(`masterState[${i}]`, () => readMasterState(input)));
     }
 
-    const numOperators = input.readCount("number of operator states", this.minOperatorBytes);
-    const operatorStates: OperatorState[] = [];
-    for (let i = 0; i < numOperators; i++) {
-      operatorStates.push(input.within(`operator[${i}]`, () => this.readOperatorState(input, ctx)));
-    }
-
-    const properties = this.readTrailer(input);
-    return { version: this.version, checkpointId, masterStates, operatorStates, properties };
+    const operatorCount = input.readCount("number of operator states", this.minOperatorBytes);
+    let state: "new" | "reading" | "done" = "new";
+    let trailer: Uint8Array | null = null;
+    const readOperator = (i: number) =>
+      input.within(`operator[${i}]`, () => this.readOperatorState(input, ctx));
+    const readTrailer = () => this.readTrailer(input);
+    return {
+      version: this.version,
+      checkpointId,
+      masterStates,
+      operatorCount,
+      *operators() {
+        if (state !== "new")
+          throw new InvalidArgumentError("MetadataStream.operators() can be iterated once");
+        state = "reading";
+        for (let i = 0; i < operatorCount; i++) yield readOperator(i);
+        trailer = readTrailer();
+        state = "done";
+      },
+      properties() {
+        if (state !== "done") {
+          throw new InvalidArgumentError("MetadataStream.properties() is known only after the last operator");
+        }
+        return trailer;
+      },
+    };
   }
 
   /**

@@ -92,7 +92,7 @@ import {
   readSubtaskSlots,
   writeSubtaskSlots,
 } from "./subtask-state.js";
-import { MetadataSerializerBase } from "./v2v3-base.js";
+import { MetadataSerializerBase, type MetadataStream } from "./v2v3-base.js";
 
 /** Older V3 layouts in the order the reader retries them (after the current layout). */
 const RETRY_ORDER: readonly LegacyV3Layout[] = ["flink114", "flink111"];
@@ -114,6 +114,35 @@ export class MetadataV3Serializer extends MetadataSerializerBase {
   override read(input: DataInput): CheckpointMetadata {
     if (this.version !== 3) return super.read(input);
     return this.readV3Layouts(input).metadata;
+  }
+
+  /**
+   * V3: the whole body is read first (a later layout retry re-reads it from the start, so operators
+   * cannot be handed out before the body has parsed) and then handed out one by one; V4+: streamed.
+   */
+  override stream(input: DataInput): MetadataStream {
+    if (this.version !== 3) return super.stream(input);
+    const m = this.readV3Layouts(input).metadata;
+    let state: "new" | "reading" | "done" = "new";
+    return {
+      version: m.version,
+      checkpointId: m.checkpointId,
+      masterStates: m.masterStates,
+      operatorCount: m.operatorStates.length,
+      *operators() {
+        if (state !== "new")
+          throw new InvalidArgumentError("MetadataStream.operators() can be iterated once");
+        state = "reading";
+        yield* m.operatorStates;
+        state = "done";
+      },
+      properties() {
+        if (state !== "done") {
+          throw new InvalidArgumentError("MetadataStream.properties() is known only after the last operator");
+        }
+        return m.properties;
+      },
+    };
   }
 
   /**

@@ -1,0 +1,85 @@
+/**
+ * Counting distinct strings (file URIs) without keeping them: each string is kept as its 128-bit XXH3
+ * digest in an open-addressing table held in one `Uint32Array`, outside the JavaScript heap.
+ *
+ * Why our own: a snapshot of a large job references millions of files whose URIs (about 100 characters
+ * each) would otherwise dominate the memory of a streamed `inspect` (a `Set<string>` of 575,000 URIs
+ * held about 150 MB of heap, a `Set<bigint>` of their digests about 40 MB and kept the garbage collector
+ * busy); this table needs 16 bytes per slot, at most three quarters full. npm has no maintained off-heap set. A digest collision
+ * (which would undercount by one) needs on the order of 2^64 distinct strings.
+ */
+
+import { xxh3 } from "@node-rs/xxhash";
+
+const INITIAL_SLOTS = 1024;
+/** Words of a slot: the digest as four 32-bit words (numbers compare without allocating). */
+const WORDS = 4;
+
+/** Scratch space to split a digest into 32-bit words: one bigint store, four number reads. */
+const scratch64 = new BigUint64Array(2);
+const scratch32 = new Uint32Array(scratch64.buffer);
+
+/** A set of strings that only counts: {@link add} and {@link size}, nothing is kept but digests. */
+export class DistinctCounter {
+  /** {@link WORDS} words per slot; a slot of zero words is empty. */
+  private table = new Uint32Array(INITIAL_SLOTS * WORDS);
+  private slots = INITIAL_SLOTS;
+  private count = 0;
+  /** Whether the one string whose digest is all zeroes (never met in practice) was added. */
+  private zeroSeen = false;
+
+  /** Number of distinct strings added. */
+  get size(): number {
+    return this.count + (this.zeroSeen ? 1 : 0);
+  }
+
+  /** Adds `value`; returns true if it was not in the set before. */
+  add(value: string): boolean {
+    const digest = xxh3.xxh128(value);
+    scratch64[0] = digest; // BigUint64Array stores keep the low 64 bits
+    scratch64[1] = digest >> 64n;
+    const w0 = scratch32[0] as number;
+    const w1 = scratch32[1] as number;
+    const w2 = scratch32[2] as number;
+    const w3 = scratch32[3] as number;
+    if ((w0 | w1 | w2 | w3) === 0) {
+      const added = !this.zeroSeen;
+      this.zeroSeen = true;
+      return added;
+    }
+    if ((this.count + 1) * 4 > this.slots * 3) this.grow();
+    const added = this.insert(w0, w1, w2, w3);
+    if (added) this.count++;
+    return added;
+  }
+
+  /** Linear probing from the slot the lowest digest word names (the digest bits are uniform). */
+  private insert(w0: number, w1: number, w2: number, w3: number): boolean {
+    const t = this.table;
+    const mask = this.slots - 1;
+    for (let i = w0 & mask; ; i = (i + 1) & mask) {
+      const at = i * WORDS;
+      if ((t[at] as number) === 0 && t[at + 1] === 0 && t[at + 2] === 0 && t[at + 3] === 0) {
+        t[at] = w0;
+        t[at + 1] = w1;
+        t[at + 2] = w2;
+        t[at + 3] = w3;
+        return true;
+      }
+      if (t[at] === w0 && t[at + 1] === w1 && t[at + 2] === w2 && t[at + 3] === w3) return false;
+    }
+  }
+
+  private grow(): void {
+    const old = this.table;
+    this.slots *= 2;
+    this.table = new Uint32Array(this.slots * WORDS);
+    for (let at = 0; at < old.length; at += WORDS) {
+      const w0 = old[at] as number;
+      const w1 = old[at + 1] as number;
+      const w2 = old[at + 2] as number;
+      const w3 = old[at + 3] as number;
+      if ((w0 | w1 | w2 | w3) !== 0) this.insert(w0, w1, w2, w3);
+    }
+  }
+}
