@@ -1,8 +1,9 @@
 /**
  * A synthetic `_metadata` of a large job (Flink 2.x, version 6): `operators` operators at parallelism
  * `parallelism`, each subtask with an incremental RocksDB handle over `sharedFiles` shared SST files on
- * S3, 3 private files and a meta file, plus operator list state. Written by our writer; the benchmark
- * loads it with Flink's own loader too, which proves Flink reads it.
+ * S3, 3 private files and a meta file, plus operator list state. The benchmark's files are written by
+ * Flink's own serializer from the same model (bench/java-loader `WriteLargeMetadata`); this one is
+ * the cross-check that our writer gives Flink's bytes.
  */
 
 import { writeMetadata } from "../src/formats/metadata/index.js";

@@ -5,10 +5,13 @@
  * Run: `npm run build && npx tsx bench/metadata.ts [operators...]` (default 40 80 160 operators at
  * parallelism 128, about 27, 54 and 108 MB). Needs Java 17, Maven and GNU time (/usr/bin/time).
  * Prints wall times (median of 3 runs), peak RSS, ratios, and MB/s. Nothing here is a test.
+ *
+ * The files are written by Flink 2.3.0's own serializer (bench/java-loader `WriteLargeMetadata`, the
+ * model of `large-metadata.ts`); each run also checks that our writer gives the same bytes.
  */
 
 import { execFileSync, spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { performance } from "node:perf_hooks";
@@ -54,9 +57,13 @@ function main(): void {
     for (const n of operators) {
       const dir = join(work, `ops-${n}`);
       const file = join(dir, "_metadata");
-      const bytes = largeMetadataBytes(n);
       execFileSync("mkdir", ["-p", dir]);
-      writeFileSync(file, bytes);
+      // Flink's own serializer writes the file; our writer must produce the same bytes from the same model
+      execFileSync("java", ["-cp", classpath, "dev.savepointkit.bench.WriteLargeMetadata", file, String(n)]);
+      const bytes = readFileSync(file);
+      if (Buffer.compare(bytes, Buffer.from(largeMetadataBytes(n))) !== 0) {
+        throw new Error(`our writer's bytes differ from Flink's for ${n} operators`);
+      }
       const mb = bytes.byteLength / 1e6;
 
       const parse: number[] = [];
