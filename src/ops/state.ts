@@ -17,6 +17,7 @@ import type {
   OperatorSubtaskState,
 } from "../formats/metadata/model.js";
 import { isOperatorIdHex, operatorIdFromUid } from "../formats/operator-id.js";
+import { openFlinkRocksDb } from "../formats/rocksdb/flink.js";
 import { type KeyedBackendHeader, META_KEYS, metaSerializer } from "../formats/state/headers.js";
 import {
   detectKeyedLayout,
@@ -28,6 +29,7 @@ import {
   readKeyedHeader,
 } from "../formats/state/keyed.js";
 import { operatorStates, readOperatorEntries, readOperatorHeader } from "../formats/state/operator.js";
+import { readRocksDbCanonicalRecords } from "../formats/state/rocksdb-canonical.js";
 import { typeNameOf } from "../formats/state/serializers/snapshots.js";
 import { UnsupportedSerializerError } from "../formats/state/serializers/types.js";
 import { type StateFileResolver, snapshotFileResolver } from "../formats/state/stream.js";
@@ -263,15 +265,27 @@ async function describeOperator(
             valueType: info.value?.type ?? null,
             ttl: info.ttl,
             serializers: describeSerializers(info.meta.serializers),
-            entries: counts && got.layout !== "rocksdb-native" ? 0 : null,
-            bytes: counts && got.layout !== "rocksdb-native" ? 0n : null,
+            entries: counts ? 0 : null,
+            bytes: counts ? 0n : null,
             unsupported: info.unsupported,
           });
         }
-        if (got.layout === "rocksdb-native") {
-          for (const d of keyedByName.values()) {
-            d.entries = null;
-            d.bytes = null;
+        if (counts && got.layout === "rocksdb-native" && kh.kind === "IncrementalRemoteKeyedStateHandle") {
+          // RocksDB entries are counted undecoded (key and value bytes), so every state counts.
+          const rocks = await openFlinkRocksDb(kh, resolver, {
+            label: `${op.uid ?? op.operatorId}[${sub.subtaskIndex}]`,
+            ...(options.verifyChecksums === undefined
+              ? {}
+              : { table: { verifyChecksums: options.verifyChecksums } }),
+          });
+          for await (const batch of readRocksDbCanonicalRecords(rocks, op.maxParallelism)) {
+            for (const r of batch) {
+              const d = keyedByName.get(header.states[r.stateId]?.name ?? "");
+              if (d && d.entries !== null && d.bytes !== null) {
+                d.entries++;
+                d.bytes += BigInt(r.key.byteLength + r.value.byteLength);
+              }
+            }
           }
         } else if (
           counts &&
@@ -314,11 +328,6 @@ async function describeOperator(
   if (report.keyed) {
     report.keyed.layouts = [...layouts].sort();
     report.keyed.states = [...keyedByName.values()];
-    if (layouts.has("rocksdb-native")) {
-      notes.push(
-        "RocksDB native state: the names and types come from the meta file; entries are in SST files, not counted here",
-      );
-    }
   }
   report.operatorStates = [...opByName.values()].sort((a, b) =>
     a.name < b.name ? -1 : a.name > b.name ? 1 : 0,
