@@ -1,7 +1,8 @@
 /**
  * `state`: what is inside an operator's state, without the job's classes: every keyed state (name,
  * kind, key/namespace/value types, TTL, timers) and operator state (list, union, broadcast), read
- * from the headers of the state files, with entry counts and bytes from a scan of the data.
+ * from the headers of the state files (for RocksDB native state, the meta file), with entry counts and
+ * bytes from a scan of the data (for RocksDB, of the column families, undecoded).
  *
  * Mirrors what Flink's restore learns from `KeyedBackendSerializationProxy` and
  * `OperatorBackendSerializationProxy` (see `src/formats/state/headers.ts`).
@@ -36,7 +37,7 @@ import { type StateFileResolver, snapshotFileResolver } from "../formats/state/s
 import type { StoreRegistry } from "../storage/registry.js";
 import { loadSnapshot } from "./locate.js";
 
-/** A keyed state handle savepoint-kit cannot read the data of (RocksDB native files, changelog). */
+/** A keyed state handle savepoint-kit cannot read the data of (changelog state backend files). */
 export class UnsupportedStateLayoutError extends UnsupportedVersionError {
   constructor(message: string, options: { uri?: string; offset?: number }) {
     super(message, {
@@ -72,7 +73,10 @@ export interface KeyedStateDescription {
   serializers: SerializerDescription[];
   /** Entries over all subtasks (map entries count one each; timers one each), or null when not counted. */
   entries: number | null;
-  /** Bytes of those entries in the uncompressed data, or null when not counted. */
+  /**
+   * Bytes of those entries in the uncompressed data (canonical and RocksDB: key with its key-group
+   * prefix plus value; heap: namespace, key and value as serialized), or null when not counted.
+   */
   bytes: bigint | null;
   /** Why the state's values cannot be decoded, or null. */
   unsupported: string | null;
