@@ -2,15 +2,30 @@
  * `dump`: the entries of an operator's state as records, streamed with constant memory, and their
  * NDJSON / JSON / CSV text.
  *
- * Keyed state comes from canonical savepoints (`KeyGroupsSavepointStateHandle`, every backend) and
- * heap-native key-group files (`KeyGroupsStateHandle` of the hashmap backend); operator state from
- * `OperatorStreamStateHandle` files. RocksDB native/incremental state (SST files) is not read here.
+ * Keyed state comes from canonical savepoints (`KeyGroupsSavepointStateHandle`, every backend),
+ * heap-native key-group files (`KeyGroupsStateHandle` of the hashmap backend) and RocksDB native state
+ * (`IncrementalRemoteKeyedStateHandle` of native RocksDB savepoints and RocksDB checkpoints, full or
+ * incremental: each subtask's SST files read through its MANIFEST, clipped to its key groups, see
+ * `../formats/state/rocksdb-keyed.ts`); operator state from `OperatorStreamStateHandle` files.
+ * Changelog state backend handles are refused.
  */
 
 import { InvalidArgumentError } from "../errors.js";
-import type { KeyedStateHandle, KeyGroupRange } from "../formats/metadata/model.js";
-import { keyGroupPrefixBytes, readKeyedEntries, readKeyedHeader } from "../formats/state/keyed.js";
+import type {
+  IncrementalRemoteKeyedStateHandle,
+  KeyedStateHandle,
+  KeyGroupRange,
+  OperatorState,
+} from "../formats/metadata/model.js";
+import { openFlinkRocksDb } from "../formats/rocksdb/flink.js";
+import {
+  type KeyedStateEntry,
+  keyGroupPrefixBytes,
+  readKeyedEntries,
+  readKeyedHeader,
+} from "../formats/state/keyed.js";
 import { readOperatorEntries, readOperatorHeader } from "../formats/state/operator.js";
+import { readRocksDbKeyedEntryBatches } from "../formats/state/rocksdb-keyed.js";
 import type { StateValue } from "../formats/state/serializers/types.js";
 import { type StateFileResolver, snapshotFileResolver } from "../formats/state/stream.js";
 import type { StoreRegistry } from "../storage/registry.js";
@@ -49,7 +64,7 @@ export interface DumpOptions {
   state?: string;
   /** Only key groups in this inclusive range (keyed state; operator state is not key-grouped and is skipped). */
   keyGroups?: KeyGroupRange;
-  /** Verify Snappy chunk checksums (default true). */
+  /** Verify Snappy chunk checksums and RocksDB block checksums (default true). */
   verifyChecksums?: boolean;
 }
 
@@ -70,9 +85,9 @@ export function parseKeyGroupRange(s: string): KeyGroupRange {
  * The records of one operator's state, subtask by subtask (keyed entries by key group, then
  * operator state), as an async iterator with constant memory.
  *
- * @throws InvalidArgumentError (no such operator or state), UnsupportedStateLayoutError (RocksDB
- *   native or changelog keyed state), CorruptSnapshotError, UnsupportedVersionError and the stores'
- *   errors, as the records are pulled.
+ * @throws InvalidArgumentError (no such operator or state), UnsupportedStateLayoutError (changelog
+ *   keyed state), CorruptSnapshotError (damaged state files, SST files, MANIFEST), UnsupportedVersionError
+ *   and the stores' errors, as the records are pulled.
  */
 export async function* dumpState(input: string, options: DumpOptions): AsyncGenerator<DumpRecord> {
   const loaded = await loadSnapshot(input, options.stores);
@@ -82,12 +97,16 @@ export async function* dumpState(input: string, options: DumpOptions): AsyncGene
   let found = options.state === undefined;
   for (const sub of subtasksOf(op)) {
     const kh = sub.managedKeyedState;
-    if (kh) {
+    if (kh?.kind === "IncrementalRemoteKeyedStateHandle") {
+      const entries = rocksDbEntries(op, sub.subtaskIndex, kh, resolver, options);
+      for await (const e of entries.records) yield keyedRecord(e, sub.subtaskIndex);
+      if (entries.found()) found = true;
+    } else if (kh) {
       if (kh.kind !== "KeyGroupsStateHandle" && kh.kind !== "KeyGroupsSavepointStateHandle") {
         const names = await keyedNamesOf(kh, resolver);
         if (options.state === undefined || names.includes(options.state)) {
           throw new UnsupportedStateLayoutError(
-            `operator ${op.uid ?? op.operatorId} subtask ${sub.subtaskIndex}: keyed state in ${kh.kind} (RocksDB native/incremental or changelog files) cannot be dumped yet; take a canonical savepoint`,
+            `operator ${op.uid ?? op.operatorId} subtask ${sub.subtaskIndex}: keyed state in ${kh.kind} (changelog state backend files) cannot be dumped; take a savepoint`,
             {},
           );
         }
@@ -107,15 +126,7 @@ export async function* dumpState(input: string, options: DumpOptions): AsyncGene
             ...(options.keyGroups ? { keyGroups: options.keyGroups } : {}),
             ...verify,
           })) {
-            yield {
-              state: e.state,
-              subtask: sub.subtaskIndex,
-              keyGroup: e.keyGroup,
-              key: e.key,
-              namespace: e.namespace,
-              userKey: e.userKey === undefined ? null : e.userKey,
-              value: e.value,
-            };
+            yield keyedRecord(e, sub.subtaskIndex);
           }
         }
       }
@@ -150,6 +161,56 @@ export async function* dumpState(input: string, options: DumpOptions): AsyncGene
       `operator ${op.uid ?? op.operatorId} has no state named ${JSON.stringify(options.state)}`,
     );
   }
+}
+
+function keyedRecord(e: KeyedStateEntry, subtask: number): DumpRecord {
+  return {
+    state: e.state,
+    subtask,
+    keyGroup: e.keyGroup,
+    key: e.key,
+    namespace: e.namespace,
+    userKey: e.userKey === undefined ? null : e.userKey,
+    value: e.value,
+  };
+}
+
+/**
+ * The entries of one subtask's RocksDB native state, opened lazily when the records are pulled;
+ * `found()` tells (afterwards) whether the wanted state is one of the meta file's.
+ */
+function rocksDbEntries(
+  op: OperatorState,
+  subtask: number,
+  handle: IncrementalRemoteKeyedStateHandle,
+  resolver: StateFileResolver,
+  options: DumpOptions,
+): { records: AsyncGenerator<KeyedStateEntry>; found: () => boolean } {
+  let found = false;
+  async function* records(): AsyncGenerator<KeyedStateEntry> {
+    const rocks = await openFlinkRocksDb(handle, resolver, {
+      label: `${op.uid ?? op.operatorId}[${subtask}]`,
+      ...(options.verifyChecksums === undefined
+        ? {}
+        : { table: { verifyChecksums: options.verifyChecksums } }),
+    });
+    let stateIds: Set<number> | undefined;
+    if (options.state !== undefined) {
+      const id = rocks.header.states.findIndex((s) => s.name === options.state);
+      if (id < 0) return;
+      found = true;
+      stateIds = new Set([id]);
+    }
+    const uri = handle.metaStateHandle ? (await resolver.open(handle.metaStateHandle)).uri : undefined;
+    for await (const batch of readRocksDbKeyedEntryBatches(rocks, op.maxParallelism, {
+      ...(stateIds ? { stateIds } : {}),
+      ...(options.keyGroups ? { keyGroups: options.keyGroups } : {}),
+      ...(uri === undefined ? {} : { uri }),
+    })) {
+      yield* batch;
+    }
+  }
+  return { records: records(), found: () => found };
 }
 
 async function keyedNamesOf(kh: KeyedStateHandle, resolver: StateFileResolver): Promise<string[]> {

@@ -1,7 +1,8 @@
 /**
  * `state`: what is inside an operator's state, without the job's classes: every keyed state (name,
  * kind, key/namespace/value types, TTL, timers) and operator state (list, union, broadcast), read
- * from the headers of the state files, with entry counts and bytes from a scan of the data.
+ * from the headers of the state files (for RocksDB native state, the meta file), with entry counts and
+ * bytes from a scan of the data (for RocksDB, of the column families, undecoded).
  *
  * Mirrors what Flink's restore learns from `KeyedBackendSerializationProxy` and
  * `OperatorBackendSerializationProxy` (see `src/formats/state/headers.ts`).
@@ -17,6 +18,7 @@ import type {
   OperatorSubtaskState,
 } from "../formats/metadata/model.js";
 import { isOperatorIdHex, operatorIdFromUid } from "../formats/operator-id.js";
+import { openFlinkRocksDb } from "../formats/rocksdb/flink.js";
 import { type KeyedBackendHeader, META_KEYS, metaSerializer } from "../formats/state/headers.js";
 import {
   detectKeyedLayout,
@@ -28,13 +30,14 @@ import {
   readKeyedHeader,
 } from "../formats/state/keyed.js";
 import { operatorStates, readOperatorEntries, readOperatorHeader } from "../formats/state/operator.js";
+import { readRocksDbCanonicalRecords } from "../formats/state/rocksdb-canonical.js";
 import { typeNameOf } from "../formats/state/serializers/snapshots.js";
 import { UnsupportedSerializerError } from "../formats/state/serializers/types.js";
 import { type StateFileResolver, snapshotFileResolver } from "../formats/state/stream.js";
 import type { StoreRegistry } from "../storage/registry.js";
 import { loadSnapshot } from "./locate.js";
 
-/** A keyed state handle savepoint-kit cannot read the data of (RocksDB native files, changelog). */
+/** A keyed state handle savepoint-kit cannot read the data of (changelog state backend files). */
 export class UnsupportedStateLayoutError extends UnsupportedVersionError {
   constructor(message: string, options: { uri?: string; offset?: number }) {
     super(message, {
@@ -70,7 +73,10 @@ export interface KeyedStateDescription {
   serializers: SerializerDescription[];
   /** Entries over all subtasks (map entries count one each; timers one each), or null when not counted. */
   entries: number | null;
-  /** Bytes of those entries in the uncompressed data, or null when not counted. */
+  /**
+   * Bytes of those entries in the uncompressed data (canonical and RocksDB: key with its key-group
+   * prefix plus value; heap: namespace, key and value as serialized), or null when not counted.
+   */
   bytes: bigint | null;
   /** Why the state's values cannot be decoded, or null. */
   unsupported: string | null;
@@ -263,15 +269,27 @@ async function describeOperator(
             valueType: info.value?.type ?? null,
             ttl: info.ttl,
             serializers: describeSerializers(info.meta.serializers),
-            entries: counts && got.layout !== "rocksdb-native" ? 0 : null,
-            bytes: counts && got.layout !== "rocksdb-native" ? 0n : null,
+            entries: counts ? 0 : null,
+            bytes: counts ? 0n : null,
             unsupported: info.unsupported,
           });
         }
-        if (got.layout === "rocksdb-native") {
-          for (const d of keyedByName.values()) {
-            d.entries = null;
-            d.bytes = null;
+        if (counts && got.layout === "rocksdb-native" && kh.kind === "IncrementalRemoteKeyedStateHandle") {
+          // RocksDB entries are counted undecoded (key and value bytes), so every state counts.
+          const rocks = await openFlinkRocksDb(kh, resolver, {
+            label: `${op.uid ?? op.operatorId}[${sub.subtaskIndex}]`,
+            ...(options.verifyChecksums === undefined
+              ? {}
+              : { table: { verifyChecksums: options.verifyChecksums } }),
+          });
+          for await (const batch of readRocksDbCanonicalRecords(rocks, op.maxParallelism)) {
+            for (const r of batch) {
+              const d = keyedByName.get(header.states[r.stateId]?.name ?? "");
+              if (d && d.entries !== null && d.bytes !== null) {
+                d.entries++;
+                d.bytes += BigInt(r.key.byteLength + r.value.byteLength);
+              }
+            }
           }
         } else if (
           counts &&
@@ -314,11 +332,6 @@ async function describeOperator(
   if (report.keyed) {
     report.keyed.layouts = [...layouts].sort();
     report.keyed.states = [...keyedByName.values()];
-    if (layouts.has("rocksdb-native")) {
-      notes.push(
-        "RocksDB native state: the names and types come from the meta file; entries are in SST files, not counted here",
-      );
-    }
   }
   report.operatorStates = [...opByName.values()].sort((a, b) =>
     a.name < b.name ? -1 : a.name > b.name ? 1 : 0,

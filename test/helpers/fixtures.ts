@@ -5,6 +5,8 @@
 
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
+import { relocateSnapshot } from "../../src/ops/relocate.js";
+import type { StoreRegistry } from "../../src/storage/registry.js";
 
 /** The parts of expected.json these tests use (see fixtures/README.md for the whole shape). */
 export interface ExpectedSnapshot {
@@ -56,4 +58,30 @@ export function listFixtures(): Fixture[] {
     }
   }
   return out;
+}
+
+/** Where Flink wrote the fixtures; the repo's fixtures/ stands for it (fixtures/README.md). */
+export const GENERATED_ROOT = "/tmp/savepoint-kit-fixtures";
+
+/**
+ * A directory holding the fixture's `_metadata` whose pointers all resolve here: the fixture's own
+ * directory for savepoints (relative pointers only); for the checkpoint, whose `shared/` files are
+ * referenced absolutely under {@link GENERATED_ROOT}, a copy relocated under `tmpRoot` with those
+ * pointers mapped onto the repo's fixtures/ (`relocate --map`, nothing of the fixture changes).
+ */
+export async function readableFixtureDir(
+  f: Fixture,
+  stores: StoreRegistry,
+  tmpRoot: string,
+): Promise<string> {
+  if (f.expected.snapshotType !== "checkpoint") return f.metadataDir;
+  const jobId = readdirSync(join(f.caseDir, "snapshot")).find((d) => !d.startsWith(".")) as string;
+  const target = join(tmpRoot, f.id, jobId, f.metadataDir.split("/").pop() as string);
+  if (!existsSync(join(target, "_metadata"))) {
+    await relocateSnapshot(f.metadataDir, target, {
+      stores,
+      maps: [{ from: `file:${GENERATED_ROOT}`, to: FIXTURES_ROOT }],
+    });
+  }
+  return target;
 }

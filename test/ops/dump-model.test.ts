@@ -1,24 +1,28 @@
 /**
- * `dump` on every hashmap and canonical fixture of both Flink lines equals the state the job must hold
+ * `dump` on every fixture of both Flink lines (hashmap and RocksDB, canonical and native, the retained
+ * incremental checkpoint) equals the state the job must hold
  * (fixtures/flink-<x.y>/job-data.json, the model the harness computes from the input): keyed value,
  * list and map state with TTL, window contents and window timers, operator list and union state and
  * broadcast state, each on the subtask and key group the model says.
  */
 
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { after, describe, it } from "node:test";
+import { after, before, describe, it } from "node:test";
 import { type DumpRecord, dumpState, stateValueJson } from "../../src/ops/dump.js";
 import { StoreRegistry } from "../../src/storage/registry.js";
-import { FIXTURES_ROOT, listFixtures } from "../helpers/fixtures.js";
+import { FIXTURES_ROOT, listFixtures, readableFixtureDir } from "../helpers/fixtures.js";
 
 const stores = new StoreRegistry();
-after(() => stores.close());
+const tmp = mkdtempSync(join(tmpdir(), "sk-dump-model-"));
+after(async () => {
+  await stores.close();
+  rmSync(tmp, { recursive: true, force: true });
+});
 
-/** Cases whose keyed state savepoint-kit reads (RocksDB native files belong to the conversion issue). */
-const READABLE = ["savepoint-canonical-hashmap", "savepoint-native-hashmap", "savepoint-canonical-rocksdb"];
-const fixtures = listFixtures().filter((f) => READABLE.includes(f.expected.case));
+const fixtures = listFixtures();
 
 interface JobData {
   keys: Record<string, { keyGroup: number; subtask: number } & Record<string, unknown>>;
@@ -56,8 +60,8 @@ async function dump(dir: string, operator: string, state?: string): Promise<stri
 }
 
 describe("dump equals the job's model state", () => {
-  it("has the hashmap and canonical fixtures of both lines", () => {
-    assert.equal(fixtures.length, 6, fixtures.map((f) => f.id).join(", "));
+  it("has every fixture of both lines", () => {
+    assert.equal(fixtures.length, 10, fixtures.map((f) => f.id).join(", "));
   });
 
   for (const f of fixtures) {
@@ -67,6 +71,11 @@ describe("dump equals the job's model state", () => {
     const noUid = f.expected.jobOperators?.find((o) => o.name === "min-ts-no-uid")?.operatorId as string;
 
     describe(f.id, () => {
+      const at = { metadataDir: f.metadataDir };
+      before(async () => {
+        at.metadataDir = await readableFixtureDir(f, stores, tmp);
+      });
+
       it("word-stats: ValueState, ListState and MapState with TTL per key", async () => {
         const expected: string[] = [];
         for (const [k, v] of keys) {
@@ -91,7 +100,7 @@ describe("dump equals the job's model state", () => {
             );
           }
         }
-        assert.deepEqual(await dump(f.metadataDir, "word-stats"), expected.sort());
+        assert.deepEqual(await dump(at.metadataDir, "word-stats"), expected.sort());
       });
 
       it("word-windows: open window contents and their event-time timers", async () => {
@@ -109,12 +118,12 @@ describe("dump equals the job's model state", () => {
             }),
           );
         }
-        assert.deepEqual(await dump(f.metadataDir, "word-windows"), expected.sort());
+        assert.deepEqual(await dump(at.metadataDir, "word-windows"), expected.sort());
       });
 
       it("min-ts-no-uid (by OperatorID) and rule-applier: ValueState per key and broadcast rules", async () => {
         assert.deepEqual(
-          await dump(f.metadataDir, noUid),
+          await dump(at.metadataDir, noUid),
           keys
             .map(([k, v]) => rec("min-ts", v.subtask, v.keyGroup, k, null, null, String(v["min-ts"])))
             .sort(),
@@ -129,7 +138,7 @@ describe("dump equals the job's model state", () => {
             );
           });
         }
-        assert.deepEqual(await dump(f.metadataDir, "rule-applier"), expected.sort());
+        assert.deepEqual(await dump(at.metadataDir, "rule-applier"), expected.sort());
       });
 
       it("word-normalizer: split-distribute and union operator list state per subtask", async () => {
@@ -158,14 +167,14 @@ describe("dump equals the job's model state", () => {
             ),
           );
         }
-        assert.deepEqual(await dump(f.metadataDir, "word-normalizer"), expected.sort());
+        assert.deepEqual(await dump(at.metadataDir, "word-normalizer"), expected.sort());
       });
 
       it("--state and --key-group select records", async () => {
         const apple = job.keys.apple;
         assert.ok(apple);
         const out: DumpRecord[] = [];
-        for await (const r of dumpState(f.metadataDir, {
+        for await (const r of dumpState(at.metadataDir, {
           stores,
           operator: "word-stats",
           state: "word-count",
@@ -188,7 +197,7 @@ describe("dump equals the job's model state", () => {
 
       it("source readers: one SourceReaderState element (opaque split bytes) per reader subtask", async () => {
         const out: DumpRecord[] = [];
-        for await (const r of dumpState(f.metadataDir, { stores, operator: "word-source" })) out.push(r);
+        for await (const r of dumpState(at.metadataDir, { stores, operator: "word-source" })) out.push(r);
         assert.deepEqual(
           out.map((r) => [r.state, r.subtask, r.mode, r.value instanceof Uint8Array]),
           [

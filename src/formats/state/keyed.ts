@@ -37,7 +37,7 @@
  */
 
 import { CorruptSnapshotError, InvalidArgumentError } from "../../errors.js";
-import type { DataInput } from "../io/data-input.js";
+import { DataInput } from "../io/data-input.js";
 import type { KeyGroupRange, KeyGroupsStateHandle } from "../metadata/model.js";
 import {
   type KeyedBackendHeader,
@@ -451,6 +451,63 @@ async function* canonicalKeyGroup(
   if (input.buffered !== 0) {
     throw input.corrupt(`key group ${kg}: ${input.buffered} bytes after its end-of-key-group mark`);
   }
+}
+
+/**
+ * Decodes one canonical record held as separate key and value bytes: a RocksDB column-family entry
+ * (key = key-group prefix + key + namespace [+ user key], value = the state's bytes, list elements
+ * joined by `,`, map values null-flagged, timers all in the key) or a raw record of
+ * `canonical-records.ts`. The same decoding as the canonical file reader (Flink's
+ * `RocksDBFullRestoreOperation` / `HeapSavepointRestoreOperation` read these bytes alike).
+ *
+ * @param record key and value bytes, the key group they belong to and the state's kvStateId.
+ * @param state the state's decoders (`keyedStates(header)[record.stateId]`).
+ * @param keySer the header's key serializer (`serializerOf(header.keySerializer)`).
+ * @param where label of the bytes for errors (a file URI); offsets in errors count from the start of
+ *   the key (or of the value), the error's `path` says which column family and key group.
+ * @throws CorruptSnapshotError when the key or value does not decode to exactly its bytes, or the key's
+ *   prefix is not `record.keyGroup`; UnsupportedSerializerError when the state's serializers are not
+ *   supported.
+ */
+export function decodeCanonicalRecord(
+  record: { keyGroup: number; stateId: number; key: Uint8Array; value: Uint8Array },
+  state: KeyedStateInfo,
+  keySer: TypeSerializer,
+  prefixBytes: 1 | 2,
+  where?: string,
+): KeyedStateEntry {
+  if (state.unsupported) {
+    throw new UnsupportedSerializerError(`state ${state.name}: ${state.unsupported}`, {
+      ...(where === undefined ? {} : { uri: where }),
+      offset: 0,
+      className: state.meta.serializers.map((x) => x.snapshot.className).join(", "),
+    });
+  }
+  if (record.key.byteLength < prefixBytes) {
+    throw new CorruptSnapshotError(
+      `state ${state.name}: key of ${record.key.byteLength} bytes has no ${prefixBytes}-byte key-group prefix`,
+      { ...(where === undefined ? {} : { uri: where }), offset: 0 },
+    );
+  }
+  const k = new DataInput(record.key, where);
+  const v = new DataInput(record.value, where);
+  const label = `state ${state.name} > key group ${record.keyGroup}`;
+  return k.within(`${label} > key`, () =>
+    v.within(`${label} > value`, () =>
+      decodeCanonical(
+        k,
+        0,
+        record.key.byteLength,
+        v,
+        0,
+        record.value.byteLength,
+        record.keyGroup,
+        state,
+        keySer,
+        prefixBytes,
+      ),
+    ),
+  );
 }
 
 /**

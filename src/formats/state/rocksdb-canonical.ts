@@ -21,6 +21,7 @@
  */
 
 import { CorruptSnapshotError } from "../../errors.js";
+import type { KeyGroupRange } from "../metadata/model.js";
 import { DEFAULT_COLUMN_FAMILY, type FlinkRocksDbState } from "../rocksdb/flink.js";
 import { keyGroupOf, keyGroupPrefixLength, keyGroupRangeBounds } from "../rocksdb/index.js";
 import type { KeyValue } from "../rocksdb/lsm.js";
@@ -31,6 +32,13 @@ import type { CanonicalRecord } from "./canonical-writer.js";
 export interface RocksDbCanonicalOptions {
   /** Entries read per column family at a time (the reader's batch size). */
   batchSize?: number;
+  /**
+   * Only these key groups (inclusive, intersected with the instance's range): the column families are
+   * read from the range's first key-group prefix to the one after its last, nothing else.
+   */
+  keyGroups?: KeyGroupRange;
+  /** Only the states with these kvStateIds (indices in the header); other column families are not read. */
+  stateIds?: ReadonlySet<number>;
 }
 
 /** A column family being read: its current batch and position. */
@@ -111,7 +119,10 @@ export async function* readRocksDbCanonicalRecords(
     );
   }
   const prefixLength = keyGroupPrefixLength(maxParallelism);
-  const range = state.keyGroupRange;
+  const own = state.keyGroupRange;
+  const range = options.keyGroups
+    ? { start: Math.max(own.start, options.keyGroups.start), end: Math.min(own.end, options.keyGroups.end) }
+    : own;
   if (range.end < range.start) return;
   const bounds = keyGroupRangeBounds(range, prefixLength);
   const present = new Set(state.db.columnFamilies().map((c) => c.name));
@@ -119,6 +130,7 @@ export async function* readRocksDbCanonicalRecords(
   for (const [stateId, s] of state.header.states.entries()) {
     // A state without a column family has no entries (Flink creates the family when it registers one).
     if (!present.has(s.name)) continue;
+    if (options.stateIds && !options.stateIds.has(stateId)) continue;
     const it = state.db.entryBatches(s.name, {
       ...bounds,
       ...(options.batchSize ? { batchSize: options.batchSize } : {}),
