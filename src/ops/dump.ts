@@ -15,6 +15,7 @@ import type { StateValue } from "../formats/state/serializers/types.js";
 import { type StateFileResolver, snapshotFileResolver } from "../formats/state/stream.js";
 import type { StoreRegistry } from "../storage/registry.js";
 import { loadSnapshot } from "./locate.js";
+import type { ProtobufValueDecoder } from "./protobuf.js";
 import { findOperator, keyedHeaderOf, subtasksOf, UnsupportedStateLayoutError } from "./state.js";
 
 /**
@@ -51,6 +52,11 @@ export interface DumpOptions {
   keyGroups?: KeyGroupRange;
   /** Verify Snappy chunk checksums (default true). */
   verifyChecksums?: boolean;
+  /**
+   * Decode protobuf messages in the values (`byte[]` and chill-protobuf Kryo values) with this
+   * decoder (`loadProtobufDecoder`); without it they stay bytes and `{class, base64}`.
+   */
+  protobuf?: ProtobufValueDecoder;
 }
 
 /**
@@ -79,6 +85,16 @@ export async function* dumpState(input: string, options: DumpOptions): AsyncGene
   const op = findOperator(loaded.metadata, options.operator);
   const resolver = snapshotFileResolver(loaded.directory, (u) => options.stores.storeFor(u));
   const verify = options.verifyChecksums === undefined ? {} : { verifyChecksums: options.verifyChecksums };
+  const proto = options.protobuf;
+  const value = (v: StateValue, where: string): StateValue => {
+    if (!proto) return v;
+    try {
+      return proto.decode(v);
+    } catch (e) {
+      if (e instanceof InvalidArgumentError) throw new InvalidArgumentError(`${where}: ${e.message}`);
+      throw e;
+    }
+  };
   let found = options.state === undefined;
   for (const sub of subtasksOf(op)) {
     const kh = sub.managedKeyedState;
@@ -114,7 +130,7 @@ export async function* dumpState(input: string, options: DumpOptions): AsyncGene
               key: e.key,
               namespace: e.namespace,
               userKey: e.userKey === undefined ? null : e.userKey,
-              value: e.value,
+              value: value(e.value, `state ${e.state}, subtask ${sub.subtaskIndex}, key group ${e.keyGroup}`),
             };
           }
         }
@@ -138,7 +154,7 @@ export async function* dumpState(input: string, options: DumpOptions): AsyncGene
           key: e.key === undefined ? null : e.key,
           namespace: null,
           userKey: null,
-          value: e.value,
+          value: value(e.value, `state ${e.state}, subtask ${sub.subtaskIndex}, element ${e.index}`),
           mode: e.mode,
           index: e.index,
         };
