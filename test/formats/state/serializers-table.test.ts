@@ -13,7 +13,7 @@ import assert from "node:assert/strict";
 import { existsSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { describe, it } from "node:test";
-import { CorruptSnapshotError } from "../../../src/errors.js";
+import { CorruptSnapshotError, UnsupportedVersionError } from "../../../src/errors.js";
 import { DataInput } from "../../../src/formats/io/data-input.js";
 import { DataOutput } from "../../../src/formats/io/data-output.js";
 import {
@@ -29,6 +29,7 @@ import {
   writeSerializerSnapshot,
 } from "../../../src/formats/state/serializers/snapshots.js";
 import type { StateValue } from "../../../src/formats/state/serializers/types.js";
+import { type PieceSource, StreamInput } from "../../../src/formats/state/stream.js";
 
 const DIR = resolve("fixtures", "vectors", "serializers");
 
@@ -202,5 +203,60 @@ describe("corrupt RowData values", () => {
     const bad = Buffer.from(good);
     bad[4] = 9;
     assert.throws(() => serializer.read(new DataInput(bad, "file:///x")), CorruptSnapshotError);
+  });
+});
+
+describe("RowData snapshots in streamed headers and corrupt snapshots", () => {
+  const v = load("2.3.0", "rowdata");
+  const bytes = Buffer.from(v.snapshotHex, "hex");
+
+  it("a 30 KB RowData snapshot read from a stream in 100-byte pieces asks for more bytes and reads whole", async () => {
+    let at = 0;
+    const source: PieceSource = {
+      next: async () => {
+        if (at >= bytes.length) return null;
+        const piece = { bytes: bytes.subarray(at, at + 100), fileOffset: at, compressed: false };
+        at += 100;
+        return piece;
+      },
+    };
+    const input = new StreamInput(source, "file:///stream", 0);
+    const snapshot = await input.read(readSerializerSnapshot);
+    assert.equal(input.position, bytes.length);
+    assert.equal((snapshot.config as { types: LogicalType[] }).types.length, 31);
+  });
+
+  it("a snapshot cut inside a Java-serialized LogicalType is a CorruptSnapshotError at the end of the bytes", () => {
+    for (const cut of [200, 1000, 5000, bytes.length - 10]) {
+      assert.throws(
+        () => readSerializerSnapshot(new DataInput(bytes.subarray(0, cut), "file:///x", 100)),
+        (e: unknown) => e instanceof CorruptSnapshotError && e.offset <= 100 + cut,
+        `cut at ${cut}`,
+      );
+    }
+  });
+
+  it("single-byte corruptions of a snapshot and of a value give typed errors or other values, never crashes", () => {
+    const value = Buffer.from(v.values[0]?.hex ?? "", "hex");
+    const serializer = serializerOf(readSerializerSnapshot(new DataInput(bytes)));
+    const typed = (e: unknown) => e instanceof CorruptSnapshotError || e instanceof UnsupportedVersionError;
+    for (let k = 0; k < bytes.length; k += 97) {
+      const bad = Buffer.from(bytes);
+      bad[k] = (bad[k] as number) ^ 0xff;
+      try {
+        serializerOf(readSerializerSnapshot(new DataInput(bad)));
+      } catch (e) {
+        assert.ok(typed(e), `snapshot byte ${k}: ${(e as Error).stack}`);
+      }
+    }
+    for (let k = 4; k < value.length; k += 3) {
+      const bad = Buffer.from(value);
+      bad[k] = (bad[k] as number) ^ 0x5a;
+      try {
+        serializer.read(new DataInput(bad));
+      } catch (e) {
+        assert.ok(typed(e), `value byte ${k}: ${(e as Error).stack}`);
+      }
+    }
   });
 });
