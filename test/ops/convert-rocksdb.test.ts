@@ -232,7 +232,7 @@ describe("convertSnapshot, RocksDB native -> canonical", () => {
     assert.equal(total, 58);
   });
 
-  it("still refuses RocksDB native state to a native target, and unreachable shared files", async () => {
+  it("still refuses RocksDB native state to native hashmap, and unreachable shared files", async () => {
     await assert.rejects(
       convertSnapshot(dirOf("2.3", "savepoint-native-rocksdb"), join(tmp, "refused"), {
         stores,
@@ -242,7 +242,7 @@ describe("convertSnapshot, RocksDB native -> canonical", () => {
       (e: unknown) =>
         e instanceof UnsupportedConversionError &&
         e.handleKind === "IncrementalRemoteKeyedStateHandle" &&
-        /SST writer/.test(e.message),
+        /convert it to canonical first/.test(e.message),
     );
     // the checkpoint's shared/ pointers lead to where Flink wrote it, not to fixtures/
     await assert.rejects(

@@ -109,7 +109,7 @@ export function renderConvert(r: ConvertReport): string {
     const from = `${k.from.handleKind} (${k.from.layout}${k.from.compressed ? ", snappy" : ""}, ${formatBytes(k.from.bytes)})`;
     const to =
       k.action === "convert"
-        ? `${k.to.handleKind} (${r.to === "canonical" ? "canonical" : "heap"}${k.to.compressed ? ", snappy" : ""}${
+        ? `${k.to.handleKind} (${r.to === "canonical" ? "canonical" : r.backend === "rocksdb" ? "rocksdb" : "heap"}${k.to.compressed ? ", snappy" : ""}${
             k.to.bytes === null ? "" : `, ${formatBytes(k.to.bytes)}, ${k.to.records} records`
           })`
         : k.action === "relabel"

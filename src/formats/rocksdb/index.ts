@@ -29,6 +29,7 @@ export { COMPRESSION_NAMES, CompressionType, decompressBlock } from "./compressi
 export {
   FLINK_LIST_DELIMITER,
   FLINK_MERGE_OPERATOR,
+  FLINK_MERGE_OPERATOR_CLASS,
   type FlinkRocksDbState,
   keyGroupOf,
   keyGroupPrefix,
