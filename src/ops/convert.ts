@@ -507,7 +507,7 @@ async function planKeyed(
     }
     const what = [...byKind.entries()].map(
       ([kind, where]) =>
-        `${kind} (${kind === "IncrementalRemoteKeyedStateHandle" ? "RocksDB native state; converted to canonical or kept for native rocksdb, not converted to native hashmap directly" : "changelog state"}) in ${where.join(", ")}`,
+        `${kind} (${kind === "IncrementalRemoteKeyedStateHandle" ? "RocksDB native state, not converted to native hashmap directly: convert it to canonical first" : "changelog state"}) in ${where.join(", ")}`,
     );
     throw new UnsupportedConversionError(
       `${unsupported.length} keyed state handles cannot be converted: ${what.join("; ")}`,
