@@ -301,4 +301,39 @@ describe("CLI convert", () => {
     const usage = await runCli(["convert", src, join(tmp, "cli-usage")], { stores });
     assert.equal(usage.exitCode, 64, "--to is required");
   });
+
+  it("--to native --backend rocksdb: RocksDB handles, Snappy tables unless --no-compression", async () => {
+    const src = dirOf("1.20", "savepoint-canonical-hashmap");
+    const r = await runCli(
+      ["convert", src, join(tmp, "cli-rocksdb"), "--to", "native", "--backend", "rocksdb"],
+      {
+        stores,
+      },
+    );
+    assert.equal(r.exitCode, 0, r.stderr);
+    assert.match(r.stdout, /Converted to native rocksdb/);
+    assert.match(r.stdout, /-> IncrementalRemoteKeyedStateHandle \(rocksdb, snappy, /);
+    const plain = await runCli(
+      [
+        "convert",
+        src,
+        join(tmp, "cli-rocksdb-plain"),
+        "--to",
+        "native",
+        "--backend",
+        "rocksdb",
+        "--no-compression",
+        "--json",
+      ],
+      { stores },
+    );
+    assert.equal(plain.exitCode, 0, plain.stderr);
+    const report = JSON.parse(plain.stdout);
+    assert.equal(report.backend, "rocksdb");
+    assert.equal(report.totals.converted, 8);
+    for (const k of report.keyed) {
+      assert.equal(k.to.handleKind, "IncrementalRemoteKeyedStateHandle");
+      assert.equal(k.to.compressed, false);
+    }
+  });
 });
