@@ -327,7 +327,7 @@ describe("convertSnapshot, canonical and heap native -> native RocksDB", () => {
       });
     }
 
-    it(`${line}: native hashmap -> native rocksdb, through canonical records; native rocksdb is kept`, async () => {
+    it(`${line}: native hashmap -> native rocksdb, through canonical records; native rocksdb is kept; the chain native rocksdb -> canonical -> native rocksdb`, async () => {
       const heap = dirOf(line, "savepoint-native-hashmap");
       const viaCanonical = join(tmp, line, "heap-canonical");
       await convertSnapshot(heap, viaCanonical, { stores, to: "canonical" });
@@ -361,6 +361,15 @@ describe("convertSnapshot, canonical and heap native -> native RocksDB", () => {
         await canonicalKeyed(dirOf(line, "savepoint-canonical-rocksdb")),
         `${line} kept`,
       );
+
+      // the chain: Flink's native RocksDB savepoint -> canonical -> our native RocksDB -> canonical
+      const r2c = join(tmp, line, "chain-canonical");
+      await convertSnapshot(dirOf(line, "savepoint-native-rocksdb"), r2c, { stores, to: "canonical" });
+      const r2c2r = join(tmp, line, "chain-native-rocksdb");
+      await convertSnapshot(r2c, r2c2r, { stores, to: "native", backend: "rocksdb" });
+      const again = join(tmp, line, "chain-canonical-again");
+      await convertSnapshot(r2c2r, again, { stores, to: "canonical" });
+      assertSameKeyed(await canonicalKeyed(again), await canonicalKeyed(r2c), `${line} chain`);
     });
 
     it(`${line}: real RocksDB (ldb) opens every converted instance and scans the same entries`, {
