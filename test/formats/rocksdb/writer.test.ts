@@ -273,7 +273,9 @@ describe("MANIFEST writer", () => {
     }
   });
 
-  it("ldb opens the database and scans every column family", { skip: noLdb }, () => {
+  it("ldb opens the database, scans every column family, finds keys by lookup, checks consistency", {
+    skip: noLdb,
+  }, () => {
     // ldb writes into the database it opens: work on a copy
     const copy = join(scratch, "db-ldb");
     cpSync(dir, copy, { recursive: true });
@@ -288,5 +290,21 @@ describe("MANIFEST writer", () => {
         hex(entries).map(([k, v]) => `0x${(k as string).toUpperCase()} : 0x${(v as string).toUpperCase()}`),
       );
     }
+    // point lookups go through the index (2000 entries: many data blocks); a missing key is not found
+    const [name, entries] = families[0] as [string, [Uint8Array, Uint8Array][]];
+    for (const i of [0, 1, 777, 1999]) {
+      const [k, v] = hex(entries)[i] as string[];
+      const got = run("ldb", [`--db=${copy}`, `--column_family=${name}`, "--hex", "get", `0x${k}`]).trim();
+      assert.equal(got, `0x${(v as string).toUpperCase()}`);
+    }
+    const missing = spawnSync(
+      "ldb",
+      [`--db=${copy}`, `--column_family=${name}`, "--hex", "get", "0xFFFFFFFFFFFFFFFFFFFFFFFFFFFF"],
+      {
+        encoding: "utf8",
+      },
+    );
+    assert.match(`${missing.stdout}${missing.stderr}`, /NotFound/);
+    assert.match(run("ldb", [`--db=${copy}`, "checkconsistency"]), /OK/);
   });
 });
