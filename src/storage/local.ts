@@ -7,7 +7,7 @@
 
 import { randomBytes } from "node:crypto";
 import { createReadStream, createWriteStream } from "node:fs";
-import { copyFile, link, mkdir, open, readdir, rename, stat, unlink } from "node:fs/promises";
+import { constants, copyFile, link, mkdir, open, readdir, rename, stat, unlink } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { PassThrough, Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
@@ -211,7 +211,9 @@ export class LocalStore implements Store {
     const tmp = tempName(dst);
     try {
       await mkdir(dirname(dst), { recursive: true });
-      await copyFile(src, tmp);
+      // a reflink (shared extents) where the file system has them (XFS, Btrfs), as `cp` does by default;
+      // else the kernel copies (copy_file_range)
+      await copyFile(src, tmp, constants.COPYFILE_EXCL | constants.COPYFILE_FICLONE);
       await this.commit(tmp, dst, options?.overwrite ?? true);
     } catch (err) {
       await unlink(tmp).catch(() => {});

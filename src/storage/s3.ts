@@ -48,7 +48,14 @@ import {
   StoreFaultError,
   UnsupportedUriError,
 } from "../errors.js";
-import type { FileStatus, ReadStreamOptions, Store, StoreCapabilities, WriteOptions } from "./store.js";
+import type {
+  CopyOptions,
+  FileStatus,
+  ReadStreamOptions,
+  Store,
+  StoreCapabilities,
+  WriteOptions,
+} from "./store.js";
 import { formatUri, parseUri } from "./uri.js";
 import { countedSource } from "./write-source.js";
 
@@ -488,10 +495,15 @@ export class S3Store implements Store {
     } while (token !== undefined);
   }
 
-  async copy(source: string, target: string, options?: WriteOptions): Promise<void> {
+  /**
+   * Server-side copy: `CopyObject` pinned to the source's ETag (`CopySourceIfMatch`), or a multipart copy
+   * above `multipartCopyThreshold`. The source's size and ETag come from `options.sourceStatus` when
+   * given (no HEAD request), else from a `stat`.
+   */
+  async copy(source: string, target: string, options?: CopyOptions): Promise<void> {
     const src = locate(source);
     const dst = locate(target);
-    const srcStatus = await this.stat(source);
+    const srcStatus = options?.sourceStatus ?? (await this.stat(source));
     if (srcStatus === null) throw new NotFoundError(source);
     if (options?.overwrite === false && (await this.stat(target)) !== null) {
       throw new AlreadyExistsError(target);

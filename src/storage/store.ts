@@ -54,6 +54,16 @@ export interface WriteOptions {
   overwrite?: boolean;
 }
 
+/** Options of {@link Store.copy}. */
+export interface CopyOptions extends WriteOptions {
+  /**
+   * The source's status as the caller has just read it (from `stat` or `list`). A store may use it
+   * instead of reading the status again (S3: the size chooses a single or a multipart copy, the ETag pins
+   * the copy to that version of the source). Stores that need nothing of it ignore it.
+   */
+  sourceStatus?: FileStatus;
+}
+
 export interface Store {
   /** The URI schemes this store serves, e.g. `["file"]` or `["s3", "s3a", "s3p"]`. */
   readonly schemes: readonly string[];
@@ -95,7 +105,7 @@ export interface Store {
   list(prefix: string, options?: { recursive?: boolean }): AsyncIterable<FileStatus>;
 
   /** Copies a file within this store (server-side where `capabilities.serverSideCopy`). */
-  copy(source: string, target: string, options?: WriteOptions): Promise<void>;
+  copy(source: string, target: string, options?: CopyOptions): Promise<void>;
 
   /** Deletes a file. Deleting a missing file is not an error. */
   delete(uri: string): Promise<void>;
