@@ -3,7 +3,7 @@
  * snapshot's keyed state into another format (heap native <-> canonical for now), into a new directory.
  */
 
-import { type ConvertProgress, type ConvertReport, convertSnapshot } from "../../ops/convert.js";
+import type { ConvertProgress, ConvertReport } from "../../ops/convert.js";
 import type { CliCommand } from "../command.js";
 import { progressReporter } from "../render/progress.js";
 import { formatBytes } from "../render/table.js";
@@ -67,6 +67,7 @@ export const convertCommand: CliCommand<ConvertArgs> = {
         default: true,
       }),
   async run(args, ctx) {
+    const { convertSnapshot } = await import("../../ops/convert.js");
     const progress = args.json || args.dryRun ? undefined : progressReporter("converting");
     try {
       const report = await convertSnapshot(args.src, args.dst, {

@@ -10,7 +10,7 @@
 import { once } from "node:events";
 import { createWriteStream } from "node:fs";
 import { InvalidArgumentError } from "../../errors.js";
-import { type DumpFormat, dumpState, formatDump, parseKeyGroupRange } from "../../ops/dump.js";
+import type { DumpFormat } from "../../ops/dump.js";
 import type { CliCommand } from "../command.js";
 
 interface DumpArgs {
@@ -63,6 +63,7 @@ export const dumpCommand: CliCommand<DumpArgs> = {
         default: true,
       }),
   async run(args, ctx) {
+    const { dumpState, formatDump, parseKeyGroupRange } = await import("../../ops/dump.js");
     if (args.json) {
       throw new InvalidArgumentError(
         "dump writes its records itself: use --format json (or ndjson, csv) instead of --json",

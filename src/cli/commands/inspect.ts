@@ -2,7 +2,7 @@
 
 import { readFile } from "node:fs/promises";
 import { InvalidArgumentError } from "../../errors.js";
-import { type InspectReport, inspectSnapshot } from "../../ops/inspect.js";
+import type { InspectReport } from "../../ops/inspect.js";
 import type { CliCommand } from "../command.js";
 import { formatBytes, renderTable } from "../render/table.js";
 
@@ -32,6 +32,7 @@ export const inspectCommand: CliCommand<InspectArgs> = {
         type: "string",
       }),
   async run(args, ctx) {
+    const { inspectSnapshot } = await import("../../ops/inspect.js");
     const uids = [...(args.uid ?? []), ...(args.uidsFile ? await readUidsFile(args.uidsFile) : [])];
     const report = await inspectSnapshot(args.path, { stores: ctx.stores, uids });
     return { data: report, text: () => renderInspect(report) };
