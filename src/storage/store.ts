@@ -26,6 +26,11 @@ export interface FileStatus {
    * single-part upload, or an HDFS file checksum). Opaque: compare only values of the same `algorithm`.
    */
   checksum?: { algorithm: string; value: string };
+  /**
+   * The version tag of the file for conditional requests (S3's ETag, multipart ones included), where the
+   * store has one. Not a content checksum: equal tags mean the same version, different tags prove nothing.
+   */
+  etag?: string;
 }
 
 /** What a store can do, so that operations choose the cheapest correct path. */
