@@ -4,7 +4,7 @@
  * canonical or heap native -> RocksDB native), into a new directory.
  */
 
-import { type ConvertProgress, type ConvertReport, convertSnapshot } from "../../ops/convert.js";
+import type { ConvertProgress, ConvertReport } from "../../ops/convert.js";
 import type { CliCommand } from "../command.js";
 import { progressReporter } from "../render/progress.js";
 import { formatBytes } from "../render/table.js";
@@ -68,6 +68,7 @@ export const convertCommand: CliCommand<ConvertArgs> = {
         default: true,
       }),
   async run(args, ctx) {
+    const { convertSnapshot } = await import("../../ops/convert.js");
     const progress = args.json || args.dryRun ? undefined : progressReporter("converting");
     try {
       const report = await convertSnapshot(args.src, args.dst, {

@@ -11,8 +11,7 @@
 import { once } from "node:events";
 import { createWriteStream } from "node:fs";
 import { InvalidArgumentError } from "../../errors.js";
-import { type DumpFormat, dumpState, formatDump, parseKeyGroupRange } from "../../ops/dump.js";
-import { loadProtobufDecoder } from "../../ops/protobuf.js";
+import type { DumpFormat } from "../../ops/dump.js";
 import type { CliCommand } from "../command.js";
 
 interface DumpArgs {
@@ -75,6 +74,8 @@ export const dumpCommand: CliCommand<DumpArgs> = {
         type: "string",
       }),
   async run(args, ctx) {
+    const { dumpState, formatDump, parseKeyGroupRange } = await import("../../ops/dump.js");
+    const { loadProtobufDecoder } = await import("../../ops/protobuf.js");
     if (args.json) {
       throw new InvalidArgumentError(
         "dump writes its records itself: use --format json (or ndjson, csv) instead of --json",
