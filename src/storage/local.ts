@@ -163,13 +163,15 @@ export class LocalStore implements Store {
         await fh.close();
       }
       await this.commit(tmp, path, options?.overwrite ?? true);
+      // the rename itself (and, on journaling file systems, the renames before it in this directory)
+      await syncFile(dirname(path));
     } catch (err) {
       await unlink(tmp).catch(() => {});
       throw mapFsError(err, uri);
     }
   }
 
-  /** Moves a finished temporary file into place; without overwrite, `link` fails if the target exists. */
+  /** Moves a finished (synced) temporary file into place; without overwrite, `link` fails if the target exists. */
   private async commit(tmp: string, path: string, overwrite: boolean): Promise<void> {
     if (overwrite) {
       await rename(tmp, path);
@@ -222,6 +224,9 @@ export class LocalStore implements Store {
         await mkdir(dirname(dst), { recursive: true });
         await copyFile(src, tmp, mode);
       }
+      // On disk before it gets its name: a `_metadata` written after this copy (relocate, convert) must
+      // never point at a file a crash could still lose, and `--move` deletes the source after it.
+      await syncFile(tmp);
       await this.commit(tmp, dst, options?.overwrite ?? true);
     } catch (err) {
       await unlink(tmp).catch(() => {});
@@ -242,4 +247,14 @@ export class LocalStore implements Store {
   }
 
   async close(): Promise<void> {}
+}
+
+/** `fsync` of a file or directory (opened read-only, which Linux allows for both). */
+async function syncFile(path: string): Promise<void> {
+  const fh = await open(path, "r");
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
 }
