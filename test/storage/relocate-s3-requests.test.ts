@@ -12,11 +12,11 @@ import { after, before, describe, it } from "node:test";
 import { DeleteObjectCommand, HeadObjectCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { Upload } from "@aws-sdk/lib-storage";
 import { writeMetadata } from "../../src/formats/metadata/index.js";
-import type { CheckpointMetadata, OperatorSubtaskState } from "../../src/formats/metadata/model.js";
 import { verifySnapshot } from "../../src/ops/files.js";
 import { relocateSnapshot } from "../../src/ops/relocate.js";
 import { createDefaultRegistry } from "../../src/storage/defaults.js";
 import type { StoreRegistry } from "../../src/storage/registry.js";
+import { syntheticSavepoint } from "../helpers/synthetic-savepoint.js";
 import { serverSkip } from "../servers/process.js";
 import { type S3TestServer, startS3Server } from "../servers/s3-server.js";
 
@@ -24,43 +24,7 @@ const skip = serverSkip("the S3 test server (moto)");
 const FILES = 40;
 const SIZE = 2048;
 
-function savepointOf(names: readonly string[], size = SIZE): CheckpointMetadata {
-  const subtasks: OperatorSubtaskState[] = names.map((name, i) => ({
-    kind: "OperatorSubtaskState",
-    subtaskIndex: i,
-    managedOperatorState: null,
-    rawOperatorState: null,
-    managedKeyedState: {
-      kind: "KeyGroupsSavepointStateHandle",
-      tag: 7,
-      keyGroupRange: { start: i, end: i },
-      offsets: [0n],
-      delegate: { kind: "RelativeFileStateHandle", relativePath: name, stateSize: BigInt(size) },
-      stateHandleId: null,
-    },
-    rawKeyedState: null,
-    inputChannelState: [],
-    resultSubpartitionState: [],
-  }));
-  return {
-    version: 6,
-    checkpointId: 1n,
-    masterStates: [],
-    operatorStates: [
-      {
-        operatorId: "d0a4e4912796d2114f5e0db4e8dcf52a",
-        name: "word-stats",
-        uid: "word-stats",
-        parallelism: names.length,
-        maxParallelism: 128,
-        coordinatorState: null,
-        fullyFinished: false,
-        subtaskStates: subtasks,
-      },
-    ],
-    properties: Uint8Array.of(0xac, 0xed, 0x00, 0x05, 0x70),
-  };
-}
+const savepointOf = (names: readonly string[], size = SIZE) => syntheticSavepoint(names, size);
 
 describe("relocate S3 -> S3: requests per file", { skip }, () => {
   let s3: S3TestServer;

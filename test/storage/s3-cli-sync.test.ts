@@ -16,7 +16,7 @@ import { after, before, describe, it } from "node:test";
 import { PutObjectCommand } from "@aws-sdk/client-s3";
 import pMap from "p-map";
 import { writeMetadata } from "../../src/formats/metadata/index.js";
-import type { CheckpointMetadata, OperatorSubtaskState } from "../../src/formats/metadata/model.js";
+import { syntheticSavepoint } from "../helpers/synthetic-savepoint.js";
 import { serverSkip } from "../servers/process.js";
 import { type S3TestServer, startS3Server } from "../servers/s3-server.js";
 
@@ -24,44 +24,7 @@ const skip = serverSkip("the S3 test server (moto)");
 const OBJECTS = 200;
 const CLI_TIMEOUT_MS = 120_000;
 
-/** A canonical savepoint whose keyed state is `count` small files, referenced relatively. */
-function savepointOf(names: readonly string[], size: number): CheckpointMetadata {
-  const subtasks: OperatorSubtaskState[] = names.map((name, i) => ({
-    kind: "OperatorSubtaskState",
-    subtaskIndex: i,
-    managedOperatorState: null,
-    rawOperatorState: null,
-    managedKeyedState: {
-      kind: "KeyGroupsSavepointStateHandle",
-      tag: 7,
-      keyGroupRange: { start: i, end: i },
-      offsets: [0n],
-      delegate: { kind: "RelativeFileStateHandle", relativePath: name, stateSize: BigInt(size) },
-      stateHandleId: null,
-    },
-    rawKeyedState: null,
-    inputChannelState: [],
-    resultSubpartitionState: [],
-  }));
-  return {
-    version: 6,
-    checkpointId: 1n,
-    masterStates: [],
-    operatorStates: [
-      {
-        operatorId: "d0a4e4912796d2114f5e0db4e8dcf52a",
-        name: "word-stats",
-        uid: "word-stats",
-        parallelism: names.length,
-        maxParallelism: Math.max(128, names.length),
-        coordinatorState: null,
-        fullyFinished: false,
-        subtaskStates: subtasks,
-      },
-    ],
-    properties: Uint8Array.of(0xac, 0xed, 0x00, 0x05, 0x70),
-  };
-}
+const savepointOf = syntheticSavepoint;
 
 /** Runs the CLI (from source, through tsx) synchronously: this process's event loop is blocked meanwhile. */
 function cliSync(args: string[], env: NodeJS.ProcessEnv) {
