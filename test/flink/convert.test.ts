@@ -16,6 +16,10 @@
  *   hashmap savepoint, and the native RocksDB savepoint taken to canonical and back, converted to native
  *   RocksDB (`IncrementalRemoteKeyedStateHandle`: our SST, MANIFEST and CURRENT files) are restored with
  *   RocksDB (`RocksDBIncrementalRestoreOperation` opens the instances as they are);
+ * - the hard RocksDB cases (SST files over several levels with LZ4 and with ZSTD, merge operands and
+ *   deletions above older versions, range deletions and keys outside the key-group range after a
+ *   rescale; fixtures/README.md) converted to canonical are restored with the hashmap backend and with
+ *   RocksDB, and converted on to native RocksDB are restored with RocksDB;
  * - controls: a converted savepoint with one state's records removed from one subtask restores with
  *   differences (canonical, and converted to native RocksDB), so the oracle does see the converted keyed
  *   data.
@@ -61,6 +65,13 @@ after(async () => {
   await stores.close();
   rmSync(scratch, { recursive: true, force: true });
 });
+
+/** The RocksDB cases made to be hard to read (many levels, compression, merges, deletions, rescale). */
+const HARD_ROCKSDB_CASES = [
+  "checkpoint-rocksdb-levels-lz4",
+  "savepoint-native-rocksdb-zstd",
+  "checkpoint-rocksdb-rescaled",
+] as const;
 
 /** OperatorID of `word-stats` (uid hash; the same on both lines). */
 const WORD_STATS = "d0a4e4912796d2114f5e0db4e8dcf52a";
@@ -206,6 +217,28 @@ for (const line of flinkLines(fixtures.map((f) => f.id))) {
       const h2r = await convert("native-hashmap-to-native-rocksdb", native, rocksdb);
       const r2c2r = await convert("native-rocksdb-to-canonical-to-native-rocksdb", r2c, rocksdb);
       const controlRocks = await convert("control-to-native-rocksdb", control, rocksdb);
+      for (const c of HARD_ROCKSDB_CASES) {
+        let src = fixture(c).metadataDir;
+        if (fixture(c).expected.snapshotType === "checkpoint") {
+          // its shared/ pointers mapped onto fixtures/ first
+          const mappedHard = join(root, `${c}-mapped`, src.split("/").pop() as string);
+          await relocateSnapshot(src, mappedHard, {
+            stores,
+            maps: [{ from: `file:${GENERATED_ROOT}`, to: FIXTURES_ROOT }],
+          });
+          src = mappedHard;
+        }
+        const canonical = await convert(`${c}-to-canonical`, src, { to: "canonical" });
+        const back = await convert(`${c}-to-canonical-to-native-rocksdb`, canonical, rocksdb);
+        for (const backend of ["hashmap", "rocksdb"] as const) {
+          runs.push({ name: `${c} -> canonical, ${backend}`, snapshot: canonical, backend });
+        }
+        runs.push({
+          name: `${c} -> canonical -> native rocksdb, rocksdb`,
+          snapshot: back,
+          backend: "rocksdb",
+        });
+      }
       for (const backend of ["hashmap", "rocksdb"] as const) {
         runs.push({ name: `native -> canonical, ${backend}`, snapshot: n2c, backend });
         runs.push({ name: `native -> canonical (snappy), ${backend}`, snapshot: n2cz, backend });
@@ -257,7 +290,7 @@ for (const line of flinkLines(fixtures.map((f) => f.id))) {
       console.log(`# Flink ${report.flinkVersion}: ${runs.length} restores in ${report.wallMs} ms (${took})`);
     });
 
-    const expected = [
+    const expected: (readonly [string, string, string])[] = [
       ["native -> canonical", "HeapKeyedStateBackend", "hashmap"],
       ["native -> canonical", "RocksDBKeyedStateBackend", "rocksdb"],
       ["native -> canonical (snappy)", "HeapKeyedStateBackend", "hashmap"],
@@ -276,7 +309,12 @@ for (const line of flinkLines(fixtures.map((f) => f.id))) {
       ["canonical rocksdb -> native rocksdb (uncompressed)", "RocksDBKeyedStateBackend", "rocksdb"],
       ["native hashmap -> native rocksdb", "RocksDBKeyedStateBackend", "rocksdb"],
       ["native rocksdb -> canonical -> native rocksdb", "RocksDBKeyedStateBackend", "rocksdb"],
-    ] as const;
+      ...HARD_ROCKSDB_CASES.flatMap((c) => [
+        [`${c} -> canonical`, "HeapKeyedStateBackend", "hashmap"] as const,
+        [`${c} -> canonical`, "RocksDBKeyedStateBackend", "rocksdb"] as const,
+        [`${c} -> canonical -> native rocksdb`, "RocksDBKeyedStateBackend", "rocksdb"] as const,
+      ]),
+    ];
     for (const [what, backendClass, backend] of expected) {
       it(`${what}: Flink restores it with ${backend} and the state equals the model`, { skip }, () => {
         const r = runResult(report, `${what}, ${backend}`);

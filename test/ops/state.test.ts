@@ -60,6 +60,9 @@ describe("describeState", () => {
       "savepoint-canonical-rocksdb",
       "savepoint-native-rocksdb",
       "checkpoint-rocksdb-incremental",
+      "checkpoint-rocksdb-levels-lz4",
+      "savepoint-native-rocksdb-zstd",
+      "checkpoint-rocksdb-rescaled",
     ]) {
       it(`${line}/${c}: states, kinds and entry counts of every operator`, async () => {
         const dir = await readableFixtureDir(byCase(line, c), stores, tmp);

@@ -100,11 +100,11 @@ export const IndexType = {
 
 /** The properties of one table, with the ones this reader needs typed. */
 export interface TableProperties {
-  /** Entries in the table (point entries; range deletions are counted separately). */
+  /** Entries in the table: point entries and range deletions (RocksDB counts both). */
   numEntries: number;
   numDataBlocks: number;
   numRangeDeletions: number;
-  /** Delete and single-delete entries. */
+  /** Delete, single-delete and range deletion entries. */
   numDeletions: number;
   numMergeOperands: number;
   rawKeySize: number;

@@ -116,15 +116,21 @@ describe("Flink RocksDB snapshots (native savepoints, incremental checkpoints)",
     subtasks = await rocksDbSubtasks(stores);
   });
 
-  it("finds every RocksDB subtask: 4 operators x 2 subtasks x 2 cases x 2 lines", () => {
-    assert.equal(subtasks.length, 32);
+  it("finds every RocksDB subtask: 4 operators x 2 subtasks x 5 cases x 2 lines", () => {
+    assert.equal(subtasks.length, 80);
     const cases = new Set(subtasks.map((s) => s.fixture.id));
-    assert.deepEqual([...cases].sort(), [
-      "flink-1.20/checkpoint-rocksdb-incremental",
-      "flink-1.20/savepoint-native-rocksdb",
-      "flink-2.3/checkpoint-rocksdb-incremental",
-      "flink-2.3/savepoint-native-rocksdb",
-    ]);
+    assert.deepEqual(
+      [...cases].sort(),
+      ["1.20", "2.3"].flatMap((line) =>
+        [
+          "checkpoint-rocksdb-incremental",
+          "checkpoint-rocksdb-levels-lz4",
+          "checkpoint-rocksdb-rescaled",
+          "savepoint-native-rocksdb",
+          "savepoint-native-rocksdb-zstd",
+        ].map((c) => `flink-${line}/${c}`),
+      ),
+    );
   });
 
   it("every subtask: column families = the meta file's states + default; contents match the job model", async () => {
@@ -166,14 +172,20 @@ describe("Flink RocksDB snapshots (native savepoints, incremental checkpoints)",
         checkValues(s, st.name, kvs, model);
       }
     }
-    // 32 subtasks with 5 (word-stats) or 3 states; entries per family as the job model says.
-    assert.equal(families, 8 * (5 + 3 + 3 + 3));
-    assert.equal(entries, 4 * (2 + 2 + 4 + 5 + 5 + 14 + 1 + 1 + 5 + 5 + 2 + 5 + 2 + 5));
+    // 80 subtasks (10 snapshots) with 5 (word-stats) or 3 states; entries per family as the job model says.
+    assert.equal(families, 20 * (5 + 3 + 3 + 3));
+    assert.equal(entries, 10 * (2 + 2 + 4 + 5 + 5 + 14 + 1 + 1 + 5 + 5 + 2 + 5 + 2 + 5));
   });
 
-  it("file formats: FRocksDB 6.20.3 (Flink 1.20) writes CRC32c, 8.10.0 (Flink 2.3) XXH3; both format_version 5, Snappy", async () => {
+  it("file formats: FRocksDB 6.20.3 (Flink 1.20) writes CRC32c, 8.10.0 (Flink 2.3) XXH3; both format_version 5, Snappy unless configured", async () => {
     for (const s of subtasks) {
       const line = s.fixture.id.split("/")[0];
+      // state.backend.rocksdb.compression.per.level of the levels cases (fixtures/README.md)
+      const compression = s.fixture.id.endsWith("-lz4")
+        ? "LZ4"
+        : s.fixture.id.endsWith("-zstd")
+          ? "ZSTD"
+          : "Snappy";
       const state = await openFlinkRocksDb(s.handle, s.resolver, { label: s.id });
       assert.equal(state.db.options?.rocksdbVersion, line === "flink-1.20" ? "6.20.3" : "8.10.0");
       for (const cf of state.db.columnFamilies()) {
@@ -186,7 +198,7 @@ describe("Flink RocksDB snapshots (native savepoints, incremental checkpoints)",
           const t = await state.db.openTable(f);
           assert.equal(t.formatVersion, 5);
           assert.equal(t.checksumName, line === "flink-1.20" ? "kCRC32c" : "kXXH3");
-          assert.equal(t.properties.compression, "Snappy");
+          assert.equal(t.properties.compression, compression, `${s.id} ${cf.name}`);
           assert.equal(t.properties.columnFamilyName, cf.name);
           assert.equal(t.properties.columnFamilyId, cf.id);
           assert.equal(t.properties.mergeOperator, "StringAppendTESTOperator");
@@ -194,7 +206,8 @@ describe("Flink RocksDB snapshots (native savepoints, incremental checkpoints)",
           assert.equal(t.properties.numEntries, t.properties.numEntries);
           let n = 0;
           for await (const _ of t.entries()) n++;
-          assert.equal(n, t.properties.numEntries);
+          // RocksDB counts range deletions among the entries (and the deletions) too
+          assert.equal(n + (await t.rangeTombstones()).length, t.properties.numEntries);
         }
       }
     }
@@ -228,6 +241,84 @@ describe("Flink RocksDB snapshots (native savepoints, incremental checkpoints)",
       for await (const e of (await state.db.openTable(f)).entries()) types.push(e.type);
     assert.deepEqual(types, [2, 2, 2, 2]);
   });
+});
+
+describe("the hard RocksDB cases hold what they were made for (fixtures/README.md)", () => {
+  let subtasks: RocksDbSubtask[] = [];
+  before(async () => {
+    subtasks = await rocksDbSubtasks(stores);
+  });
+  const hex = (b: Uint8Array) => Buffer.from(b).toString("hex");
+
+  for (const line of ["1.20", "2.3"]) {
+    const of = (c: string) => subtasks.filter((x) => x.fixture.id === `flink-${line}/${c}`);
+
+    // the OPTIONS file names them as RocksDB's CompressionType enum does
+    for (const [c, compression, optionName] of [
+      ["checkpoint-rocksdb-levels-lz4", "LZ4", "kLZ4Compression"],
+      ["savepoint-native-rocksdb-zstd", "ZSTD", "kZSTD"],
+    ] as const) {
+      it(`${line}/${c}: ${compression} SST files over several levels, newer entries above older ones of the same keys`, async () => {
+        const levels = new Set<number>();
+        let stacked = 0;
+        let merges = 0;
+        let deletions = 0;
+        for (const s of of(c)) {
+          const state = await openFlinkRocksDb(s.handle, s.resolver, { label: s.id });
+          for (const cf of state.db.columnFamilies()) {
+            assert.equal(cf.options?.compressionPerLevel, optionName, `${s.id} ${cf.name}`);
+            // level of the newest entry of each user key: an entry at a deeper level is an older version
+            const newest = new Map<string, number>();
+            for (const f of cf.levels.flat()) {
+              levels.add(f.level);
+              const t = await state.db.openTable(f);
+              merges += t.properties.numMergeOperands;
+              deletions += t.properties.numDeletions;
+              for await (const e of t.entries()) {
+                const at = newest.get(hex(e.userKey));
+                if (at === undefined) newest.set(hex(e.userKey), f.level);
+                else if (at < f.level) stacked++;
+              }
+            }
+          }
+        }
+        assert.equal(of(c).length, 8);
+        assert.ok(levels.size >= 3 && Math.max(...levels) >= 2, `levels ${[...levels]}`);
+        assert.ok(stacked > 0, "keys with versions at two levels");
+        assert.ok(merges > 0, "list state appends kept as merge operands");
+        assert.ok(deletions > 0, "window contents and timers deleted after firing");
+      });
+    }
+
+    it(`${line}/checkpoint-rocksdb-rescaled: range deletions in every subtask, over keys outside its key-group range`, async () => {
+      assert.equal(of("checkpoint-rocksdb-rescaled").length, 8);
+      let withOutside = 0;
+      for (const s of of("checkpoint-rocksdb-rescaled")) {
+        const state = await openFlinkRocksDb(s.handle, s.resolver, { label: s.id });
+        const { start, end } = state.keyGroupRange;
+        let outside = 0;
+        let tombstones = 0;
+        for (const cf of state.db.columnFamilies()) {
+          for (const f of cf.levels.flat()) {
+            const t = await state.db.openTable(f);
+            for (const r of await t.rangeTombstones()) {
+              tombstones++;
+              // Flink clips to [start, end]: the deleted ranges lie outside it
+              assert.ok((r.start[0] as number) > end || (r.end[0] as number) <= start, `${s.id} ${cf.name}`);
+            }
+            for await (const e of t.entries()) {
+              const kg = keyGroupOf(e.userKey, 1);
+              if (kg < start || kg > end) outside++;
+            }
+          }
+        }
+        assert.ok(tombstones > 0, `${s.id}: range deletions`);
+        if (outside > 0) withOutside++;
+      }
+      // a compaction after the clip may already have dropped them in a few instances
+      assert.ok(withOutside >= 6, `${withOutside} subtasks hold keys of other key groups`);
+    });
+  }
 });
 
 /** Decodes the values of a state and compares them with the model. */

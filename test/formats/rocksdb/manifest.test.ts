@@ -231,10 +231,13 @@ describe("MANIFESTs of the Flink fixtures", () => {
         .sort();
       const sst = [...files.keys()].filter((n) => n.endsWith(".sst")).sort();
       assert.deepEqual(live, sst, `${s.id}: the handle holds exactly the live tables`);
-      // RocksDB checkpoints: everything flushed to level 0, no compaction in these small jobs.
-      for (const c of m.columnFamilies) assert.ok(c.levels.length <= 1, `${s.id} ${c.name}: only L0`);
+      // RocksDB checkpoints: everything flushed to level 0, no compaction in these small jobs; except
+      // in the cases made for it: compactions after every flush (levels), after the rescale's restores.
+      if (!/levels|zstd|rescaled/.test(s.fixture.id)) {
+        for (const c of m.columnFamilies) assert.ok(c.levels.length <= 1, `${s.id} ${c.name}: only L0`);
+      }
     }
-    assert.ok(edits > 32 * 5);
+    assert.ok(edits > 80 * 5);
   });
 });
 
