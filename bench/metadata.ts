@@ -2,8 +2,8 @@
  * Benchmark (issue #3): `savepoint inspect --json` on large `_metadata` files against Flink's own
  * loader (bench/java-loader), both as whole processes, plus our in-process parse time.
  *
- * Run: `npm run build && npx tsx bench/metadata.ts [operators...]` (default 40 80 160 operators at
- * parallelism 128, about 27, 54 and 108 MB). Needs Java 17, Maven and GNU time (/usr/bin/time).
+ * Run: `npm run build && npx tsx bench/metadata.ts [operators...]` (default 50 100 200 operators at
+ * parallelism 128, about 27, 54 and 108 MB (the largest above the issue's 100 MB)). Needs Java 17, Maven and GNU time (/usr/bin/time).
  * Prints wall times (median of 3 runs), peak RSS, ratios, and MB/s. Nothing here is a test.
  *
  * The files are written by Flink 2.3.0's own serializer (bench/java-loader `WriteLargeMetadata`, the
@@ -50,7 +50,7 @@ function main(): void {
   if (!existsSync(cli)) throw new Error("run `npm run build` first");
   const classpath = javaClasspath();
   const sizes = process.argv.slice(2).map(Number);
-  const operators = sizes.length > 0 ? sizes : [40, 80, 160];
+  const operators = sizes.length > 0 ? sizes : [50, 100, 200];
   const work = mkdtempSync(join(tmpdir(), "savepoint-bench-"));
   const rows: string[] = [];
   try {
