@@ -1,0 +1,136 @@
+/**
+ * Benchmark (issue #7): `savepoint dump` of every keyed state of a canonical savepoint, against a State
+ * Processor API job that reads the same state and writes the same NDJSON, measured in the same run.
+ *
+ * The savepoints are written by Flink 2.3.0 (`Main bench-state`, see `state-snapshots.ts`): a job with two
+ * keyed operators, bench-values (ValueState<String> of 1 KiB per key) and bench-collections
+ * (MapState<Long, String> and ListState<String>, 4 x 256 chars each per key), RocksDB backend, canonical
+ * format, parallelism 2, at each size of `--mib` (default 256 and 1024 MiB of savepoint).
+ *
+ * - ours: `savepoint dump <sp> --operator <uid> -o <file>` once per keyed operator (two processes; times
+ *   added, peak RSS the larger);
+ * - baseline: `Main bench-spa-dump` (fixture harness, `BenchSpaDump.java`): `SavepointReader.readKeyedState`
+ *   of both operators on a local environment of parallelism 2, records streamed to one NDJSON file, with
+ *   the `--spa-backend` (default hashmap, heap `--spa-heap`, default 6g; `rocksdb` also works);
+ * - check: both outputs hold the same lines (count, and an order-independent sum of per-line xxh64).
+ *
+ * Run: `npm run build && npx tsx bench/dump.ts [--mib 256,1024] [--spa-backend hashmap] [--spa-heap 6g]`.
+ * Needs Java 17, Maven and GNU time. Prints wall times, ratio, MB/s (savepoint bytes / time) and peak RSS.
+ * Nothing here is a test.
+ */
+
+import { createReadStream, existsSync, mkdirSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import { xxh64 } from "@node-rs/xxhash";
+import {
+  benchDir,
+  benchSnapshots,
+  buildHarness,
+  cli,
+  FLINK_VERSION,
+  harness,
+  listArg,
+  machine,
+  mib,
+  rate,
+  secs,
+  stringArg,
+  timed,
+} from "./state-snapshots.js";
+
+const OPERATORS = ["bench-values", "bench-collections"];
+const MASK = (1n << 64n) - 1n;
+
+/** Lines of NDJSON files and the sum (mod 2^64) of their xxh64: equal for the same lines in any order. */
+async function lineDigest(files: string[]): Promise<{ lines: number; sum: bigint }> {
+  let lines = 0;
+  let sum = 0n;
+  for (const f of files) {
+    let rest: Buffer = Buffer.alloc(0);
+    for await (const chunk of createReadStream(f, { highWaterMark: 1 << 22 }) as AsyncIterable<Buffer>) {
+      const buf = rest.length > 0 ? Buffer.concat([rest, chunk]) : chunk;
+      let start = 0;
+      for (let nl = buf.indexOf(10, start); nl >= 0; nl = buf.indexOf(10, start)) {
+        sum = (sum + xxh64(buf.subarray(start, nl))) & MASK;
+        lines++;
+        start = nl + 1;
+      }
+      rest = Buffer.from(buf.subarray(start));
+    }
+    if (rest.length > 0) throw new Error(`${f} does not end with a newline`);
+  }
+  return { lines, sum };
+}
+
+async function main(): Promise<void> {
+  if (!existsSync(cli)) throw new Error("run `npm run build` first");
+  const sizes = listArg("--mib", [256, 1024]);
+  const spaBackend = stringArg("--spa-backend", "hashmap");
+  const spaHeap = stringArg("--spa-heap", "6g");
+  buildHarness();
+  const rows: string[] = [];
+  const notes: string[] = [];
+  for (const size of sizes) {
+    const sp = benchSnapshots(size * 1048576);
+    const bytes = sp.canonicalBytes;
+    const out = join(benchDir, `dump-${process.pid}`);
+    mkdirSync(out, { recursive: true });
+    try {
+      let ours = 0;
+      let ourRss = 0;
+      const ourFiles: string[] = [];
+      for (const op of OPERATORS) {
+        const file = join(out, `ours-${op}.ndjson`);
+        const t = timed("node", [cli, "dump", sp.canonical, "--operator", op, "-o", file]);
+        ours += t.seconds;
+        ourRss = Math.max(ourRss, t.rssMiB);
+        ourFiles.push(file);
+        console.error(`  ${size} MiB: savepoint dump ${op}: ${secs(t.seconds)}, ${t.stdout.trim()}`);
+      }
+      const spaFile = join(out, "spa.ndjson");
+      const spa = harness(
+        ["bench-spa-dump", sp.canonical, "--out", spaFile, "--backend", spaBackend],
+        spaBackend === "hashmap" ? `-Xmx${spaHeap}` : "",
+      );
+      const spaInfo = JSON.parse(spa.stdout) as {
+        seconds: number;
+        records: number;
+        stateProcessorApi: string;
+      };
+      console.error(`  ${size} MiB: SPA job ${secs(spa.seconds)} (in the JVM ${secs(spaInfo.seconds)})`);
+      const a = await lineDigest(ourFiles);
+      const b = await lineDigest([spaFile]);
+      if (a.lines !== b.lines || a.sum !== b.sum || b.lines !== spaInfo.records) {
+        throw new Error(`outputs differ: ours ${a.lines} lines (${a.sum}), SPA ${b.lines} lines (${b.sum})`);
+      }
+      if (notes.length === 0) notes.push(`SPA: ${spaInfo.stateProcessorApi}, backend ${spaBackend}`);
+      rows.push(
+        [
+          `${size} MiB`,
+          `${(bytes / 1e6).toFixed(0)} MB`,
+          `${sp.keys} keys, ${a.lines} records`,
+          secs(ours),
+          secs(spa.seconds),
+          secs(spaInfo.seconds),
+          `${(spa.seconds / ours).toFixed(2)}x`,
+          rate(bytes, ours),
+          rate(bytes, spa.seconds),
+          `${ourRss.toFixed(0)} MiB`,
+          `${spa.rssMiB.toFixed(0)} MiB`,
+        ].join(" | "),
+      );
+    } finally {
+      rmSync(out, { recursive: true, force: true });
+    }
+  }
+  console.log(`\nsavepoint dump vs State Processor API, Flink ${FLINK_VERSION}; ${notes.join("; ")}`);
+  console.log(`machine: ${machine()}`);
+  console.log(
+    "| state | canonical savepoint | entries | savepoint dump (2 processes) | SPA job (process) | SPA job (in JVM) | speed-up | our rate | SPA rate | our peak RSS | SPA peak RSS |",
+  );
+  console.log("|---|---|---|---|---|---|---|---|---|---|---|");
+  for (const r of rows) console.log(`| ${r} |`);
+  console.log(`(sizes: ${sizes.map((s) => mib(s * 1048576)).join(", ")}; outputs equal line for line)`);
+}
+
+await main();
