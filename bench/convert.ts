@@ -16,7 +16,7 @@
  *   is RUNNING, i.e. the state is restored; then the savepoint).
  *
  * Run: `npm run build && npx tsx bench/convert.ts [--mib 256,1024]`. Needs Java 17, Maven and GNU time.
- * Prints wall times, ratios, MB/s (source savepoint bytes / time) and peak RSS. Nothing here is a test.
+ * Prints wall and CPU (user + system) times, ratios, MB/s (source savepoint bytes / wall time) and peak RSS. Nothing here is a test.
  */
 
 import { spawnSync } from "node:child_process";
@@ -113,8 +113,8 @@ function main(): void {
             d.name,
             `${size} MiB`,
             `${(bytes / 1e6).toFixed(0)} MB`,
-            secs(ours.seconds),
-            secs(flink.seconds),
+            `${secs(ours.seconds)} (${secs(ours.cpuSeconds)})`,
+            `${secs(flink.seconds)} (${secs(flink.cpuSeconds)})`,
             `${secs(inJvm.total)} (${secs(inJvm.restore)} + ${secs(inJvm.savepoint)})`,
             `${(flink.seconds / ours.seconds).toFixed(2)}x`,
             `${(inJvm.total / ours.seconds).toFixed(2)}x`,
@@ -135,7 +135,7 @@ function main(): void {
   );
   console.log(`machine: ${machine()}`);
   console.log(
-    "| conversion | state | source savepoint | savepoint convert | Flink (process) | Flink (submission to savepoint: restore + savepoint) | speed-up vs process | speed-up vs submission-to-savepoint | our rate | Flink rate (submission to savepoint) | our peak RSS | Flink peak RSS | output ours / Flink |",
+    "| conversion | state | source savepoint | savepoint convert: wall (CPU) | Flink process: wall (CPU) | Flink (submission to savepoint: restore + savepoint) | speed-up vs process | speed-up vs submission-to-savepoint | our rate | Flink rate (submission to savepoint) | our peak RSS | Flink peak RSS | output ours / Flink |",
   );
   console.log("|---|---|---|---|---|---|---|---|---|---|---|---|---|");
   for (const r of rows) console.log(`| ${r} |`);

@@ -15,7 +15,8 @@
  * - check: both outputs hold the same lines (count, and an order-independent sum of per-line xxh64).
  *
  * Run: `npm run build && npx tsx bench/dump.ts [--mib 256,1024] [--spa-backend hashmap] [--spa-heap 6g]`.
- * Needs Java 17, Maven and GNU time. Prints wall times, ratio, MB/s (savepoint bytes / time) and peak RSS.
+ * Needs Java 17, Maven and GNU time. Prints wall and CPU (user + system) times, ratios, MB/s (savepoint
+ * bytes / wall time) and peak RSS.
  * Nothing here is a test.
  */
 
@@ -77,12 +78,14 @@ async function main(): Promise<void> {
     mkdirSync(out, { recursive: true });
     try {
       let ours = 0;
+      let ourCpu = 0;
       let ourRss = 0;
       const ourFiles: string[] = [];
       for (const op of OPERATORS) {
         const file = join(out, `ours-${op}.ndjson`);
         const t = timed("node", [cli, "dump", sp.canonical, "--operator", op, "-o", file]);
         ours += t.seconds;
+        ourCpu += t.cpuSeconds;
         ourRss = Math.max(ourRss, t.rssMiB);
         ourFiles.push(file);
         console.error(`  ${size} MiB: savepoint dump ${op}: ${secs(t.seconds)}, ${t.stdout.trim()}`);
@@ -109,10 +112,11 @@ async function main(): Promise<void> {
           `${size} MiB`,
           `${(bytes / 1e6).toFixed(0)} MB`,
           `${sp.keys} keys, ${a.lines} records`,
-          secs(ours),
-          secs(spa.seconds),
+          `${secs(ours)} (${secs(ourCpu)})`,
+          `${secs(spa.seconds)} (${secs(spa.cpuSeconds)})`,
           secs(spaInfo.seconds),
           `${(spa.seconds / ours).toFixed(2)}x`,
+          `${(spa.cpuSeconds / ourCpu).toFixed(2)}x`,
           rate(bytes, ours),
           rate(bytes, spa.seconds),
           `${ourRss.toFixed(0)} MiB`,
@@ -126,9 +130,9 @@ async function main(): Promise<void> {
   console.log(`\nsavepoint dump vs State Processor API, Flink ${FLINK_VERSION}; ${notes.join("; ")}`);
   console.log(`machine: ${machine()}`);
   console.log(
-    "| state | canonical savepoint | entries | savepoint dump (2 processes) | SPA job (process) | SPA job (in JVM) | speed-up | our rate | SPA rate | our peak RSS | SPA peak RSS |",
+    "| state | canonical savepoint | entries | savepoint dump, 2 processes: wall (CPU) | SPA job process: wall (CPU) | SPA job in JVM: wall | speed-up (wall) | CPU ratio | our rate (wall) | SPA rate (wall) | our peak RSS | SPA peak RSS |",
   );
-  console.log("|---|---|---|---|---|---|---|---|---|---|---|");
+  console.log("|---|---|---|---|---|---|---|---|---|---|---|---|");
   for (const r of rows) console.log(`| ${r} |`);
   console.log(`(sizes: ${sizes.map((s) => mib(s * 1048576)).join(", ")}; outputs equal line for line)`);
 }

@@ -17,32 +17,36 @@ export const FLINK_LINE = "2";
 export const FLINK_VERSION = "2.3.0";
 const harnessSh = join(root, "fixtures/harness.sh");
 
-/** A whole process measured by GNU time: wall seconds, peak RSS (MiB), its stdout. */
+/** A whole process measured by GNU time: wall seconds, CPU seconds (user + system), peak RSS (MiB), its stdout. */
 export interface Timed {
   seconds: number;
+  cpuSeconds: number;
   rssMiB: number;
   stdout: string;
 }
 
 /**
- * Runs a command under GNU time (`/usr/bin/time -f "%e %M" -o <file>`, so the command's own stderr
+ * Runs a command under GNU time (`/usr/bin/time -f "%e %U %S %M" -o <file>`, so the command's own stderr
  * cannot be mistaken for the figures).
  * @throws Error when the command fails (with the end of its stderr).
  */
 export function timed(cmd: string, args: string[], env?: NodeJS.ProcessEnv): Timed {
   mkdirSync(benchDir, { recursive: true });
   const out = join(benchDir, `.time-${process.pid}`);
-  const r = spawnSync("/usr/bin/time", ["-f", "%e %M", "-o", out, cmd, ...args], {
+  const r = spawnSync("/usr/bin/time", ["-f", "%e %U %S %M", "-o", out, cmd, ...args], {
     encoding: "utf8",
     maxBuffer: 1 << 28,
     env: env ?? process.env,
   });
   if (r.status !== 0)
     throw new Error(`${cmd} ${args.join(" ")} failed (${r.status}): ${r.stderr.slice(-3000)}`);
-  const [secs, kb] = readFileSync(out, "utf8").trim().split("\n").pop()?.split(" ").map(Number) ?? [];
+  const [secs, user, sys, kb] =
+    readFileSync(out, "utf8").trim().split("\n").pop()?.split(" ").map(Number) ?? [];
   rmSync(out, { force: true });
-  if (secs === undefined || kb === undefined) throw new Error("GNU time wrote no figures");
-  return { seconds: secs, rssMiB: kb / 1024, stdout: r.stdout };
+  if (secs === undefined || user === undefined || sys === undefined || kb === undefined) {
+    throw new Error("GNU time wrote no figures");
+  }
+  return { seconds: secs, cpuSeconds: user + sys, rssMiB: kb / 1024, stdout: r.stdout };
 }
 
 /** Runs a harness subcommand on Flink 2.3.0 under GNU time; `javaOpts` go to HARNESS_JAVA_OPTS. */
