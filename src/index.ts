@@ -90,6 +90,18 @@ export {
   readOperatorHeader,
 } from "./formats/state/operator.js";
 export {
+  type LogicalField,
+  type LogicalType,
+  logicalTypeFromJava,
+  logicalTypeString,
+} from "./formats/state/serializers/logical-type.js";
+export {
+  type KryoProtobufPayload,
+  kryoProtobufPayload,
+  type ProtobufDecodeOptions,
+  protobufValueDecoder,
+} from "./formats/state/serializers/protobuf.js";
+export {
   knownSnapshotClasses,
   readSerializerSnapshot,
   registerSnapshotCodec,
@@ -97,6 +109,16 @@ export {
   serializerOf,
   writeSerializerSnapshot,
 } from "./formats/state/serializers/snapshots.js";
+export {
+  arrayDataSerializer,
+  binaryRowDataSerializer,
+  decimalDataSerializer,
+  mapDataSerializer,
+  rawValueDataSerializer,
+  rowDataSerializer,
+  STRING_DATA,
+  timestampDataSerializer,
+} from "./formats/state/serializers/table.js";
 export {
   type SerializerSnapshot,
   type StateValue,
@@ -163,6 +185,7 @@ export {
   METADATA_FILE_NAME,
   type SnapshotLocation,
 } from "./ops/locate.js";
+export { loadProtobufDecoder, type ProtobufValueDecoder } from "./ops/protobuf.js";
 export {
   describeState,
   findOperator,

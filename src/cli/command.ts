@@ -32,7 +32,13 @@ export interface GlobalArgs {
   debug: boolean;
 }
 
-/** A command module: yargs' command/describe/builder plus a `run` that returns {@link CommandOutput}. */
+/**
+ * A command module: yargs' command/describe/builder plus a `run` that returns {@link CommandOutput}.
+ * `run` imports the library modules it calls (`await import("../../ops/…")`; types statically), so that
+ * starting the CLI loads yargs and the command definitions only, not every command's dependencies
+ * (JSON Schema validation, RocksDB checksums and codecs, the state serializers): process start is a fixed
+ * cost of every run (see `bench/relocate.ts`).
+ */
 export interface CliCommand<A> {
   command: string;
   describe: string;

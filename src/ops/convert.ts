@@ -9,6 +9,11 @@
  *   checkpoints before Flink 1.15) is kept and re-labelled as the savepoint kind.
  * - `to: "native"` with `backend: "hashmap"`: canonical key groups become heap native ones
  *   (`KeyGroupsStateHandle` with a fresh state handle id), restored by `HeapRestoreOperation`.
+ * - `to: "native"` with `backend: "rocksdb"`: canonical key groups (and heap native ones, through their
+ *   canonical records) become a RocksDB instance per subtask, as a native RocksDB savepoint holds it
+ *   (`IncrementalRemoteKeyedStateHandle`: table files, MANIFEST, CURRENT and the meta file, all private;
+ *   `./convert-rocksdb.ts`), restored by `RocksDBIncrementalRestoreOperation`. RocksDB native state is
+ *   kept as it is.
  *
  * - `to: "canonical"` for RocksDB native state (`IncrementalRemoteKeyedStateHandle`: native RocksDB
  *   savepoints, incremental and full RocksDB checkpoints): each subtask's RocksDB instance is read with
@@ -16,12 +21,13 @@
  *   key groups, exactly as Flink's `FullSnapshotAsyncWriter` writes a canonical savepoint of a RocksDB
  *   job (`../formats/state/rocksdb-canonical.ts`).
  *
- * RocksDB native state to a native target (it needs the RocksDB SST writer, or a canonical detour) and
- * changelog state are refused with {@link UnsupportedConversionError}.
+ * RocksDB native state to native hashmap (convert it to canonical first) and changelog state are
+ * refused with {@link UnsupportedConversionError}.
  *
  * What is written, in the target directory:
  * - one new key-groups file per converted subtask (a random UUID name, as Flink names its files),
- *   referenced by a `RelativeFileStateHandle`;
+ *   referenced by a `RelativeFileStateHandle`; for a RocksDB target, the files of one RocksDB instance
+ *   per converted subtask (UUID names, relative handles);
  * - a copy of every other file the snapshot has inside its directory (operator state, raw keyed state,
  *   keyed state that needs no conversion), at the same relative path, referenced relatively; files
  *   outside the snapshot directory (a checkpoint's `shared/` files, say) stay where they are and keep
@@ -32,8 +38,9 @@
  *   is decoded and checked field by field before it is used).
  *
  * The source is never modified. Memory is bounded by one key group (heap target) or one Snappy block
- * and one record batch (canonical target; from RocksDB, plus one reader batch per column family),
- * whatever the state size.
+ * and one record batch (canonical target; from RocksDB, plus one reader batch per column family), or
+ * one sorted run (one key group of one state, up to 256 MiB) and one block per column family (RocksDB
+ * target, whose tables are spooled to a local temporary directory), whatever the state size.
  */
 
 import { randomUUID } from "node:crypto";
@@ -72,10 +79,11 @@ import {
 } from "../formats/state/write-heap.js";
 import type { StoreRegistry } from "../storage/registry.js";
 import { joinUri, relativeTo } from "../storage/uri.js";
+import { writeRocksDbSubtask } from "./convert-rocksdb.js";
 import { type LoadedSnapshot, loadSnapshot } from "./locate.js";
 import { prepareTarget } from "./target.js";
 
-/** A keyed state handle {@link convertSnapshot} cannot convert (yet): RocksDB native, changelog. */
+/** A keyed state handle {@link convertSnapshot} cannot convert (yet): RocksDB native to heap, changelog. */
 export class UnsupportedConversionError extends UnsupportedVersionError {
   /** The handle kind, e.g. `IncrementalRemoteKeyedStateHandle`. */
   readonly handleKind: string;
@@ -101,10 +109,7 @@ export type ConvertTarget = "canonical" | "native";
 export interface ConvertOptions {
   /** Target format: canonical savepoint key groups, or the native format of `backend`. */
   to: ConvertTarget;
-  /**
-   * With `to: "native"` (required there): the backend whose native format to write; only `hashmap`
-   * for now.
-   */
+  /** With `to: "native"` (required there): the backend whose native format to write. */
   backend?: "hashmap" | "rocksdb";
   stores: StoreRegistry;
   /** Plan only: read headers and check convertibility, write nothing. */
@@ -113,9 +118,12 @@ export interface ConvertOptions {
   overwrite?: boolean;
   /**
    * Snappy-compress the converted key-groups files (Flink's `execution.checkpointing.snapshot-compression`);
-   * default: as each source file is.
+   * default: as each source file is. For a RocksDB target: Snappy-compress the table blocks (default true,
+   * RocksDB's default); the meta file's compression flag stays as the source header has it.
    */
   compression?: boolean;
+  /** RocksDB target: local directory where table files are spooled before upload (default the OS temp dir). */
+  spoolDirectory?: string;
   /** Subtasks converted in parallel (default 2); other files are copied 4 times as many at a time. */
   concurrency?: number;
   /** Verify Snappy checksums of the source (default true). */
@@ -154,9 +162,12 @@ export interface KeyedConversion {
     bytes: number;
     compressed: boolean;
   };
-  /** The converted file (`convert` only; null in a dry run). */
+  /** The converted file (`convert` only; null in a dry run). For a RocksDB target, `uri` is the meta file's. */
   to: {
-    handleKind: "KeyGroupsSavepointStateHandle" | "KeyGroupsStateHandle";
+    handleKind:
+      | "KeyGroupsSavepointStateHandle"
+      | "KeyGroupsStateHandle"
+      | "IncrementalRemoteKeyedStateHandle";
     uri: string | null;
     bytes: number | null;
     compressed: boolean;
@@ -174,7 +185,7 @@ export interface ConvertReport {
   source: { metadataUri: string; directory: string };
   target: { metadataUri: string; directory: string };
   to: ConvertTarget;
-  backend: "hashmap" | null;
+  backend: "hashmap" | "rocksdb" | null;
   dryRun: boolean;
   keyed: KeyedConversion[];
   /** Other files of the snapshot, copied to the same relative path. */
@@ -200,8 +211,10 @@ interface Job {
   rocks?: FlinkRocksDbState;
   header: KeyedBackendHeader;
   maxParallelism: number;
+  /** The snapshot's checkpoint id (recorded in RocksDB handles). */
+  checkpointId: bigint;
   /** The handle for the new `_metadata` (set after a run). */
-  result?: KeyGroupsStateHandle;
+  result?: KeyedStateHandle;
 }
 
 /**
@@ -209,8 +222,8 @@ interface Job {
  * store), as described in the module doc.
  *
  * @throws UnsupportedConversionError for keyed state that cannot be converted to the target (RocksDB
- *   native to a native target, changelog), naming the operator and subtask; InvalidArgumentError for `to: "native"`
- *   without `backend: "hashmap"`, or a target that is the source or inside it; AlreadyExistsError for a
+ *   native to hashmap, changelog), naming the operator and subtask; InvalidArgumentError for `to: "native"`
+ *   without a backend, or a target that is the source or inside it; AlreadyExistsError for a
  *   target `_metadata` without `overwrite`; UnsupportedSerializerError when a state with entries has
  *   serializers that cannot delimit them; CorruptSnapshotError for bad source data; StoreFaultError when
  *   a written file does not verify; and the errors of `loadSnapshot` and the stores.
@@ -233,12 +246,12 @@ export async function convertLoaded(
   if (options.to === "native") {
     if (options.backend === undefined) {
       throw new InvalidArgumentError(
-        "converting to native needs the backend whose native format to write (hashmap)",
+        "converting to native needs the backend whose native format to write (hashmap or rocksdb)",
       );
     }
-    if (options.backend !== "hashmap") {
+    if (options.backend !== "hashmap" && options.backend !== "rocksdb") {
       throw new InvalidArgumentError(
-        `converting to native ${options.backend} state is not supported yet (it needs the RocksDB SST writer); use backend hashmap or to canonical`,
+        `unknown backend ${JSON.stringify(options.backend)}: hashmap or rocksdb`,
       );
     }
   } else if (options.to !== "canonical") {
@@ -282,7 +295,7 @@ export async function convertLoaded(
     source: { metadataUri: loaded.metadataUri, directory: sourceDir },
     target: { metadataUri: targetMetadata, directory: targetDir },
     to: options.to,
-    backend: options.to === "native" ? "hashmap" : null,
+    backend: options.to === "native" ? (options.backend as "hashmap" | "rocksdb") : null,
     dryRun,
     keyed: jobs.map((j) => j.conversion),
     copies: [...copies.values()],
@@ -371,14 +384,19 @@ export async function convertLoaded(
 
 /** The new managed keyed handle of a subtask (the mapped one for `keep`, relabelled or converted). */
 function newKeyedHandle(job: Job, mapped: OperatorSubtaskState): KeyedStateHandle {
-  const current = mapped.managedKeyedState as KeyGroupsStateHandle;
+  const current = mapped.managedKeyedState as KeyedStateHandle;
   switch (job.conversion.action) {
     case "keep":
       return current;
     case "relabel":
-      return { ...current, kind: "KeyGroupsSavepointStateHandle", tag: 7, stateHandleId: null };
+      return {
+        ...(current as KeyGroupsStateHandle),
+        kind: "KeyGroupsSavepointStateHandle",
+        tag: 7,
+        stateHandleId: null,
+      };
     case "convert":
-      return job.result as KeyGroupsStateHandle;
+      return job.result as KeyedStateHandle;
   }
 }
 
@@ -389,18 +407,20 @@ async function planKeyed(
 ): Promise<Job[]> {
   const jobs: Job[] = [];
   const unsupported: UnsupportedConversionError[] = [];
+  const toRocksDb = options.to === "native" && options.backend === "rocksdb";
   for (const [oi, op] of loaded.metadata.operatorStates.entries()) {
     for (const [si, s] of op.subtaskStates.entries()) {
       if (s.kind !== "OperatorSubtaskState" || !s.managedKeyedState) continue;
       const h = s.managedKeyedState;
-      if (h.kind === "IncrementalRemoteKeyedStateHandle" && options.to === "canonical") {
-        jobs.push(await planRocksDb(oi, si, op, s.subtaskIndex, h, options, resolver));
+      const checkpointId = loaded.metadata.checkpointId;
+      if (h.kind === "IncrementalRemoteKeyedStateHandle" && (options.to === "canonical" || toRocksDb)) {
+        jobs.push(await planRocksDb(oi, si, op, s.subtaskIndex, h, options, resolver, checkpointId));
         continue;
       }
       if (h.kind !== "KeyGroupsStateHandle" && h.kind !== "KeyGroupsSavepointStateHandle") {
         const what =
           h.kind === "IncrementalRemoteKeyedStateHandle"
-            ? "RocksDB native state (native RocksDB savepoint or RocksDB checkpoint); converting it to a native format needs the RocksDB SST writer, which is not there yet (convert it to canonical)"
+            ? "RocksDB native state (native RocksDB savepoint or RocksDB checkpoint); it is not converted to native hashmap state directly (convert it to canonical first)"
             : "changelog state backend state";
         unsupported.push(
           new UnsupportedConversionError(
@@ -424,11 +444,19 @@ async function planKeyed(
       if (options.to === "canonical") {
         action = layout === "heap" ? "convert" : h.kind === "KeyGroupsStateHandle" ? "relabel" : "keep";
         if (layout === "heap") problems = heapConversionProblems(header);
+      } else if (toRocksDb) {
+        action = "convert";
+        if (layout === "heap") problems = heapConversionProblems(header);
       } else {
         action = layout === "heap" ? "keep" : "convert";
         if (layout === "canonical") problems = canonicalToHeapProblems(header);
       }
-      const toKind = options.to === "canonical" ? "KeyGroupsSavepointStateHandle" : "KeyGroupsStateHandle";
+      const toKind =
+        options.to === "canonical"
+          ? "KeyGroupsSavepointStateHandle"
+          : toRocksDb
+            ? "IncrementalRemoteKeyedStateHandle"
+            : "KeyGroupsStateHandle";
       jobs.push({
         operatorIndex: oi,
         subtaskPosition: si,
@@ -436,6 +464,7 @@ async function planKeyed(
         file,
         header,
         maxParallelism: op.maxParallelism,
+        checkpointId,
         conversion: {
           operatorId: op.operatorId,
           uid: op.uid,
@@ -453,7 +482,11 @@ async function planKeyed(
             handleKind: toKind,
             uri: null,
             bytes: null,
-            compressed: action === "convert" ? compressed : header.compressed,
+            compressed: toRocksDb
+              ? options.compression !== false
+              : action === "convert"
+                ? compressed
+                : header.compressed,
             records: null,
             keyGroups: null,
           },
@@ -474,7 +507,7 @@ async function planKeyed(
     }
     const what = [...byKind.entries()].map(
       ([kind, where]) =>
-        `${kind} (${kind === "IncrementalRemoteKeyedStateHandle" ? "RocksDB native state; only converted to canonical, a native target needs the RocksDB SST writer" : "changelog state"}) in ${where.join(", ")}`,
+        `${kind} (${kind === "IncrementalRemoteKeyedStateHandle" ? "RocksDB native state, not converted to native hashmap directly: convert it to canonical first" : "changelog state"}) in ${where.join(", ")}`,
     );
     throw new UnsupportedConversionError(
       `${unsupported.length} keyed state handles cannot be converted: ${what.join("; ")}`,
@@ -489,7 +522,10 @@ async function planKeyed(
   return jobs;
 }
 
-/** The job of one subtask's RocksDB native state (to canonical): the instance opened, its header read. */
+/**
+ * The job of one subtask's RocksDB native state: the instance opened, its header read; converted to
+ * canonical, or kept for a native RocksDB target.
+ */
 async function planRocksDb(
   operatorIndex: number,
   subtaskPosition: number,
@@ -498,7 +534,9 @@ async function planRocksDb(
   h: IncrementalRemoteKeyedStateHandle,
   options: ConvertOptions,
   resolver: StateFileResolver,
+  checkpointId: bigint,
 ): Promise<Job> {
+  const keep = options.to === "native";
   const rocks = await openFlinkRocksDb(h, resolver, { label: `${op.uid ?? op.operatorId}[${subtaskIndex}]` });
   const meta = await resolver.open(h.metaStateHandle as StreamStateHandle);
   let bytes = meta.size;
@@ -522,12 +560,13 @@ async function planRocksDb(
     rocks,
     header,
     maxParallelism: op.maxParallelism,
+    checkpointId,
     conversion: {
       operatorId: op.operatorId,
       uid: op.uid,
       name: op.name,
       subtaskIndex,
-      action: "convert",
+      action: keep ? "keep" : "convert",
       from: {
         handleKind: h.kind,
         layout: "rocksdb-native",
@@ -536,10 +575,10 @@ async function planRocksDb(
         compressed: header.compressed,
       },
       to: {
-        handleKind: "KeyGroupsSavepointStateHandle",
+        handleKind: keep ? "IncrementalRemoteKeyedStateHandle" : "KeyGroupsSavepointStateHandle",
         uri: null,
         bytes: null,
-        compressed,
+        compressed: keep ? header.compressed : compressed,
         records: null,
         keyGroups: null,
       },
@@ -570,6 +609,7 @@ function copyPointer(
 
 /** Converts one subtask's key groups into a new file under `targetDir`; sets `job.result`. */
 async function runJob(job: Job, targetDir: string, options: ConvertOptions): Promise<void> {
+  if (options.to === "native" && options.backend === "rocksdb") return runRocksDbJob(job, targetDir, options);
   const name = randomUUID();
   const uri = joinUri(targetDir, name);
   const store = options.stores.storeFor(uri);
@@ -660,6 +700,45 @@ async function runJob(job: Job, targetDir: string, options: ConvertOptions): Pro
       };
   if (options.verify !== false) await verifyWritten(job, targetDir, uri, header, records, options);
   job.conversion.to = { ...job.conversion.to, uri, bytes: size, records, keyGroups };
+}
+
+/** The canonical records of a job's source: canonical key groups as they are, heap entries converted. */
+async function* sourceRecords(job: Job, options: ConvertOptions): AsyncGenerator<CanonicalRecord[]> {
+  const read = {
+    ...(options.verifyChecksums === undefined ? {} : { verifyChecksums: options.verifyChecksums }),
+  };
+  if (job.conversion.from.layout === "heap") {
+    const layout = canonicalKeyLayout(job.header, job.maxParallelism);
+    for await (const batch of readHeapRawEntries(job.file, job.handle, job.header, read)) {
+      yield batch.flatMap((e) => heapEntryToCanonical(e, layout));
+    }
+  } else {
+    yield* readCanonicalRecords(job.file, job.handle, job.header, read);
+  }
+}
+
+/** Writes one subtask's records as a RocksDB instance under `targetDir`; sets `job.result`. */
+async function runRocksDbJob(job: Job, targetDir: string, options: ConvertOptions): Promise<void> {
+  const r = await writeRocksDbSubtask(sourceRecords(job, options), {
+    header: job.header,
+    keyGroupRange: job.handle.keyGroupRange,
+    maxParallelism: job.maxParallelism,
+    checkpointId: job.checkpointId,
+    targetDir,
+    stores: options.stores,
+    compression: job.conversion.to.compressed ? "snappy" : "none",
+    source: job.file.uri,
+    ...(options.spoolDirectory === undefined ? {} : { spoolDirectory: options.spoolDirectory }),
+    ...(options.verify === undefined ? {} : { verify: options.verify }),
+  });
+  job.result = r.handle;
+  job.conversion.to = {
+    ...job.conversion.to,
+    uri: r.metaUri,
+    bytes: r.bytes,
+    records: r.records,
+    keyGroups: r.keyGroups,
+  };
 }
 
 /** Re-reads a converted file through the store and checks its structure and record count. */

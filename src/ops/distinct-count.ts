@@ -9,7 +9,7 @@
  * (which would undercount by one) needs on the order of 2^64 distinct strings.
  */
 
-import { xxh3 } from "@node-rs/xxhash";
+import { xxhash } from "../formats/native-libs.js";
 
 const INITIAL_SLOTS = 1024;
 /** Words of a slot: the digest as four 32-bit words (numbers compare without allocating). */
@@ -35,7 +35,7 @@ export class DistinctCounter {
 
   /** Adds `value`; returns true if it was not in the set before. */
   add(value: string): boolean {
-    const digest = xxh3.xxh128(value);
+    const digest = xxhash().xxh3.xxh128(value);
     scratch64[0] = digest; // BigUint64Array stores keep the low 64 bits
     scratch64[1] = digest >> 64n;
     const w0 = scratch32[0] as number;

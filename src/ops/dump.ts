@@ -30,6 +30,7 @@ import type { StateValue } from "../formats/state/serializers/types.js";
 import { type StateFileResolver, snapshotFileResolver } from "../formats/state/stream.js";
 import type { StoreRegistry } from "../storage/registry.js";
 import { loadSnapshot } from "./locate.js";
+import type { ProtobufValueDecoder } from "./protobuf.js";
 import { findOperator, keyedHeaderOf, subtasksOf, UnsupportedStateLayoutError } from "./state.js";
 
 /**
@@ -66,6 +67,11 @@ export interface DumpOptions {
   keyGroups?: KeyGroupRange;
   /** Verify Snappy chunk checksums and RocksDB block checksums (default true). */
   verifyChecksums?: boolean;
+  /**
+   * Decode protobuf messages in the values (`byte[]` and chill-protobuf Kryo values) with this
+   * decoder (`loadProtobufDecoder`); without it they stay bytes and `{class, base64}`.
+   */
+  protobuf?: ProtobufValueDecoder;
 }
 
 /**
@@ -94,12 +100,22 @@ export async function* dumpState(input: string, options: DumpOptions): AsyncGene
   const op = findOperator(loaded.metadata, options.operator);
   const resolver = snapshotFileResolver(loaded.directory, (u) => options.stores.storeFor(u));
   const verify = options.verifyChecksums === undefined ? {} : { verifyChecksums: options.verifyChecksums };
+  const proto = options.protobuf;
+  const value = (v: StateValue, where: string): StateValue => {
+    if (!proto) return v;
+    try {
+      return proto.decode(v);
+    } catch (e) {
+      if (e instanceof InvalidArgumentError) throw new InvalidArgumentError(`${where}: ${e.message}`);
+      throw e;
+    }
+  };
   let found = options.state === undefined;
   for (const sub of subtasksOf(op)) {
     const kh = sub.managedKeyedState;
     if (kh?.kind === "IncrementalRemoteKeyedStateHandle") {
       const entries = rocksDbEntries(op, sub.subtaskIndex, kh, resolver, options);
-      for await (const e of entries.records) yield keyedRecord(e, sub.subtaskIndex);
+      for await (const e of entries.records) yield keyedRecord(e, sub.subtaskIndex, value);
       if (entries.found()) found = true;
     } else if (kh) {
       if (kh.kind !== "KeyGroupsStateHandle" && kh.kind !== "KeyGroupsSavepointStateHandle") {
@@ -126,7 +142,7 @@ export async function* dumpState(input: string, options: DumpOptions): AsyncGene
             ...(options.keyGroups ? { keyGroups: options.keyGroups } : {}),
             ...verify,
           })) {
-            yield keyedRecord(e, sub.subtaskIndex);
+            yield keyedRecord(e, sub.subtaskIndex, value);
           }
         }
       }
@@ -149,7 +165,7 @@ export async function* dumpState(input: string, options: DumpOptions): AsyncGene
           key: e.key === undefined ? null : e.key,
           namespace: null,
           userKey: null,
-          value: e.value,
+          value: value(e.value, `state ${e.state}, subtask ${sub.subtaskIndex}, element ${e.index}`),
           mode: e.mode,
           index: e.index,
         };
@@ -163,7 +179,12 @@ export async function* dumpState(input: string, options: DumpOptions): AsyncGene
   }
 }
 
-function keyedRecord(e: KeyedStateEntry, subtask: number): DumpRecord {
+/** A keyed entry as a dump record; `value` decodes the value further (`--proto`) or returns it. */
+function keyedRecord(
+  e: KeyedStateEntry,
+  subtask: number,
+  value: (v: StateValue, where: string) => StateValue,
+): DumpRecord {
   return {
     state: e.state,
     subtask,
@@ -171,7 +192,7 @@ function keyedRecord(e: KeyedStateEntry, subtask: number): DumpRecord {
     key: e.key,
     namespace: e.namespace,
     userKey: e.userKey === undefined ? null : e.userKey,
-    value: e.value,
+    value: value(e.value, `state ${e.state}, subtask ${subtask}, key group ${e.keyGroup}`),
   };
 }
 

@@ -32,7 +32,15 @@ import { filePointer } from "../formats/metadata/pointers.js";
 import { mapStreamHandles } from "../formats/metadata/rewrite.js";
 import type { StoreRegistry } from "../storage/registry.js";
 import type { FileStatus } from "../storage/store.js";
-import { baseName, joinUri, normalizeUri, parentUri, parseUri, relativeTo } from "../storage/uri.js";
+import {
+  baseName,
+  isInside,
+  joinUri,
+  normalizeUri,
+  parentUri,
+  parseUri,
+  relativeTo,
+} from "../storage/uri.js";
 import { buildInventory } from "./inventory.js";
 import { type LoadedSnapshot, loadSnapshot, METADATA_FILE_NAME } from "./locate.js";
 import { prepareTarget } from "./target.js";
@@ -150,7 +158,7 @@ export async function relocateLoaded(
   };
   if (options.dryRun) return report;
 
-  await copyAll(plan.copies, plan.sourceStatus, options);
+  await copyAll(plan.copies, plan.sourceStatus, targetDir, options);
   report.totals.copied = plan.copies.filter((c) => c.outcome === "copied").length;
   report.totals.skipped = plan.copies.filter((c) => c.outcome === "skipped").length;
 
@@ -243,10 +251,11 @@ async function planRelocation(
   // Source files must exist with the bytes the metadata needs; mapped files must exist at their new place.
   const minSize = new Map(inventory.files.map((f) => [f.uri, f.minSize]));
   const sourceStatus = new Map<string, FileStatus>();
+  const listedSource = await listDirectory(sourceDir, stores);
   await pMap(
     copies,
     async (c) => {
-      const s = await stores.storeFor(c.from).stat(c.from);
+      const s = listedSource.get(c.from) ?? (await stores.storeFor(c.from).stat(c.from));
       if (!s) throw new NotFoundError(c.from, { message: `referenced file is missing: ${c.from}` });
       if (BigInt(s.size) < (minSize.get(c.from) ?? 0n)) {
         throw new StoreFaultError(`${c.from} has ${s.size} bytes, less than the metadata claims`, {
@@ -308,6 +317,7 @@ async function planRelocation(
 async function copyAll(
   copies: PlannedCopy[],
   sourceStatus: Map<string, FileStatus>,
+  targetDir: string,
   options: RelocateOptions,
 ) {
   const { stores } = options;
@@ -318,6 +328,12 @@ async function copyAll(
     bytesTotal: copies.reduce((n, c) => n + c.size, 0),
   };
   options.onProgress?.({ ...progress });
+  // What is already at the target (a re-run after an interruption): one listing of the target directory
+  // instead of a status request per file; files outside it (a checkpoint's ../shared) are asked one by one.
+  const existingAtTarget = await listDirectory(targetDir, stores);
+  const existing = async (uri: string) =>
+    existingAtTarget.get(uri) ?? (isInside(targetDir, uri) ? null : await stores.storeFor(uri).stat(uri));
+  const copied: PlannedCopy[] = [];
   // Small files first: most snapshots are many small files and a few large ones.
   const ordered = [...copies].sort((a, b) => a.size - b.size);
   await pMap(
@@ -325,24 +341,17 @@ async function copyAll(
     async (c) => {
       const src = sourceStatus.get(c.from) as FileStatus;
       const dstStore = stores.storeFor(c.to);
-      const existing = await dstStore.stat(c.to);
-      if (existing && sameContent(src, existing)) {
+      const there = await existing(c.to);
+      if (there && sameContent(src, there)) {
         c.outcome = "skipped";
       } else {
         const srcStore = stores.storeFor(c.from);
         if (srcStore === dstStore) {
-          await srcStore.copy(c.from, c.to, { overwrite: true });
+          await srcStore.copy(c.from, c.to, { overwrite: true, sourceStatus: src });
         } else {
           await dstStore.write(c.to, srcStore.createReadStream(c.from), { overwrite: true });
         }
-        const written = await dstStore.stat(c.to);
-        if (!written || !sameContent(src, written)) {
-          throw new StoreFaultError(
-            `copy of ${c.from} to ${c.to} did not verify: ${written ? `${written.size} bytes` : "missing"}, expected ${src.size}`,
-            { uri: c.to },
-          );
-        }
-        c.outcome = "copied";
+        copied.push(c);
       }
       progress.filesDone++;
       progress.bytesDone += c.size;
@@ -350,6 +359,35 @@ async function copyAll(
     },
     { concurrency: options.concurrency ?? 8 },
   );
+  // Verify every copy (size, and checksum where both stores give one): again one listing of the target
+  // directory, and a status request for each file outside it (or missing from the listing).
+  const written =
+    copied.length === 0 ? new Map<string, FileStatus>() : await listDirectory(targetDir, stores);
+  await pMap(
+    copied,
+    async (c) => {
+      const src = sourceStatus.get(c.from) as FileStatus;
+      const w = written.get(c.to) ?? (await stores.storeFor(c.to).stat(c.to));
+      if (!w || !sameContent(src, w)) {
+        throw new StoreFaultError(
+          `copy of ${c.from} to ${c.to} did not verify: ${w ? `${w.size} bytes` : "missing"}, expected ${src.size}`,
+          { uri: c.to },
+        );
+      }
+      c.outcome = "copied";
+    },
+    { concurrency: 16 },
+  );
+}
+
+/**
+ * The files under directory `dir`, by URI, from one recursive listing (paginated by the store): on an
+ * object store one request per page instead of one per file. Empty when the directory does not exist.
+ */
+async function listDirectory(dir: string, stores: StoreRegistry): Promise<Map<string, FileStatus>> {
+  const out = new Map<string, FileStatus>();
+  for await (const f of stores.storeFor(dir).list(dir, { recursive: true })) out.set(f.uri, f);
+  return out;
 }
 
 /** Same size, and the same checksum where both stores report one of the same algorithm. */

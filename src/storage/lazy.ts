@@ -6,7 +6,14 @@
  */
 
 import { PassThrough, type Readable } from "node:stream";
-import type { FileStatus, ReadStreamOptions, Store, StoreCapabilities, WriteOptions } from "./store.js";
+import type {
+  CopyOptions,
+  FileStatus,
+  ReadStreamOptions,
+  Store,
+  StoreCapabilities,
+  WriteOptions,
+} from "./store.js";
 
 export class LazyStore implements Store {
   private loaded: Promise<Store> | undefined;
@@ -69,7 +76,7 @@ export class LazyStore implements Store {
     yield* (await this.store()).list(prefix, options);
   }
 
-  async copy(source: string, target: string, options?: WriteOptions): Promise<void> {
+  async copy(source: string, target: string, options?: CopyOptions): Promise<void> {
     return (await this.store()).copy(source, target, options);
   }
 

@@ -7,7 +7,7 @@
 
 import { randomBytes } from "node:crypto";
 import { createReadStream, createWriteStream } from "node:fs";
-import { copyFile, link, mkdir, open, readdir, rename, stat, unlink } from "node:fs/promises";
+import { constants, copyFile, link, mkdir, open, readdir, rename, stat, unlink } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { PassThrough, Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
@@ -209,9 +209,19 @@ export class LocalStore implements Store {
     const src = toLocalPath(source);
     const dst = toLocalPath(target);
     const tmp = tempName(dst);
+    // a reflink (shared extents) where the file system has them (XFS, Btrfs), as `cp` does by default;
+    // else the kernel copies (copy_file_range)
+    const mode = constants.COPYFILE_EXCL | constants.COPYFILE_FICLONE;
     try {
-      await mkdir(dirname(dst), { recursive: true });
-      await copyFile(src, tmp);
+      try {
+        await copyFile(src, tmp, mode);
+      } catch (err) {
+        // the target's directory does not exist yet (or the source is missing: then the retry says so);
+        // creating it only then saves a mkdir per file when many files go to one directory
+        if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
+        await mkdir(dirname(dst), { recursive: true });
+        await copyFile(src, tmp, mode);
+      }
       await this.commit(tmp, dst, options?.overwrite ?? true);
     } catch (err) {
       await unlink(tmp).catch(() => {});

@@ -48,7 +48,14 @@ import {
   StoreFaultError,
   UnsupportedUriError,
 } from "../errors.js";
-import type { FileStatus, ReadStreamOptions, Store, StoreCapabilities, WriteOptions } from "./store.js";
+import type {
+  CopyOptions,
+  FileStatus,
+  ReadStreamOptions,
+  Store,
+  StoreCapabilities,
+  WriteOptions,
+} from "./store.js";
 import { formatUri, parseUri } from "./uri.js";
 import { countedSource } from "./write-source.js";
 
@@ -211,6 +218,17 @@ export function createS3Client(options: S3StoreOptions = {}): S3Client {
   return new S3Client(config);
 }
 
+/**
+ * The ETag as a content checksum, when it is one: a single-part object's ETag (`"<32 hex>"`, the MD5 of
+ * its bytes for unencrypted and SSE-S3 objects). A multipart ETag (`"<hex>-<parts>"`) depends on how the
+ * object was cut into parts, and a server-side copy gets a new one, so it tells nothing about the
+ * content of another object: no checksum then (size-only comparison).
+ */
+function etagChecksum(etag: string | undefined): { algorithm: string; value: string } | undefined {
+  if (etag === undefined || !/^"?[0-9a-fA-F]{32}"?$/.test(etag)) return undefined;
+  return { algorithm: "s3-etag", value: etag };
+}
+
 /** CopySource header value: `bucket/key`, URL-encoded per segment. */
 function copySource(bucket: string, key: string): string {
   return `${encodeURIComponent(bucket)}/${key.split("/").map(encodeURIComponent).join("/")}`;
@@ -260,7 +278,9 @@ export class S3Store implements Store {
       const out = await this.client.send(new HeadObjectCommand({ Bucket: loc.bucket, Key: loc.key }));
       const status: FileStatus = { uri: objectUri(loc, loc.key), size: out.ContentLength ?? 0 };
       if (out.LastModified) status.modified = out.LastModified;
-      if (out.ETag) status.checksum = { algorithm: "s3-etag", value: out.ETag };
+      const checksum = etagChecksum(out.ETag);
+      if (checksum) status.checksum = checksum;
+      if (out.ETag) status.etag = out.ETag;
       return status;
     } catch (err) {
       const e = mapS3Error(err, uri);
@@ -481,17 +501,24 @@ export class S3Store implements Store {
         if (key === undefined || key.endsWith("/") || key === keyPrefix) continue; // directory markers
         const status: FileStatus = { uri: objectUri(loc, key), size: obj.Size ?? 0 };
         if (obj.LastModified) status.modified = obj.LastModified;
-        if (obj.ETag) status.checksum = { algorithm: "s3-etag", value: obj.ETag };
+        const checksum = etagChecksum(obj.ETag);
+        if (checksum) status.checksum = checksum;
+        if (obj.ETag) status.etag = obj.ETag;
         yield status;
       }
       token = page.IsTruncated ? page.NextContinuationToken : undefined;
     } while (token !== undefined);
   }
 
-  async copy(source: string, target: string, options?: WriteOptions): Promise<void> {
+  /**
+   * Server-side copy: `CopyObject` pinned to the source's ETag (`CopySourceIfMatch`), or a multipart copy
+   * above `multipartCopyThreshold`. The source's size and ETag come from `options.sourceStatus` when
+   * given (no HEAD request), else from a `stat`.
+   */
+  async copy(source: string, target: string, options?: CopyOptions): Promise<void> {
     const src = locate(source);
     const dst = locate(target);
-    const srcStatus = await this.stat(source);
+    const srcStatus = options?.sourceStatus ?? (await this.stat(source));
     if (srcStatus === null) throw new NotFoundError(source);
     if (options?.overwrite === false && (await this.stat(target)) !== null) {
       throw new AlreadyExistsError(target);
@@ -503,7 +530,7 @@ export class S3Store implements Store {
             Bucket: dst.bucket,
             Key: dst.key,
             CopySource: copySource(src.bucket, src.key),
-            CopySourceIfMatch: srcStatus.checksum?.value,
+            CopySourceIfMatch: srcStatus.etag,
           }),
         );
       } catch (err) {
@@ -556,7 +583,7 @@ export class S3Store implements Store {
               PartNumber: i + 1,
               CopySource: copySource(src.bucket, src.key),
               CopySourceRange: `bytes=${first}-${last}`,
-              CopySourceIfMatch: srcStatus.checksum?.value,
+              CopySourceIfMatch: srcStatus.etag,
             }),
           );
           const etag = out.CopyPartResult?.ETag;

@@ -26,6 +26,11 @@ export interface FileStatus {
    * single-part upload, or an HDFS file checksum). Opaque: compare only values of the same `algorithm`.
    */
   checksum?: { algorithm: string; value: string };
+  /**
+   * The version tag of the file for conditional requests (S3's ETag, multipart ones included), where the
+   * store has one. Not a content checksum: equal tags mean the same version, different tags prove nothing.
+   */
+  etag?: string;
 }
 
 /** What a store can do, so that operations choose the cheapest correct path. */
@@ -52,6 +57,16 @@ export interface ReadStreamOptions {
 export interface WriteOptions {
   /** Replace an existing file (default true). With false, an existing file gives AlreadyExistsError. */
   overwrite?: boolean;
+}
+
+/** Options of {@link Store.copy}. */
+export interface CopyOptions extends WriteOptions {
+  /**
+   * The source's status as the caller has just read it (from `stat` or `list`). A store may use it
+   * instead of reading the status again (S3: the size chooses a single or a multipart copy, the ETag pins
+   * the copy to that version of the source). Stores that need nothing of it ignore it.
+   */
+  sourceStatus?: FileStatus;
 }
 
 export interface Store {
@@ -95,7 +110,7 @@ export interface Store {
   list(prefix: string, options?: { recursive?: boolean }): AsyncIterable<FileStatus>;
 
   /** Copies a file within this store (server-side where `capabilities.serverSideCopy`). */
-  copy(source: string, target: string, options?: WriteOptions): Promise<void>;
+  copy(source: string, target: string, options?: CopyOptions): Promise<void>;
 
   /** Deletes a file. Deleting a missing file is not an error. */
   delete(uri: string): Promise<void>;

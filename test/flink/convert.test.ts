@@ -12,8 +12,13 @@
  * - RocksDB native state converted to canonical: the native RocksDB savepoint (uncompressed, as its meta
  *   files, and with Snappy) and the retained incremental RocksDB checkpoint (its shared/ pointers mapped
  *   onto fixtures/ first) are restored with the hashmap backend and with RocksDB;
- * - a control: a converted savepoint with one state's records removed from one subtask restores with
- *   differences, so the oracle does see the converted keyed data.
+ * - canonical savepoints (hashmap- and RocksDB-written; Snappy table blocks and uncompressed), the native
+ *   hashmap savepoint, and the native RocksDB savepoint taken to canonical and back, converted to native
+ *   RocksDB (`IncrementalRemoteKeyedStateHandle`: our SST, MANIFEST and CURRENT files) are restored with
+ *   RocksDB (`RocksDBIncrementalRestoreOperation` opens the instances as they are);
+ * - controls: a converted savepoint with one state's records removed from one subtask restores with
+ *   differences (canonical, and converted to native RocksDB), so the oracle does see the converted keyed
+ *   data.
  *
  * All restores of a line run in one JVM (`fixtures/harness.sh <line> restore`).
  */
@@ -182,6 +187,25 @@ for (const line of flinkLines(fixtures.map((f) => f.id))) {
       const i2c = await convert("incremental-rocksdb-to-canonical", mapped, { to: "canonical" });
       const control = join(root, "control");
       await withoutWordCount(n2c, control);
+      const rocksdb = { to: "native", backend: "rocksdb" } as const;
+      const ch2r = await convert(
+        "canonical-hashmap-to-native-rocksdb",
+        fixture("savepoint-canonical-hashmap").metadataDir,
+        rocksdb,
+      );
+      const cr2r = await convert(
+        "canonical-rocksdb-to-native-rocksdb",
+        fixture("savepoint-canonical-rocksdb").metadataDir,
+        rocksdb,
+      );
+      const cr2rPlain = await convert(
+        "canonical-rocksdb-to-native-rocksdb-uncompressed",
+        fixture("savepoint-canonical-rocksdb").metadataDir,
+        { ...rocksdb, compression: false },
+      );
+      const h2r = await convert("native-hashmap-to-native-rocksdb", native, rocksdb);
+      const r2c2r = await convert("native-rocksdb-to-canonical-to-native-rocksdb", r2c, rocksdb);
+      const controlRocks = await convert("control-to-native-rocksdb", control, rocksdb);
       for (const backend of ["hashmap", "rocksdb"] as const) {
         runs.push({ name: `native -> canonical, ${backend}`, snapshot: n2c, backend });
         runs.push({ name: `native -> canonical (snappy), ${backend}`, snapshot: n2cz, backend });
@@ -197,6 +221,25 @@ for (const line of flinkLines(fixtures.map((f) => f.id))) {
         { name: "canonical hashmap -> native, hashmap", snapshot: c2n, backend: "hashmap" },
         { name: "canonical rocksdb -> native, hashmap", snapshot: r2n, backend: "hashmap" },
         { name: "native -> canonical -> native, hashmap", snapshot: n2c2n, backend: "hashmap" },
+        { name: "canonical hashmap -> native rocksdb, rocksdb", snapshot: ch2r, backend: "rocksdb" },
+        { name: "canonical rocksdb -> native rocksdb, rocksdb", snapshot: cr2r, backend: "rocksdb" },
+        {
+          name: "canonical rocksdb -> native rocksdb (uncompressed), rocksdb",
+          snapshot: cr2rPlain,
+          backend: "rocksdb",
+        },
+        { name: "native hashmap -> native rocksdb, rocksdb", snapshot: h2r, backend: "rocksdb" },
+        {
+          name: "native rocksdb -> canonical -> native rocksdb, rocksdb",
+          snapshot: r2c2r,
+          backend: "rocksdb",
+        },
+        {
+          name: "control: word-count removed from word-stats[0], native rocksdb",
+          snapshot: controlRocks,
+          backend: "rocksdb",
+          expect: { stateMatches: false },
+        },
         {
           name: "control: word-count removed from word-stats[0]",
           snapshot: control,
@@ -228,6 +271,11 @@ for (const line of flinkLines(fixtures.map((f) => f.id))) {
       ["canonical hashmap -> native", "HeapKeyedStateBackend", "hashmap"],
       ["canonical rocksdb -> native", "HeapKeyedStateBackend", "hashmap"],
       ["native -> canonical -> native", "HeapKeyedStateBackend", "hashmap"],
+      ["canonical hashmap -> native rocksdb", "RocksDBKeyedStateBackend", "rocksdb"],
+      ["canonical rocksdb -> native rocksdb", "RocksDBKeyedStateBackend", "rocksdb"],
+      ["canonical rocksdb -> native rocksdb (uncompressed)", "RocksDBKeyedStateBackend", "rocksdb"],
+      ["native hashmap -> native rocksdb", "RocksDBKeyedStateBackend", "rocksdb"],
+      ["native rocksdb -> canonical -> native rocksdb", "RocksDBKeyedStateBackend", "rocksdb"],
     ] as const;
     for (const [what, backendClass, backend] of expected) {
       it(`${what}: Flink restores it with ${backend} and the state equals the model`, { skip }, () => {
@@ -241,15 +289,20 @@ for (const line of flinkLines(fixtures.map((f) => f.id))) {
       });
     }
 
-    it("control: the oracle notices a state missing from a converted file", { skip }, () => {
-      const r = runResult(report, "control: word-count removed from word-stats[0]");
-      assert.equal(r.outcome, "restored", describeRun(r));
-      assert.equal(r.stateMatches, false);
-      assert.ok(
-        r.differences.some((d) => d.includes("count")),
-        describeRun(r),
-      );
-      assert.ok(r.expectationMet, describeRun(r));
-    });
+    for (const name of [
+      "control: word-count removed from word-stats[0]",
+      "control: word-count removed from word-stats[0], native rocksdb",
+    ]) {
+      it(`${name}: the oracle notices a state missing from a converted file`, { skip }, () => {
+        const r = runResult(report, name);
+        assert.equal(r.outcome, "restored", describeRun(r));
+        assert.equal(r.stateMatches, false);
+        assert.ok(
+          r.differences.some((d) => d.includes("count")),
+          describeRun(r),
+        );
+        assert.ok(r.expectationMet, describeRun(r));
+      });
+    }
   });
 }

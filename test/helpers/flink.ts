@@ -162,13 +162,18 @@ export interface RestoreReport {
 export async function restoreWithFlink(
   line: FlinkLine,
   runs: readonly RestoreRun[],
-  options: { timeoutSeconds?: number } = {},
+  options: {
+    timeoutSeconds?: number;
+    /** Flink options for the cluster, its file systems (`s3.*`) and every job (the spec's `config`). */
+    config?: Record<string, string>;
+  } = {},
 ): Promise<RestoreReport> {
   const dir = mkdtempSync(join(tmpdir(), "savepoint-flink-spec-"));
   try {
     const spec = join(dir, "spec.json");
     const result = join(dir, "result.json");
-    writeFileSync(spec, JSON.stringify({ timeoutSeconds: options.timeoutSeconds ?? 120, runs }, null, 2));
+    const body = { timeoutSeconds: options.timeoutSeconds ?? 120, config: options.config, runs };
+    writeFileSync(spec, JSON.stringify(body, null, 2));
     const out = await runHarness(line, ["restore", spec, "--out", result]);
     if (out.code !== 0 && out.code !== 1) {
       throw new Error(`harness restore failed (exit ${out.code}):\n${tail(out.stderr)}`);

@@ -3,12 +3,18 @@
  * RocksDB checkpoints): every subtask's RocksDB instance, read with the pure-TS reader, becomes canonical
  * key groups that decode to the same entries as Flink's own canonical RocksDB savepoint of the same job
  * (TTL timestamps aside), with the same header bytes (compression on, as Flink's) and, per key group,
- * the same raw records. That Flink restores the results is `test/flink/convert.test.ts`.
+ * the same raw records.
+ *
+ * `convert --to native --backend rocksdb`: every canonical fixture (written by hashmap and by RocksDB)
+ * and the native hashmap savepoint become native RocksDB savepoints whose instances hold the same
+ * records (read back with our reader, and opened and scanned by real RocksDB: Debian's `ldb`); native
+ * RocksDB state is kept. That Flink restores the results is `test/flink/convert.test.ts`.
  */
 
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
@@ -232,7 +238,7 @@ describe("convertSnapshot, RocksDB native -> canonical", () => {
     assert.equal(total, 58);
   });
 
-  it("still refuses RocksDB native state to a native target, and unreachable shared files", async () => {
+  it("still refuses RocksDB native state to native hashmap, and unreachable shared files", async () => {
     await assert.rejects(
       convertSnapshot(dirOf("2.3", "savepoint-native-rocksdb"), join(tmp, "refused"), {
         stores,
@@ -242,7 +248,7 @@ describe("convertSnapshot, RocksDB native -> canonical", () => {
       (e: unknown) =>
         e instanceof UnsupportedConversionError &&
         e.handleKind === "IncrementalRemoteKeyedStateHandle" &&
-        /SST writer/.test(e.message),
+        /convert it to canonical first/.test(e.message),
     );
     // the checkpoint's shared/ pointers lead to where Flink wrote it, not to fixtures/
     await assert.rejects(
@@ -253,4 +259,162 @@ describe("convertSnapshot, RocksDB native -> canonical", () => {
       (e: unknown) => (e as { code?: string }).code === "NOT_FOUND",
     );
   });
+});
+
+/** `ldb` (Debian rocksdb-tools), or why the real RocksDB checks are skipped. */
+const noLdb = spawnSync("ldb", ["--help"], { stdio: "ignore" }).error
+  ? "ldb (Debian rocksdb-tools) is not installed: the real RocksDB checks are skipped"
+  : false;
+
+/** The converted RocksDB handles of a snapshot with their operator and subtask. */
+function rocksHandles(dir: string) {
+  const m = readMetadata(readFileSync(join(dir, "_metadata")));
+  return {
+    metadata: m,
+    handles: [...allHandles(m)]
+      .filter((v) => v.slot === "managedKeyedState")
+      .map((v) => ({
+        key: `${v.operator.operatorId}/${v.subtask.subtaskIndex}`,
+        maxParallelism: v.operator.maxParallelism,
+        handle: v.handle as IncrementalRemoteKeyedStateHandle,
+      })),
+  };
+}
+
+describe("convertSnapshot, canonical and heap native -> native RocksDB", () => {
+  for (const line of lines) {
+    for (const c of ["savepoint-canonical-rocksdb", "savepoint-canonical-hashmap"]) {
+      it(`${line}: ${c} -> native rocksdb holds the same records; back to canonical, the same keyed state`, async () => {
+        const src = dirOf(line, c);
+        const before = digest(src);
+        const target = join(tmp, line, `${c}-to-rocksdb`);
+        const r = await convertSnapshot(src, target, { stores, to: "native", backend: "rocksdb" });
+        assert.deepEqual(digest(src), before, "the source is not modified");
+        assert.equal(r.backend, "rocksdb");
+        assert.equal(r.totals.converted, 8);
+        assert.deepEqual(r.formatType, { before: "CANONICAL", after: "NATIVE" });
+        for (const k of r.keyed) {
+          assert.equal(k.from.layout, "canonical");
+          assert.equal(k.to.handleKind, "IncrementalRemoteKeyedStateHandle");
+          assert.equal(k.to.compressed, true, "Snappy table blocks by default");
+          assert.ok((k.to.records ?? 0) > 0 && (k.to.bytes ?? 0) > 0);
+        }
+        const { metadata, handles } = rocksHandles(target);
+        assert.equal(decodeCheckpointProperties(metadata.properties as Uint8Array)?.formatType, "NATIVE");
+        const source = readMetadata(readFileSync(join(src, "_metadata")));
+        for (const { handle: h } of handles) {
+          assert.equal(h.kind, "IncrementalRemoteKeyedStateHandle");
+          assert.equal(h.tag, 11);
+          assert.equal(h.checkpointId, source.checkpointId);
+          assert.deepEqual(h.sharedState, [], "a native savepoint's files are all private");
+          const names = h.privateState.map((e) => e.localPath);
+          assert.ok(names.includes("CURRENT") && names.some((n) => /^MANIFEST-\d{6}$/.test(n)), names.join());
+          assert.ok(names.some((n) => /^\d{6}\.sst$/.test(n)));
+          let total = 0;
+          for (const e of [...h.privateState, { localPath: "meta", handle: h.metaStateHandle }]) {
+            assert.equal(e.handle?.kind, "RelativeFileStateHandle");
+            const rel = e.handle as { relativePath: string; stateSize: bigint };
+            assert.equal(BigInt(statSync(join(target, rel.relativePath)).size), rel.stateSize, e.localPath);
+            total += Number(rel.stateSize);
+          }
+          assert.equal(h.checkpointedSize, BigInt(total));
+        }
+        // the instances hold exactly the source's records (the reader's canonical view of them)
+        const srcKeyed = await canonicalKeyed(src);
+        const back = join(tmp, line, `${c}-to-rocksdb-to-canonical`);
+        await convertSnapshot(target, back, { stores, to: "canonical" });
+        assertSameKeyed(await canonicalKeyed(back), srcKeyed, `${line} ${c} round trip`);
+      });
+    }
+
+    it(`${line}: native hashmap -> native rocksdb, through canonical records; native rocksdb is kept; the chain native rocksdb -> canonical -> native rocksdb`, async () => {
+      const heap = dirOf(line, "savepoint-native-hashmap");
+      const viaCanonical = join(tmp, line, "heap-canonical");
+      await convertSnapshot(heap, viaCanonical, { stores, to: "canonical" });
+      const target = join(tmp, line, "heap-to-rocksdb");
+      const r = await convertSnapshot(heap, target, {
+        stores,
+        to: "native",
+        backend: "rocksdb",
+        compression: false,
+      });
+      assert.equal(r.totals.converted, 8);
+      assert.ok(r.keyed.every((k) => k.from.layout === "heap" && !k.to.compressed));
+      const back = join(tmp, line, "heap-to-rocksdb-to-canonical");
+      await convertSnapshot(target, back, { stores, to: "canonical" });
+      assertSameKeyed(await canonicalKeyed(back), await canonicalKeyed(viaCanonical), `${line} heap`);
+
+      // native RocksDB to native RocksDB: nothing to convert, the files are copied
+      const kept = join(tmp, line, "rocksdb-kept");
+      const k = await convertSnapshot(dirOf(line, "savepoint-native-rocksdb"), kept, {
+        stores,
+        to: "native",
+        backend: "rocksdb",
+      });
+      assert.equal(k.totals.kept, 8);
+      assert.equal(k.totals.converted, 0);
+      assert.deepEqual(k.formatType, { before: "NATIVE", after: "NATIVE" });
+      const keptBack = join(tmp, line, "rocksdb-kept-canonical");
+      await convertSnapshot(kept, keptBack, { stores, to: "canonical" });
+      assertSameKeyed(
+        await canonicalKeyed(keptBack),
+        await canonicalKeyed(dirOf(line, "savepoint-canonical-rocksdb")),
+        `${line} kept`,
+      );
+
+      // the chain: Flink's native RocksDB savepoint -> canonical -> our native RocksDB -> canonical
+      const r2c = join(tmp, line, "chain-canonical");
+      await convertSnapshot(dirOf(line, "savepoint-native-rocksdb"), r2c, { stores, to: "canonical" });
+      const r2c2r = join(tmp, line, "chain-native-rocksdb");
+      await convertSnapshot(r2c, r2c2r, { stores, to: "native", backend: "rocksdb" });
+      const again = join(tmp, line, "chain-canonical-again");
+      await convertSnapshot(r2c2r, again, { stores, to: "canonical" });
+      assertSameKeyed(await canonicalKeyed(again), await canonicalKeyed(r2c), `${line} chain`);
+    });
+
+    it(`${line}: real RocksDB (ldb) opens every converted instance and scans the same entries`, {
+      skip: noLdb,
+    }, async () => {
+      const target = join(tmp, line, "ldb-source");
+      await convertSnapshot(dirOf(line, "savepoint-canonical-hashmap"), target, {
+        stores,
+        to: "native",
+        backend: "rocksdb",
+      });
+      const resolver = snapshotFileResolver(normalizeUri(target), (u) => stores.storeFor(u));
+      let scanned = 0;
+      for (const { key, handle, maxParallelism } of rocksHandles(target).handles) {
+        const dbDir = join(tmp, line, "ldb", key.replace("/", "-"));
+        mkdirSync(dbDir, { recursive: true });
+        for (const e of handle.privateState) {
+          const f = await resolver.open(e.handle);
+          writeFileSync(join(dbDir, e.localPath), await f.read(0, f.size));
+        }
+        const state = await openFlinkRocksDb(handle, resolver);
+        const ours = new Map<string, string[]>();
+        for await (const b of readRocksDbCanonicalRecords(state, maxParallelism)) {
+          for (const r of b) {
+            const name = state.header.states[r.stateId]?.name as string;
+            const hex = (x: Uint8Array) => Buffer.from(x).toString("hex").toUpperCase();
+            ours.set(name, [...(ours.get(name) ?? []), `0x${hex(r.key)} : 0x${hex(r.value)}`]);
+          }
+        }
+        const ldb = (...args: string[]) => {
+          const out = spawnSync("ldb", [`--db=${dbDir}`, ...args], { encoding: "utf8" });
+          assert.equal(out.status, 0, `${key}: ldb ${args.join(" ")}: ${out.stderr}`);
+          return out.stdout;
+        };
+        const families = ldb("list_column_families");
+        for (const s of state.header.states) {
+          assert.ok(families.includes(s.name), `${key}: column family ${s.name} in ${families}`);
+          const lines = ldb(`--column_family=${s.name}`, "--hex", "scan")
+            .split("\n")
+            .filter((l) => l.startsWith("0x"));
+          assert.deepEqual(lines, ours.get(s.name) ?? [], `${key} ${s.name}`);
+          scanned += lines.length;
+        }
+      }
+      assert.ok(scanned > 0);
+    });
+  }
 });

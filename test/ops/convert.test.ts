@@ -231,7 +231,7 @@ describe("convertSnapshot", () => {
     assert.equal(existsSync(target), false);
   });
 
-  it("refuses RocksDB native state to a native target, a native RocksDB target, a target inside the source, an existing _metadata", async () => {
+  it("refuses RocksDB native state to native hashmap, an unknown backend, no backend, a target inside the source, an existing _metadata", async () => {
     for (const c of ["savepoint-native-rocksdb", "checkpoint-rocksdb-incremental"]) {
       await assert.rejects(
         convertSnapshot(dirOf("2.3", c), join(tmp, "refused"), { stores, to: "native", backend: "hashmap" }),
@@ -239,13 +239,17 @@ describe("convertSnapshot", () => {
           e instanceof UnsupportedConversionError &&
           e.code === "UNSUPPORTED_VERSION" &&
           e.handleKind === "IncrementalRemoteKeyedStateHandle" &&
-          /SST writer/.test(e.message),
+          /convert it to canonical first/.test(e.message),
       );
     }
     assert.equal(existsSync(join(tmp, "refused")), false);
     const src = dirOf("1.20", "savepoint-native-hashmap");
     await assert.rejects(
-      convertSnapshot(src, join(tmp, "x"), { stores, to: "native", backend: "rocksdb" }),
+      convertSnapshot(src, join(tmp, "x"), {
+        stores,
+        to: "native",
+        backend: "memory" as unknown as "rocksdb",
+      }),
       InvalidArgumentError,
     );
     await assert.rejects(
@@ -296,5 +300,40 @@ describe("CLI convert", () => {
     assert.match(bad.stderr, /RocksDB native state/);
     const usage = await runCli(["convert", src, join(tmp, "cli-usage")], { stores });
     assert.equal(usage.exitCode, 64, "--to is required");
+  });
+
+  it("--to native --backend rocksdb: RocksDB handles, Snappy tables unless --no-compression", async () => {
+    const src = dirOf("1.20", "savepoint-canonical-hashmap");
+    const r = await runCli(
+      ["convert", src, join(tmp, "cli-rocksdb"), "--to", "native", "--backend", "rocksdb"],
+      {
+        stores,
+      },
+    );
+    assert.equal(r.exitCode, 0, r.stderr);
+    assert.match(r.stdout, /Converted to native rocksdb/);
+    assert.match(r.stdout, /-> IncrementalRemoteKeyedStateHandle \(rocksdb, snappy, /);
+    const plain = await runCli(
+      [
+        "convert",
+        src,
+        join(tmp, "cli-rocksdb-plain"),
+        "--to",
+        "native",
+        "--backend",
+        "rocksdb",
+        "--no-compression",
+        "--json",
+      ],
+      { stores },
+    );
+    assert.equal(plain.exitCode, 0, plain.stderr);
+    const report = JSON.parse(plain.stdout);
+    assert.equal(report.backend, "rocksdb");
+    assert.equal(report.totals.converted, 8);
+    for (const k of report.keyed) {
+      assert.equal(k.to.handleKind, "IncrementalRemoteKeyedStateHandle");
+      assert.equal(k.to.compressed, false);
+    }
   });
 });

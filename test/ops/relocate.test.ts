@@ -8,20 +8,28 @@ import {
   readFileSync,
   rmSync,
   statSync,
+  truncateSync,
   unlinkSync,
 } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { after, describe, it } from "node:test";
 import { runCli } from "../../src/cli/main.js";
-import { AlreadyExistsError, InvalidArgumentError, PointerEscapeError } from "../../src/errors.js";
+import {
+  AlreadyExistsError,
+  InvalidArgumentError,
+  PointerEscapeError,
+  StoreFaultError,
+} from "../../src/errors.js";
 import { readMetadata, writeMetadata } from "../../src/formats/metadata/index.js";
 import { mapStreamHandles } from "../../src/formats/metadata/rewrite.js";
 import { listSnapshotFiles, verifySnapshot } from "../../src/ops/files.js";
 import { inspectSnapshot } from "../../src/ops/inspect.js";
 import { relocateSnapshot, toFlinkPath } from "../../src/ops/relocate.js";
+import { LocalStore } from "../../src/storage/local.js";
 import { StoreRegistry } from "../../src/storage/registry.js";
-import { normalizeUri } from "../../src/storage/uri.js";
+import type { CopyOptions } from "../../src/storage/store.js";
+import { normalizeUri, toLocalPath } from "../../src/storage/uri.js";
 import { FIXTURES_ROOT, listFixtures } from "../helpers/fixtures.js";
 
 const fixtures = listFixtures();
@@ -132,6 +140,30 @@ describe("relocate", () => {
     const again = await relocateSnapshot(sp.metadataDir, target, { stores });
     assert.equal(again.totals.copied, 1);
     assert.equal(again.totals.skipped, first.copies.length - 1);
+    assert.ok((await verifySnapshot(target, { stores })).ok);
+  });
+
+  it("a copy that does not verify fails the relocation before _metadata is written", async () => {
+    assert.ok(sp);
+    /** Copies, then cuts the last byte of one file: a copy that reports success but is short. */
+    class ShortCopyStore extends LocalStore {
+      cut = 0;
+      override async copy(source: string, target: string, options?: CopyOptions): Promise<void> {
+        await super.copy(source, target, options);
+        if (this.cut++ === 0) truncateSync(toLocalPath(target), statSync(toLocalPath(target)).size - 1);
+      }
+    }
+    const broken = new StoreRegistry().register(["file"], () => new ShortCopyStore());
+    const target = join(scratch, "short-copy");
+    await assert.rejects(relocateSnapshot(sp.metadataDir, target, { stores: broken }), (err: Error) => {
+      assert.ok(err instanceof StoreFaultError, String(err));
+      assert.match(err.message, /did not verify: \d+ bytes, expected \d+/);
+      return true;
+    });
+    assert.ok(!existsSync(join(target, "_metadata")));
+    // a re-run with a sound store replaces the short file (same name, other size) and finishes
+    const again = await relocateSnapshot(sp.metadataDir, target, { stores });
+    assert.equal(again.totals.copied, 1);
     assert.ok((await verifySnapshot(target, { stores })).ok);
   });
 

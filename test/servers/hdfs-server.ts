@@ -71,7 +71,7 @@ export async function startHdfsCluster(options: HdfsClusterOptions = {}): Promis
     "--ls-limit",
     String(options.lsLimit ?? 1000),
   ];
-  const { child, stderrTail } = spawnServer("java", args);
+  const { child, stderrTail } = spawnServer("java", args, { stdout: "pipe" });
   const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
   const waiting: ((msg: Record<string, unknown>) => void)[] = [];
   let ready: ((msg: Record<string, unknown>) => void) | undefined;

@@ -4,9 +4,10 @@
  */
 
 import { type ChildProcess, type SpawnOptions, spawn } from "node:child_process";
-import { existsSync } from "node:fs";
+import { closeSync, existsSync, fstatSync, mkdtempSync, openSync, readSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
-import { resolve } from "node:path";
+import { tmpdir } from "node:os";
+import { basename, join, resolve } from "node:path";
 
 /** Root of the installed test servers (`scripts/install-test-servers.sh` fills it). */
 export const TEST_SERVERS_DIR = resolve(".cache/test-servers");
@@ -49,25 +50,69 @@ export async function waitFor(
   }
 }
 
-/** Spawns a server in its own process group (so the whole tree can be stopped), keeping its stderr tail. */
+/** Where the servers' logs go: one file per server, removed when the test process exits. */
+let logDir: string | undefined;
+function serverLogFile(command: string): string {
+  if (logDir === undefined) {
+    const dir = mkdtempSync(join(tmpdir(), "savepoint-kit-server-logs-"));
+    logDir = dir;
+    process.once("exit", () => rmSync(dir, { recursive: true, force: true }));
+  }
+  return join(logDir, `${basename(command)}-${Date.now()}-${Math.random().toString(16).slice(2, 8)}.log`);
+}
+
+/** The last `bytes` bytes of a file, as text ("" when it cannot be read). */
+function fileTail(path: string, bytes = 4000): string {
+  let fd: number | undefined;
+  try {
+    fd = openSync(path, "r");
+    const size = fstatSync(fd).size;
+    const n = Math.min(size, bytes);
+    const buf = Buffer.alloc(n);
+    readSync(fd, buf, 0, n, size - n);
+    return buf.toString("utf8");
+  } catch {
+    return "";
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}
+
+/**
+ * Spawns a server in its own process group (so the whole tree can be stopped). Its stderr (and its stdout
+ * unless `stdout: "pipe"`, for servers that answer on stdout) goes to a log file, never to a pipe: a
+ * pipe is only drained while this process's event loop runs, and a test or benchmark that waits
+ * synchronously (`spawnSync` of the CLI) would let it fill. Each request log line costs a whole socket
+ * buffer (Node's stdio pipes are socketpairs), so a few hundred requests fill it; the server's logging
+ * call then blocks holding the logging lock and every request thread stops (seen with moto: a CLI
+ * relocation of 64 objects hung with eight requests unanswered). `stderrTail()` reads the log's end.
+ */
 export function spawnServer(
   command: string,
   args: string[],
-  options: SpawnOptions = {},
+  options: SpawnOptions & { stdout?: "pipe" | "log" } = {},
 ): { child: ChildProcess; stderrTail: () => string } {
   if (command.includes("/") && !existsSync(command)) {
     throw new Error(
       `${command} is missing: run 'bash scripts/install-test-servers.sh' (npm test does it in pretest)`,
     );
   }
-  const child = spawn(command, args, { stdio: ["pipe", "pipe", "pipe"], detached: true, ...options });
-  let tail = "";
-  child.stderr?.on("data", (d: Buffer) => {
-    tail = (tail + d.toString("utf8")).slice(-4000);
-  });
+  const { stdout = "log", ...spawnOptions } = options;
+  const log = serverLogFile(command);
+  const logFd = openSync(log, "a");
+  let child: ChildProcess;
+  try {
+    child = spawn(command, args, {
+      detached: true,
+      ...spawnOptions,
+      stdio: ["pipe", stdout === "pipe" ? "pipe" : logFd, logFd],
+    });
+  } finally {
+    closeSync(logFd); // the child has its own copy
+  }
   // Never keep the test process alive because of a server.
   child.unref();
-  return { child, stderrTail: () => tail };
+  return { child, stderrTail: () => fileTail(log) };
 }
 
 /**

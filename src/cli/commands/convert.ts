@@ -1,9 +1,10 @@
 /**
- * `savepoint convert <src> <dst> --to canonical|native [--backend hashmap] [--dry-run]`: rewrite a
- * snapshot's keyed state into another format (heap native <-> canonical for now), into a new directory.
+ * `savepoint convert <src> <dst> --to canonical|native [--backend hashmap|rocksdb] [--dry-run]`: rewrite a
+ * snapshot's keyed state into another format (heap native <-> canonical, RocksDB native -> canonical,
+ * canonical or heap native -> RocksDB native), into a new directory.
  */
 
-import { type ConvertProgress, type ConvertReport, convertSnapshot } from "../../ops/convert.js";
+import type { ConvertProgress, ConvertReport } from "../../ops/convert.js";
 import type { CliCommand } from "../command.js";
 import { progressReporter } from "../render/progress.js";
 import { formatBytes } from "../render/table.js";
@@ -23,7 +24,7 @@ interface ConvertArgs {
 export const convertCommand: CliCommand<ConvertArgs> = {
   command: "convert <src> <dst>",
   describe:
-    "Convert a snapshot's keyed state between formats (hashmap native <-> canonical) into a new directory",
+    "Convert a snapshot's keyed state between formats (canonical, hashmap native, RocksDB native) into a new directory",
   builder: (y) =>
     y
       .positional("src", {
@@ -42,8 +43,7 @@ export const convertCommand: CliCommand<ConvertArgs> = {
         demandOption: true,
       })
       .option("backend", {
-        describe:
-          "with --to native (required there): the backend whose native format to write (hashmap only, for now)",
+        describe: "with --to native (required there): the backend whose native format to write",
         choices: ["hashmap", "rocksdb"] as const,
       })
       .option("dry-run", {
@@ -57,7 +57,8 @@ export const convertCommand: CliCommand<ConvertArgs> = {
         default: false,
       })
       .option("compression", {
-        describe: "Snappy-compress the converted key-group files (default: as the source files are)",
+        describe:
+          "Snappy-compress the converted key-group files (default: as the source files are); with --backend rocksdb the SST blocks (default: on)",
         type: "boolean",
       })
       .option("concurrency", { describe: "subtasks converted in parallel", type: "number", default: 2 })
@@ -67,6 +68,7 @@ export const convertCommand: CliCommand<ConvertArgs> = {
         default: true,
       }),
   async run(args, ctx) {
+    const { convertSnapshot } = await import("../../ops/convert.js");
     const progress = args.json || args.dryRun ? undefined : progressReporter("converting");
     try {
       const report = await convertSnapshot(args.src, args.dst, {
@@ -109,7 +111,7 @@ export function renderConvert(r: ConvertReport): string {
     const from = `${k.from.handleKind} (${k.from.layout}${k.from.compressed ? ", snappy" : ""}, ${formatBytes(k.from.bytes)})`;
     const to =
       k.action === "convert"
-        ? `${k.to.handleKind} (${r.to === "canonical" ? "canonical" : "heap"}${k.to.compressed ? ", snappy" : ""}${
+        ? `${k.to.handleKind} (${r.to === "canonical" ? "canonical" : r.backend === "rocksdb" ? "rocksdb" : "heap"}${k.to.compressed ? ", snappy" : ""}${
             k.to.bytes === null ? "" : `, ${formatBytes(k.to.bytes)}, ${k.to.records} records`
           })`
         : k.action === "relabel"

@@ -1,8 +1,5 @@
 /** `savepoint drop <src> [dst] --operator <uid|id>...`: remove operators' state. */
 
-import { dropOperators, writeEdited } from "../../ops/edit.js";
-import { parseOperatorRef } from "../../ops/job-spec.js";
-import { loadSnapshot } from "../../ops/locate.js";
 import type { CliCommand } from "../command.js";
 import { type EditOutputArgs, editWriteOptions, renderWritten, withEditOutput } from "./edit-options.js";
 
@@ -28,6 +25,9 @@ export const dropCommand: CliCommand<DropArgs> = {
       demandOption: true,
     }),
   async run(args, ctx) {
+    const { dropOperators, writeEdited } = await import("../../ops/edit.js");
+    const { parseOperatorRef } = await import("../../ops/job-spec.js");
+    const { loadSnapshot } = await import("../../ops/locate.js");
     const refs = args.operator.map(parseOperatorRef);
     const loaded = await loadSnapshot(args.src, ctx.stores);
     const written = await writeEdited(

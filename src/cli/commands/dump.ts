@@ -1,6 +1,7 @@
 /**
- * `savepoint dump <path> --operator <uid|hash> [--state <name>] [--key-group <a-b>] [--format ...]`:
- * the entries of an operator's state as NDJSON (default), JSON or CSV, streamed with constant memory.
+ * `savepoint dump <path> --operator <uid|hash> [--state <name>] [--key-group <a-b>] [--format ...]
+ * [--proto <file.proto> --proto-type <package.Message>]`: the entries of an operator's state as NDJSON
+ * (default), JSON or CSV, streamed with constant memory; protobuf values decoded with a `.proto`.
  *
  * The records go to `--output <file>` (written here, with back-pressure, and summarised on the
  * terminal) or to standard output, handed to `main.ts` as a stream: a dump can be far larger than
@@ -10,7 +11,7 @@
 import { once } from "node:events";
 import { createWriteStream } from "node:fs";
 import { InvalidArgumentError } from "../../errors.js";
-import { type DumpFormat, dumpState, formatDump, parseKeyGroupRange } from "../../ops/dump.js";
+import type { DumpFormat } from "../../ops/dump.js";
 import type { CliCommand } from "../command.js";
 
 interface DumpArgs {
@@ -21,6 +22,8 @@ interface DumpArgs {
   format: DumpFormat;
   output?: string;
   verifyChecksums: boolean;
+  proto?: string;
+  protoType?: string;
 }
 
 /** What `dump` reports after writing. */
@@ -61,19 +64,37 @@ export const dumpCommand: CliCommand<DumpArgs> = {
         describe: "verify the CRC-32C of compressed (Snappy) chunks",
         type: "boolean",
         default: true,
+      })
+      .option("proto", {
+        describe: "a .proto file: decode byte[] and Kryo (chill-protobuf) values as --proto-type messages",
+        type: "string",
+      })
+      .option("proto-type", {
+        describe: "the message type of --proto values, e.g. my.package.Event",
+        type: "string",
       }),
   async run(args, ctx) {
+    const { dumpState, formatDump, parseKeyGroupRange } = await import("../../ops/dump.js");
+    const { loadProtobufDecoder } = await import("../../ops/protobuf.js");
     if (args.json) {
       throw new InvalidArgumentError(
         "dump writes its records itself: use --format json (or ndjson, csv) instead of --json",
       );
     }
+    if ((args.proto === undefined) !== (args.protoType === undefined)) {
+      throw new InvalidArgumentError("--proto and --proto-type go together");
+    }
+    const protobuf =
+      args.proto !== undefined && args.protoType !== undefined
+        ? await loadProtobufDecoder(args.proto, args.protoType)
+        : undefined;
     const records = dumpState(args.path, {
       stores: ctx.stores,
       operator: args.operator,
       ...(args.state === undefined ? {} : { state: args.state }),
       ...(args.keyGroup === undefined ? {} : { keyGroups: parseKeyGroupRange(args.keyGroup) }),
       verifyChecksums: args.verifyChecksums,
+      ...(protobuf ? { protobuf } : {}),
     });
     let count = 0;
     const counted = (async function* () {

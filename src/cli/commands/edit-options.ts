@@ -3,7 +3,7 @@
 import type { Argv } from "yargs";
 import { InvalidArgumentError } from "../../errors.js";
 import type { WriteEditedOptions, WriteEditedReport } from "../../ops/edit.js";
-import { type JobSpec, jobSpecFromRefs, readJobSpec } from "../../ops/job-spec.js";
+import type { JobSpec } from "../../ops/job-spec.js";
 import type { CliContext, GlobalArgs } from "../command.js";
 
 /** Flags of the output of an edit. */
@@ -55,6 +55,7 @@ export function withJob<T>(y: Argv<T>) {
 
 /** The job spec from `--job` and `--operator`. */
 export async function jobFromArgs(args: JobArgs): Promise<JobSpec> {
+  const { jobSpecFromRefs, readJobSpec } = await import("../../ops/job-spec.js");
   const fromFile = args.job ? (await readJobSpec(args.job)).operators : [];
   const fromFlags = jobSpecFromRefs(args.operator ?? []).operators;
   if (fromFile.length + fromFlags.length === 0) {

@@ -1,6 +1,6 @@
 /** `savepoint files <path>`: every file a snapshot references, and where it lies. */
 
-import { type FilesReport, listSnapshotFiles } from "../../ops/files.js";
+import type { FilesReport } from "../../ops/files.js";
 import type { CliCommand } from "../command.js";
 import { formatBytes, renderTable } from "../render/table.js";
 
@@ -19,6 +19,7 @@ export const filesCommand: CliCommand<FilesArgs> = {
       demandOption: true,
     }),
   async run(args, ctx) {
+    const { listSnapshotFiles } = await import("../../ops/files.js");
     const report = await listSnapshotFiles(args.path, { stores: ctx.stores });
     return { data: report, text: () => renderFiles(report) };
   },

@@ -2,12 +2,7 @@
 
 import { readFile } from "node:fs/promises";
 import { InvalidArgumentError } from "../../errors.js";
-import {
-  type InspectReport,
-  type InspectSummary,
-  type OperatorReport,
-  openInspect,
-} from "../../ops/inspect.js";
+import type { InspectReport, InspectSummary, OperatorReport } from "../../ops/inspect.js";
 import type { CliCommand } from "../command.js";
 import { LaterJson, StreamedJsonArray } from "../json.js";
 import { formatBytes, renderTable } from "../render/table.js";
@@ -38,6 +33,7 @@ export const inspectCommand: CliCommand<InspectArgs> = {
         type: "string",
       }),
   async run(args, ctx) {
+    const { openInspect } = await import("../../ops/inspect.js");
     const uids = [...(args.uid ?? []), ...(args.uidsFile ? await readUidsFile(args.uidsFile) : [])];
     const stream = await openInspect(args.path, { stores: ctx.stores, uids });
     // Operators are parsed and reported one at a time while the output is written: `--json` streams

@@ -1,8 +1,6 @@
 /** `savepoint plan <snapshot>`: would Flink restore this snapshot into the new job? */
 
-import { loadSnapshot } from "../../ops/locate.js";
-import { toFlinkPath } from "../../ops/relocate.js";
-import { planRestore, type RestorePlan } from "../../ops/restore-plan.js";
+import type { RestorePlan } from "../../ops/restore-plan.js";
 import type { CliCommand } from "../command.js";
 import { EXIT_OK, EXIT_WOULD_NOT_RESTORE } from "../exit-codes.js";
 import { renderTable } from "../render/table.js";
@@ -25,6 +23,9 @@ export const planCommand: CliCommand<PlanArgs> = {
       }),
     ),
   async run(args, ctx) {
+    const { loadSnapshot } = await import("../../ops/locate.js");
+    const { toFlinkPath } = await import("../../ops/relocate.js");
+    const { planRestore } = await import("../../ops/restore-plan.js");
     const job = await jobFromArgs(args);
     const loaded = await loadSnapshot(args.snapshot, ctx.stores);
     const plan = planRestore(loaded.metadata, job, toFlinkPath(loaded.directory));

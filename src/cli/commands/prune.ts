@@ -1,9 +1,5 @@
 /** `savepoint prune <src> [dst]`: keep only the state the new job maps. */
 
-import { pruneMetadata, writeEdited } from "../../ops/edit.js";
-import { loadSnapshot } from "../../ops/locate.js";
-import { toFlinkPath } from "../../ops/relocate.js";
-import { planRestore } from "../../ops/restore-plan.js";
 import type { CliCommand } from "../command.js";
 import {
   type EditOutputArgs,
@@ -34,6 +30,10 @@ export const pruneCommand: CliCommand<PruneArgs> = {
       ),
     ),
   async run(args, ctx) {
+    const { pruneMetadata, writeEdited } = await import("../../ops/edit.js");
+    const { loadSnapshot } = await import("../../ops/locate.js");
+    const { toFlinkPath } = await import("../../ops/relocate.js");
+    const { planRestore } = await import("../../ops/restore-plan.js");
     const job = await jobFromArgs(args);
     const loaded = await loadSnapshot(args.src, ctx.stores);
     const plan = planRestore(loaded.metadata, job, toFlinkPath(loaded.directory));

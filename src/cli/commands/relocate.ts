@@ -1,6 +1,6 @@
 /** `savepoint relocate <src> <dst>`: copy or move a snapshot elsewhere, rewriting its file pointers. */
 
-import { parsePrefixMap, type RelocateReport, relocateSnapshot } from "../../ops/relocate.js";
+import type { RelocateReport } from "../../ops/relocate.js";
 import type { CliCommand } from "../command.js";
 import { progressReporter } from "../render/progress.js";
 import { formatBytes } from "../render/table.js";
@@ -54,6 +54,7 @@ export const relocateCommand: CliCommand<RelocateArgs> = {
       })
       .option("concurrency", { describe: "parallel transfers", type: "number", default: 8 }),
   async run(args, ctx) {
+    const { parsePrefixMap, relocateSnapshot } = await import("../../ops/relocate.js");
     const progress = args.json || args.dryRun ? undefined : progressReporter("copying");
     try {
       const report = await relocateSnapshot(args.src, args.dst, {

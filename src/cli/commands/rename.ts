@@ -1,8 +1,5 @@
 /** `savepoint rename <src> [dst] --from <uid|id> --to <uid|id>`: move an operator's state to a new identity. */
 
-import { renameOperator, writeEdited } from "../../ops/edit.js";
-import { parseOperatorRef } from "../../ops/job-spec.js";
-import { loadSnapshot } from "../../ops/locate.js";
 import type { CliCommand } from "../command.js";
 import { type EditOutputArgs, editWriteOptions, renderWritten, withEditOutput } from "./edit-options.js";
 
@@ -36,6 +33,9 @@ export const renameCommand: CliCommand<RenameArgs> = {
         default: false,
       }),
   async run(args, ctx) {
+    const { renameOperator, writeEdited } = await import("../../ops/edit.js");
+    const { parseOperatorRef } = await import("../../ops/job-spec.js");
+    const { loadSnapshot } = await import("../../ops/locate.js");
     const from = parseOperatorRef(args.from);
     const to = parseOperatorRef(args.to);
     const loaded = await loadSnapshot(args.src, ctx.stores);

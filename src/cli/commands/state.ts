@@ -1,6 +1,6 @@
 /** `savepoint state <path> [--operator <uid|hash>]`: state names, kinds, types, TTL, entries and bytes. */
 
-import { describeState, type StateReport } from "../../ops/state.js";
+import type { StateReport } from "../../ops/state.js";
 import type { CliCommand } from "../command.js";
 import { formatBytes, renderTable } from "../render/table.js";
 
@@ -34,6 +34,7 @@ export const stateCommand: CliCommand<StateArgs> = {
         default: true,
       }),
   async run(args, ctx) {
+    const { describeState } = await import("../../ops/state.js");
     const report = await describeState(args.path, {
       stores: ctx.stores,
       ...(args.operator === undefined ? {} : { operator: args.operator }),

@@ -1,6 +1,6 @@
 /** `savepoint verify <path>`: do all referenced files exist with the bytes the metadata claims? */
 
-import { type VerifyReport, verifySnapshot } from "../../ops/files.js";
+import type { VerifyReport } from "../../ops/files.js";
 import type { CliCommand } from "../command.js";
 import { EXIT_OK, EXIT_VERIFY_FAILED } from "../exit-codes.js";
 
@@ -21,6 +21,7 @@ export const verifyCommand: CliCommand<VerifyArgs> = {
       })
       .option("concurrency", { describe: "files checked at a time", type: "number", default: 16 }),
   async run(args, ctx) {
+    const { verifySnapshot } = await import("../../ops/files.js");
     const report = await verifySnapshot(args.path, { stores: ctx.stores, concurrency: args.concurrency });
     return {
       data: report,

@@ -66,8 +66,8 @@ const MAGIC_BYTES = Uint8Array.of(0x49, 0x60, 0x67, 0x2d);
  * @param uri the file's location, used only in error messages.
  * @returns the model; handles keep their pointers exactly as stored.
  * @throws NotASnapshotError when the file does not start with Flink's magic number.
- * @throws UnsupportedVersionError for version 1 (Flink 1.1/1.2), an unknown version, or Flink ≤ 1.1
- *   legacy state inside a V2 file.
+ * @throws UnsupportedVersionError for version 1 (Flink 1.1/1.2), an unknown version, or legacy
+ *   operator state (the `Checkpointed` interface, Flink ≤ 1.3) inside a V2 file.
  * @throws CorruptSnapshotError for anything else that does not follow the format (truncation, bad
  *   counts or tags, trailing bytes), with the byte offset and the structure being read.
  */

@@ -16,7 +16,8 @@
  * | 10/13    | `ChangelogStateHandleStreamImpl`       | int start, int count, int n, {long offset, stream}×n, long size, long ckptSize, UTF id, [13: UTF storageId] |
  *
  * A `list` is `int n, {UTF localPath, stream handle}×n` (`serializeHandleAndLocalPathList`; up to
- * Flink 1.17 the same bytes came from a `Map<StateHandleID, StreamStateHandle>`).
+ * Flink 1.17 the same bytes came from a `Map<StateHandleID, StreamStateHandle>`). Up to Flink 1.7 the
+ * class of tag 5 was called `IncrementalKeyedStateHandle` (same body; metadata V2).
  *
  * **Flink 1.14 changelog bodies.** Flink 1.14 wrote tags 8, 9 and 10 with shorter bodies: tag 8
  * without checkpointedSize, materializationId and id; tag 9 without id; tag 10 ending after

@@ -8,11 +8,13 @@
  * | tag | class                                      | body                                                      |
  * |-----|--------------------------------------------|-----------------------------------------------------------|
  * | 0   | null                                       | —                                                         |
- * | 4   | `OperatorStreamStateHandle`                | map, stream delegate                                      |
+ * | 4   | `OperatorStreamStateHandle` (1.3/1.4: the class `OperatorStateHandle`) | map, stream delegate          |
  * | 17  | `FileMergingOperatorStreamStateHandle`     | map, UTF taskOwnedDir, UTF sharedDir, boolean isEmpty, stream delegate (segment handle) |
  *
  * where `map` is `int n, {UTF name, byte mode, int k, long[k] offsets}×n`, `mode` being the ordinal
- * of `OperatorStateHandle.Mode` (0 SPLIT_DISTRIBUTE, 1 UNION, 2 BROADCAST). Flink reads the map into a
+ * of `OperatorStateHandle.Mode` (0 SPLIT_DISTRIBUTE, 1 UNION, 2 BROADCAST; Flink 1.3/1.4 had only 0
+ * and 1, which it called BROADCAST: the union redistribution that 1.5 renamed UNION when it added the
+ * broadcast state as 2, so 1.5+ reads those files' 1 as UNION, as we do). Flink reads the map into a
  * `HashMap`, so entry order carries no meaning; the model keeps file order for byte-exact rewrites.
  * `isEmpty = true` is Flink's `EmptyFileMergingOperatorStreamStateHandle`.
  */

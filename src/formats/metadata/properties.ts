@@ -18,8 +18,8 @@
  * `org.apache.flink.core.execution.SavepointFormatType formatType`).
  */
 
-import type { JavaClassDesc, JavaObject, JavaValue } from "./java-stream.js";
-import { JavaStreamError, readJavaSerializedObject } from "./java-stream.js";
+import type { JavaClassDesc, JavaObject, JavaValue } from "../java/stream.js";
+import { JavaStreamError, readJavaSerializedObject } from "../java/stream.js";
 
 /** Fully-qualified name of the class the trailer holds. */
 export const CHECKPOINT_PROPERTIES_CLASS = "org.apache.flink.runtime.checkpoint.CheckpointProperties";

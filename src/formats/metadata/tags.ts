@@ -15,9 +15,12 @@ export const HandleTag = {
   FILE_STREAM_STATE_HANDLE: 2,
   /** Keyed (legacy, no id) and stream: `KeyGroupsStateHandle`. */
   KEY_GROUPS_HANDLE: 3,
-  /** Operator: `OperatorStreamStateHandle`. */
+  /** Operator: `OperatorStreamStateHandle` (Flink 1.3/1.4: the class `OperatorStateHandle`). */
   PARTITIONABLE_OPERATOR_STATE_HANDLE: 4,
-  /** Keyed (legacy): `IncrementalRemoteKeyedStateHandle` without checkpointed size and id. */
+  /**
+   * Keyed (legacy): `IncrementalRemoteKeyedStateHandle` without checkpointed size and id (Flink 1.3 to
+   * 1.7: `IncrementalKeyedStateHandle`).
+   */
   INCREMENTAL_KEY_GROUPS_HANDLE: 5,
   /** Stream: `RelativeFileStateHandle`, path relative to the `_metadata` directory. */
   RELATIVE_STREAM_STATE_HANDLE: 6,

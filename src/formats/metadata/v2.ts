@@ -1,7 +1,8 @@
 /**
  * Metadata format version 2 (written by Flink 1.3 – 1.10; read-only in Flink 1.11+).
  *
- * Mirrors `MetadataV2Serializer`. Operator record:
+ * Mirrors `MetadataV2Serializer` (Flink 1.11+; `SavepointV2Serializer` in the releases that wrote V2).
+ * Operator record:
  *
  * ```
  * long lowerPart, long upperPart     OperatorID
@@ -12,14 +13,34 @@
  * × numSubtasks:
  *     int  subtaskIndex
  *     long duration                  unused; Flink writes -1, ignores it on read
- *     int  numLegacyStates           Flink writes 0; > 0 is Flink <= 1.1 "legacy state", refused
+ *     int  numLegacyStates           0 (1.3: 1 + a stream handle, "legacy state"; refused, see below)
  *     subtask slots                  (subtask-state.ts; no channel state in V2)
  * ```
  *
  * V2 has no coordinator state, no finished markers, no channel state, no names. Non-default
  * `chainLength` / `duration` values are kept in the model (`OperatorState.v2ChainLength`,
  * `OperatorSubtaskState.v2Legacy`) so rewrites are byte-exact; a negative legacy-state count (which
- * Flink tolerates but never writes) is refused.
+ * Flink never writes) is refused as corrupt.
+ *
+ * **Flink 1.3 to 1.10.** Every release from 1.3 to 1.10 writes these bytes with its own
+ * `SavepointV2Serializer` (package `checkpoint.savepoint`; written through `SavepointStore` in 1.3 and
+ * 1.4, `Checkpoints` from 1.5; renamed `MetadataV2Serializer` in 1.11, which only reads V2). Checked
+ * against files written by each line's own serializer (fixtures/vectors/1.3.3 to 1.10.3): the layout
+ * is the same in all of them, only the Java classes behind the tags and one field differ:
+ *
+ * - legacy operator state: Flink 1.3's `OperatorSubtaskState` still carries the state of operators
+ *   using the deprecated `Checkpointed` interface, written as legacy count 1 followed by a stream
+ *   handle (count 0 when there is none). Flink 1.4 removed it, always writes 0 and, like every later
+ *   loader (`FAIL_WHEN_LEGACY_STATE_DETECTED`), refuses a count other than 0. This reader does the same
+ *   (UnsupportedVersionError at the count), so a 1.3 savepoint with such state is refused, one
+ *   without it is read like any other V2 file.
+ * - tag 4 is the concrete class `OperatorStateHandle` in 1.3/1.4 (`OperatorStreamStateHandle` from
+ *   1.5), whose `Mode` has two constants: ordinal 1 was named `BROADCAST` and is what 1.5 renamed
+ *   `UNION` (see operator-handles.ts); the byte is the same.
+ * - tag 5 is `IncrementalKeyedStateHandle` up to 1.7, `IncrementalRemoteKeyedStateHandle` from 1.8;
+ *   same body.
+ *
+ * So the model (which names handles as current Flink does) needs no per-version variant for V2.
  */
 
 import { InvalidArgumentError, UnsupportedVersionError } from "../../errors.js";
@@ -82,7 +103,8 @@ export class MetadataV2Serializer extends MetadataSerializerBase {
     const numLegacyStates = input.readInt();
     if (numLegacyStates > 0) {
       throw new UnsupportedVersionError(
-        "Legacy state (from Flink <= 1.1, created through the 'Checkpointed' interface) is no longer supported.",
+        "Legacy operator state (written up to Flink 1.3 for operators using the 'Checkpointed' interface) " +
+          "is not supported, as in Flink 1.4+.",
         {
           ...(input.uri === undefined ? {} : { uri: input.uri }),
           version: 2,

@@ -16,8 +16,7 @@
  *   `offset` the block's offset in the file; base 0 means no context.
  */
 
-import { crc32c } from "@node-rs/crc32";
-import { xxh3, xxh32, xxh64 } from "@node-rs/xxhash";
+import { crc32, xxhash } from "../native-libs.js";
 
 /** `ChecksumType` (`include/rocksdb/table.h`). */
 export const ChecksumType = {
@@ -59,7 +58,7 @@ export function unmaskCrc(masked: number): number {
 
 /** Unmasked CRC-32C of bytes, optionally continuing from `initial`. */
 export function crc32cOf(bytes: Uint8Array, initial?: number): number {
-  return (initial === undefined ? crc32c(bytes) : crc32c(bytes, initial)) >>> 0;
+  return (initial === undefined ? crc32().crc32c(bytes) : crc32().crc32c(bytes, initial)) >>> 0;
 }
 
 const LAST_BYTE_PRIME = 0x6b9083d9;
@@ -73,13 +72,13 @@ export function builtinChecksum(type: ChecksumType, bytes: Uint8Array): number {
     case ChecksumType.CRC32C:
       return maskCrc(crc32cOf(bytes));
     case ChecksumType.XXHASH:
-      return xxh32(bytes, 0) >>> 0;
+      return xxhash().xxh32(bytes, 0) >>> 0;
     case ChecksumType.XXHASH64:
-      return Number(xxh64(bytes, 0n) & 0xffffffffn);
+      return Number(xxhash().xxh64(bytes, 0n) & 0xffffffffn);
     case ChecksumType.XXH3: {
       if (bytes.byteLength === 0) return 0;
       const last = bytes[bytes.byteLength - 1] as number;
-      const v = Number(xxh3.xxh64(bytes.subarray(0, bytes.byteLength - 1)) & 0xffffffffn);
+      const v = Number(xxhash().xxh3.xxh64(bytes.subarray(0, bytes.byteLength - 1)) & 0xffffffffn);
       return (v ^ Math.imul(last, LAST_BYTE_PRIME)) >>> 0;
     }
     default:

@@ -18,10 +18,8 @@
  */
 
 import { inflateRawSync, unzipSync } from "node:zlib";
-import { decompress as zstdDecompress } from "fzstd";
-import { uncompressSync as lz4Uncompress } from "lz4-napi";
-import { uncompressSync as snappyUncompress } from "snappy";
 import { UnsupportedVersionError } from "../../errors.js";
+import { lz4, snappy, zstd } from "../native-libs.js";
 import { type ByteOrigin, ByteReader, corrupt } from "./coding.js";
 
 /** `CompressionType` (`include/rocksdb/compression_type.h`). */
@@ -103,7 +101,7 @@ export function decompressBlock(
       return data;
     case CompressionType.SNAPPY: {
       try {
-        const out = snappyUncompress(data, { asBuffer: true }) as Buffer;
+        const out = snappy().uncompressSync(data, { asBuffer: true }) as Buffer;
         return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
       } catch (err) {
         throw fail((err as Error).message, err);
@@ -144,7 +142,7 @@ export function decompressBlock(
       framed.writeUInt32LE(size, 0);
       framed.set(body, 4);
       try {
-        const out = lz4Uncompress(framed);
+        const out = lz4().uncompressSync(framed);
         return checkSize(new Uint8Array(out.buffer, out.byteOffset, out.byteLength), size);
       } catch (err) {
         if ((err as { code?: string }).code === "CORRUPT_SNAPSHOT") throw err;
@@ -156,7 +154,7 @@ export function decompressBlock(
       const { size, body } = sizeHeader();
       try {
         // The frame sizes itself; the header's size is checked afterwards, never trusted for allocation.
-        return checkSize(zstdDecompress(body), size);
+        return checkSize(zstd().decompress(body), size);
       } catch (err) {
         if ((err as { code?: string }).code === "CORRUPT_SNAPSHOT") throw err;
         throw fail((err as Error).message, err);

@@ -20,6 +20,8 @@ import type { RandomAccessFile } from "./sst-reader.js";
 
 /** Flink's merge operator name (`RocksDBKeyedStateBackend.MERGE_OPERATOR_NAME`). */
 export const FLINK_MERGE_OPERATOR = "stringappendtest";
+/** The name RocksDB records for Flink's merge operator (`StringAppendTESTOperator::Name()`), in tables and OPTIONS. */
+export const FLINK_MERGE_OPERATOR_CLASS = "StringAppendTESTOperator";
 /** The delimiter Flink's list state uses between elements (`ListDelimitedSerializer`). */
 export const FLINK_LIST_DELIMITER = 0x2c;
 /** RocksDB's default column family, which Flink leaves empty. */

@@ -2,7 +2,8 @@
  * Reading RocksDB files offline in pure TypeScript: block-based tables (`sst-reader.ts`), the
  * MANIFEST and CURRENT (`manifest.ts`, `log-reader.ts`), OPTIONS files (`options-file.ts`), the
  * merged view of a column family (`lsm.ts`), a database directory (`instance.ts`) and Flink's
- * RocksDB snapshot handles (`flink.ts`).
+ * RocksDB snapshot handles (`flink.ts`). And writing them: tables (`sst-writer.ts`,
+ * `block-builder.ts`), the MANIFEST and CURRENT (`manifest-writer.ts`, `log-writer.ts`).
  */
 
 export {
@@ -12,7 +13,9 @@ export {
   type IndexBlockFormat,
   type IndexEntry,
 } from "./block.js";
+export { BlockBuilder, type BlockBuilderOptions } from "./block-builder.js";
 export { verifyBlockTrailer } from "./block-io.js";
+export { ByteWriter } from "./byte-writer.js";
 export {
   builtinChecksum,
   CHECKSUM_NAMES,
@@ -26,6 +29,7 @@ export { COMPRESSION_NAMES, CompressionType, decompressBlock } from "./compressi
 export {
   FLINK_LIST_DELIMITER,
   FLINK_MERGE_OPERATOR,
+  FLINK_MERGE_OPERATOR_CLASS,
   type FlinkRocksDbState,
   keyGroupOf,
   keyGroupPrefix,
@@ -54,6 +58,7 @@ export {
   type RocksDbOpenOptions,
 } from "./instance.js";
 export { type LogRecord, LogRecordType, readLogRecords } from "./log-reader.js";
+export { encodeLog, LogWriter } from "./log-writer.js";
 export {
   type KeyValue,
   type LsmFile,
@@ -77,6 +82,16 @@ export {
   type VersionEdit,
 } from "./manifest.js";
 export {
+  currentFileContents,
+  encodeManifest,
+  encodeVersionEdit,
+  type ManifestColumnFamily,
+  type ManifestOptions,
+  manifestFileName,
+  type NewFileEntry,
+  type VersionEditInput,
+} from "./manifest-writer.js";
+export {
   type ColumnFamilyOptionsSection,
   type ColumnFamilyOptionsSummary,
   type OptionsFile,
@@ -94,3 +109,12 @@ export {
   type SstRangeOptions,
   SstReader,
 } from "./sst-reader.js";
+export {
+  encodeBlockHandle,
+  encodeSst,
+  SST_WRITER_FORMAT_VERSION,
+  type SstCompression,
+  type SstFileInfo,
+  SstWriter,
+  type SstWriterOptions,
+} from "./sst-writer.js";

@@ -30,9 +30,8 @@
  * chunks and the framing are.
  */
 
-import { crc32c } from "@node-rs/crc32";
-import { compressSync, uncompressSync } from "snappy";
 import { CorruptSnapshotError } from "../../errors.js";
+import { crc32, snappy } from "../native-libs.js";
 
 /** The stream identifier chunk, as xerial's `SnappyFramed.HEADER_BYTES`. */
 export const SNAPPY_STREAM_IDENTIFIER = Uint8Array.of(
@@ -66,7 +65,7 @@ const toBuffer = (b: Uint8Array): Buffer => Buffer.from(b.buffer, b.byteOffset, 
 
 /** The masked CRC-32C of `data`, as the framing format stores it (unsigned 32-bit). */
 export function maskedCrc32c(data: Uint8Array): number {
-  const crc = crc32c(toBuffer(data)) >>> 0;
+  const crc = crc32().crc32c(toBuffer(data)) >>> 0;
   return ((((crc >>> 15) | (crc << 17)) >>> 0) + 0xa282ead8) >>> 0;
 }
 
@@ -150,7 +149,7 @@ export function decodeChunkAt(
     data = body.subarray(4);
   } else {
     try {
-      const out = uncompressSync(toBuffer(body.subarray(4)), { asBuffer: true }) as Buffer;
+      const out = snappy().uncompressSync(toBuffer(body.subarray(4)), { asBuffer: true }) as Buffer;
       data = new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
     } catch (err) {
       throw fail(`compressed chunk does not decompress: ${(err as Error).message}`);
@@ -285,7 +284,7 @@ export class SnappyFramedWriter {
     const raw = this.buffer.slice(0, this.buffered);
     this.buffered = 0;
     const crc = maskedCrc32c(raw);
-    const compressed = compressSync(toBuffer(raw));
+    const compressed = snappy().compressSync(toBuffer(raw));
     const useCompressed = compressed.byteLength / raw.byteLength <= this.minRatio;
     const body = useCompressed
       ? new Uint8Array(compressed.buffer, compressed.byteOffset, compressed.byteLength)

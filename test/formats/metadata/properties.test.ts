@@ -3,7 +3,7 @@
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { readJavaSerializedObject } from "../../../src/formats/metadata/java-stream.js";
+import { readJavaSerializedObject } from "../../../src/formats/java/stream.js";
 import {
   checkPropertiesTrailer,
   decodeCheckpointProperties,

@@ -23,6 +23,7 @@ import { createHash } from "node:crypto";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
+import { UnsupportedVersionError } from "../../../src/errors.js";
 import {
   decodeCheckpointProperties,
   readMetadata,
@@ -50,11 +51,20 @@ const VECTORS_DIR = join(REPO_ROOT, "fixtures", "vectors");
  * with fixtures/vectors/README.md.
  */
 const V2_VECTORS = ["basic", "incremental"];
+/** Flink 1.3 also wrote legacy operator state (see {@link REFUSED_VECTORS}). */
+const V2_13_VECTORS = [...V2_VECTORS, "legacy-state"];
 const V3_VECTORS = ["basic", "incremental", "channel"];
 const V3_114_VECTORS = [...V3_VECTORS, "finished", "changelog"];
 const V4_VECTORS = [...V3_114_VECTORS, "no-properties", "full-checkpoint", "suspend-savepoint"];
 const V4_120_VECTORS = [...V4_VECTORS, "file-merging"];
 export const EXPECTED_VECTORS: Readonly<Record<string, { version: number; vectors: string[] }>> = {
+  "1.3.3": { version: 2, vectors: V2_13_VECTORS },
+  "1.4.2": { version: 2, vectors: V2_VECTORS },
+  "1.5.6": { version: 2, vectors: V2_VECTORS },
+  "1.6.4": { version: 2, vectors: V2_VECTORS },
+  "1.7.2": { version: 2, vectors: V2_VECTORS },
+  "1.8.3": { version: 2, vectors: V2_VECTORS },
+  "1.9.3": { version: 2, vectors: V2_VECTORS },
   "1.10.3": { version: 2, vectors: V2_VECTORS },
   "1.11.6": { version: 3, vectors: V3_VECTORS },
   "1.12.7": { version: 3, vectors: V3_VECTORS },
@@ -70,6 +80,17 @@ export const EXPECTED_VECTORS: Readonly<Record<string, { version: number; vector
   "2.1.3": { version: 6, vectors: V4_120_VECTORS },
   "2.2.1": { version: 6, vectors: V4_120_VECTORS },
   "2.3.0": { version: 6, vectors: V4_120_VECTORS },
+};
+
+/**
+ * Vectors Flink wrote that we refuse to read, as every later Flink does, with why. Flink 1.3 still
+ * wrote the legacy operator state of operators using the `Checkpointed` interface (legacy-state count
+ * 1 and a stream handle); Flink 1.4+ refuses to load it (`SavepointV2Serializer`:
+ * FAIL_WHEN_LEGACY_STATE_DETECTED) and so does our V2 reader, with an UnsupportedVersionError at the
+ * count.
+ */
+export const REFUSED_VECTORS: Readonly<Record<string, string>> = {
+  "1.3.3/legacy-state": "legacy operator state (Flink <= 1.3 'Checkpointed' interface)",
 };
 
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
@@ -168,6 +189,33 @@ function keyedSize(h: KeyedStateHandle): bigint {
 }
 
 const SCOPES = ["EXCLUSIVE", "SHARED"];
+
+/** A Flink version string ("1.3.3") is before `major.minor`. */
+function flinkBefore(version: Json | undefined, major: number, minor: number): boolean {
+  const [a = 0, b = 0] = String(version).split(".").map(Number);
+  return a < major || (a === major && b < minor);
+}
+
+/**
+ * The Java class name of a model handle kind in the Flink version that wrote the vector: the same
+ * wire tags had other class names before Flink 1.5 (tag 4: the concrete `OperatorStateHandle`) and
+ * 1.8 (tag 5: `IncrementalKeyedStateHandle`).
+ */
+function javaKind(kind: string, flinkVersion: Json | undefined): string {
+  if (kind === "OperatorStreamStateHandle" && flinkBefore(flinkVersion, 1, 5)) return "OperatorStateHandle";
+  if (kind === "IncrementalRemoteKeyedStateHandle" && flinkBefore(flinkVersion, 1, 8))
+    return "IncrementalKeyedStateHandle";
+  return kind;
+}
+
+/**
+ * The Java name of an operator state mode in the Flink version that wrote the vector. The mode is
+ * written as its ordinal; Flink 1.3/1.4 named ordinal 1 `BROADCAST` (union redistribution), which 1.5
+ * renamed `UNION` when it added a new `BROADCAST` as ordinal 2.
+ */
+function javaMode(mode: string, flinkVersion: Json | undefined): string {
+  return mode === "UNION" && flinkBefore(flinkVersion, 1, 5) ? "BROADCAST" : mode;
+}
 
 /** Flink's `EmptySegmentFileStateHandle.INSTANCE`, as the loader describes it. */
 const EMPTY_SEGMENT = {
@@ -381,10 +429,13 @@ class Comparer {
   }
 
   private subtask(path: string, e: JsonObject, s: SubtaskStateEntry): void {
+    // Flink 1.3's OperatorSubtaskState also has the legacy operator state (a vector we read has none)
+    const legacy = flinkBefore(this.json.flinkVersion, 1, 4);
     this.keys(path, e, [
       "index",
       "kind",
       "finished",
+      ...(legacy ? ["legacyOperatorState"] : []),
       "managedOperatorState",
       "rawOperatorState",
       "managedKeyedState",
@@ -395,6 +446,7 @@ class Comparer {
     this.eq(`${path}.index`, e.index, s.subtaskIndex);
     this.eq(`${path}.kind`, e.kind, s.kind);
     this.eq(`${path}.finished`, e.finished, s.kind === "FinishedOperatorSubtaskState");
+    if (legacy) this.eq(`${path}.legacyOperatorState`, e.legacyOperatorState, null);
     const r = s.kind === "OperatorSubtaskState" ? s : null;
     this.slot(
       `${path}.managedOperatorState`,
@@ -435,8 +487,11 @@ class Comparer {
 
   private operatorHandle(path: string, e: JsonObject, h: OperatorStateHandle): void {
     const merging = h.kind === "FileMergingOperatorStreamStateHandle";
-    const javaKind = merging && h.isEmpty ? "EmptyFileMergingOperatorStreamStateHandle" : h.kind;
-    this.kinds.add(javaKind);
+    const kind =
+      merging && h.isEmpty
+        ? "EmptyFileMergingOperatorStreamStateHandle"
+        : javaKind(h.kind, this.json.flinkVersion);
+    this.kinds.add(kind);
     this.keys(
       path,
       e,
@@ -444,7 +499,7 @@ class Comparer {
         ? ["kind", "states", "taskOwnedDirPath", "sharedDirPath", "stateSize", "delegate"]
         : ["kind", "states", "stateSize", "delegate"],
     );
-    this.eq(`${path}.kind`, e.kind, javaKind);
+    this.eq(`${path}.kind`, e.kind, kind);
     this.order(
       `${path}.states`,
       h.states.map((s) => s.name),
@@ -457,7 +512,7 @@ class Comparer {
       if (!x) return;
       this.keys(`${path}.states[${i}]`, x, ["name", "mode", "offsets"]);
       this.eq(`${path}.states[${i}].name`, x.name, st.name);
-      this.eq(`${path}.states[${i}].mode`, x.mode, st.mode);
+      this.eq(`${path}.states[${i}].mode`, x.mode, javaMode(st.mode, this.json.flinkVersion));
       this.eq(`${path}.states[${i}].offsets`, x.offsets, st.offsets.map(String));
     });
     if (merging) {
@@ -505,8 +560,9 @@ class Comparer {
         this.eq(`${path}.stateHandleId`, e.stateHandleId, h.stateHandleId);
         this.stream(`${path}.delegate`, e.delegate, h.delegate);
         return;
-      case "IncrementalRemoteKeyedStateHandle":
-        this.kinds.add(h.kind);
+      case "IncrementalRemoteKeyedStateHandle": {
+        const kind = javaKind(h.kind, this.json.flinkVersion);
+        this.kinds.add(kind);
         this.keys(path, e, [
           "kind",
           "checkpointId",
@@ -519,7 +575,7 @@ class Comparer {
           "sharedState",
           "privateState",
         ]);
-        this.eq(`${path}.kind`, e.kind, h.kind);
+        this.eq(`${path}.kind`, e.kind, kind);
         this.eq(`${path}.checkpointId`, e.checkpointId, h.checkpointId);
         this.eq(`${path}.backendIdentifier`, e.backendIdentifier, h.backendIdentifier);
         this.eq(`${path}.keyGroupRange`, e.keyGroupRange, flinkRange(h.keyGroupRange));
@@ -530,6 +586,7 @@ class Comparer {
         this.localPaths(`${path}.sharedState`, e.sharedState, h.sharedState);
         this.localPaths(`${path}.privateState`, e.privateState, h.privateState);
         return;
+      }
       case "ChangelogStateBackendHandle":
         this.kinds.add("ChangelogStateBackendHandleImpl");
         this.keys(path, e, [
@@ -805,6 +862,29 @@ describe("metadata vectors written by Flink itself (fixtures/vectors)", () => {
         if (expectedVersion !== undefined) assert.equal(json.metadataVersion, expectedVersion);
         return { bytes, json };
       };
+
+      const refused = REFUSED_VECTORS[`${v.flinkVersion}/${v.name}`];
+      if (refused !== undefined) {
+        it(`is refused like later Flink versions refuse it: ${refused}`, () => {
+          const { bytes, json } = load();
+          // the vector really holds legacy state: Flink's loader of that version read some
+          const legacy = arr(json.operators).flatMap((op) =>
+            arr(obj(op)?.subtasks).filter((st) => obj(st)?.legacyOperatorState != null),
+          );
+          assert.ok(legacy.length > 0, "the JSON shows no legacy operator state");
+          assert.throws(
+            () => readMetadata(bytes, v.metadataFile),
+            (e: unknown) => {
+              assert.ok(e instanceof UnsupportedVersionError, String(e));
+              assert.equal(e.version, 2);
+              // at the legacy-state count 1, after the subtask's duration -1
+              assert.equal(hexOf(bytes.subarray(e.offset - 8, e.offset + 4)), `${"ff".repeat(8)}00000001`);
+              return true;
+            },
+          );
+        });
+        return;
+      }
 
       it("reads what Flink's loader reads", () => {
         const { bytes, json } = load();

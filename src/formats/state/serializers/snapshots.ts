@@ -24,6 +24,9 @@ import { CorruptSnapshotError } from "../../../errors.js";
 import type { DataInput } from "../../io/data-input.js";
 import { DataOutput } from "../../io/data-output.js";
 import { avroSerializer } from "./avro.js";
+import { codecFor, lookupCodec, registerSnapshotCodec, type SnapshotCodec } from "./registry.js";
+// Registers the Table/SQL runtime snapshot classes (RowData and the InternalTypeInfo serializers).
+import "./table.js";
 import {
   type CompositeSnapshot,
   type OptionalMapEntry,
@@ -32,6 +35,8 @@ import {
   UnsupportedSerializerError,
 } from "./types.js";
 import * as V from "./values.js";
+
+export { knownSnapshotClasses, registerSnapshotCodec, type SnapshotCodec } from "./registry.js";
 
 /** `TypeSerializerSnapshotSerializationProxy.VERSION`. */
 export const SNAPSHOT_PROXY_VERSION = 2;
@@ -43,44 +48,6 @@ export const COMPOSITE_MAGIC = 911108;
 export const NESTED_MAGIC = 1333245;
 /** `LinkedOptionalMapSerializer.HEADER`. */
 export const OPTIONAL_MAP_HEADER = 0x4f2c69a3d70n;
-
-/** How one snapshot class is read, written and turned into a value decoder. */
-export interface SnapshotCodec {
-  /** Reads the payload after class name and version. */
-  read(input: DataInput, className: string, version: number): SerializerSnapshot;
-  /** Writes the payload (the inverse of `read`). */
-  write(out: DataOutput, snapshot: SerializerSnapshot): void;
-  /** The value decoder of the serializer this snapshot restores. */
-  serializer(snapshot: SerializerSnapshot): TypeSerializer;
-}
-
-const registry = new Map<string, SnapshotCodec>();
-
-/** Registers a codec for snapshot class names (binary names, `$` for nested classes). */
-export function registerSnapshotCodec(classNames: readonly string[], codec: SnapshotCodec): void {
-  for (const c of classNames) registry.set(c, codec);
-}
-
-/** The snapshot classes the registry knows, sorted. */
-export function knownSnapshotClasses(): string[] {
-  return [...registry.keys()].sort();
-}
-
-function codecFor(className: string, input: DataInput, at: number, version: number): SnapshotCodec {
-  const c = registry.get(className);
-  if (!c) {
-    throw new UnsupportedSerializerError(
-      `unsupported type serializer snapshot class ${className} (version ${version}); its bytes are not framed, so the rest of this header cannot be read`,
-      {
-        ...(input.uri === undefined ? {} : { uri: input.uri }),
-        offset: input.baseOffset + at,
-        className,
-        version,
-      },
-    );
-  }
-  return c;
-}
 
 /**
  * `TypeSerializerSnapshotSerializationUtil.readSerializerSnapshot`: i32 proxy version (must be 2; 1
@@ -131,7 +98,7 @@ export function readVersionedSnapshot(input: DataInput): SerializerSnapshot {
 
 /** `TypeSerializerSnapshot.writeVersionedSnapshot`. */
 export function writeVersionedSnapshot(out: DataOutput, s: SerializerSnapshot): void {
-  const codec = registry.get(s.className);
+  const codec = lookupCodec(s.className);
   if (!codec) {
     throw new UnsupportedSerializerError(`cannot write unsupported snapshot class ${s.className}`, {
       offset: out.length,
@@ -152,7 +119,7 @@ export function writeVersionedSnapshot(out: DataOutput, s: SerializerSnapshot): 
 
 /** The value decoder for a snapshot (`restoreSerializer()`). */
 export function serializerOf(s: SerializerSnapshot): TypeSerializer {
-  const codec = registry.get(s.className);
+  const codec = lookupCodec(s.className);
   if (!codec)
     throw new UnsupportedSerializerError(`unsupported snapshot class ${s.className}`, {
       offset: 0,
@@ -198,6 +165,19 @@ function readComposite(
   } else {
     config = readOuter(version);
   }
+  return { composite: { outerVersion, ...readNestedSnapshots(input) }, config };
+}
+
+/**
+ * `NestedSerializersSnapshotDelegate.readNestedSerializerSnapshots`: i32 magic 1333245, i32 version
+ * 1, i32 count, that many versioned snapshots.
+ * @throws CorruptSnapshotError for a bad magic number or version, UnsupportedSerializerError for an
+ *   unknown nested class.
+ */
+export function readNestedSnapshots(input: DataInput): {
+  nestedVersion: number;
+  nested: SerializerSnapshot[];
+} {
   const at = input.position;
   const magic = input.readInt();
   if (magic !== NESTED_MAGIC) {
@@ -209,7 +189,16 @@ function readComposite(
   const n = input.readCount("nested serializer snapshots", 6);
   const nested: SerializerSnapshot[] = [];
   for (let k = 0; k < n; k++) nested.push(input.within(`nested[${k}]`, () => readVersionedSnapshot(input)));
-  return { composite: { outerVersion, nestedVersion, nested }, config };
+  return { nestedVersion, nested };
+}
+
+/** Inverse of {@link readNestedSnapshots}. */
+export function writeNestedSnapshots(
+  out: DataOutput,
+  nested: { nestedVersion: number; nested: readonly SerializerSnapshot[] },
+): void {
+  out.writeInt(NESTED_MAGIC).writeInt(nested.nestedVersion).writeInt(nested.nested.length);
+  for (const n of nested.nested) writeVersionedSnapshot(out, n);
 }
 
 function writeComposite(
@@ -222,8 +211,7 @@ function writeComposite(
     throw new CorruptSnapshotError(`snapshot ${s.className} has no composite part`, { offset: out.length });
   if (s.version > 2) out.writeInt(COMPOSITE_MAGIC).writeInt(c.outerVersion ?? 1);
   writeOuter(s.config);
-  out.writeInt(NESTED_MAGIC).writeInt(c.nestedVersion).writeInt(c.nested.length);
-  for (const n of c.nested) writeVersionedSnapshot(out, n);
+  writeNestedSnapshots(out, c);
 }
 
 function nestedSerializers(s: SerializerSnapshot, expected?: number): TypeSerializer[] {
@@ -240,7 +228,7 @@ function nestedSerializers(s: SerializerSnapshot, expected?: number): TypeSerial
 }
 
 /** A composite codec with an outer payload reader/writer and a decoder builder. */
-function compositeCodec(
+export function compositeCodec(
   build: (nested: TypeSerializer[], s: SerializerSnapshot) => TypeSerializer,
   outer?: {
     read: (input: DataInput, outerVersion: number) => Record<string, unknown>;
@@ -266,7 +254,7 @@ function compositeCodec(
  * `SimpleTypeSerializerSnapshot`: version 3 has no payload; version 2 (Flink 1.7-era) holds the
  * serializer's class name as a UTF string.
  */
-function simpleCodec(serializer: TypeSerializer): SnapshotCodec {
+export function simpleCodec(serializer: TypeSerializer): SnapshotCodec {
   return {
     read(input, className, version) {
       if (version === 2) return { className, version, config: { serializerClass: input.readUTF() } };

@@ -1,26 +1,32 @@
 /**
- * A small, strict, bounded walker for one Java serialization stream (`ObjectOutputStream`), enough
- * to check that the V4+ `CheckpointProperties` trailer of `_metadata` is complete and to read its
- * fields. It follows the grammar of the Java Object Serialization Specification, chapter 6
- * ("Object Serialization Stream Protocol"): `AC ED 00 05`, then one content element.
+ * A small, strict, bounded walker for one Java serialization stream (`ObjectOutputStream`). It reads
+ * the V4+ `CheckpointProperties` trailer of `_metadata` and the Java-serialized objects inside type
+ * serializer snapshots (the `LogicalType`s of Flink's Table/SQL serializers, written by
+ * `InstantiationUtil.serializeObject`). It follows the grammar of the Java Object Serialization
+ * Specification, chapter 6 ("Object Serialization Stream Protocol"): `AC ED 00 05`, then one content
+ * element.
  *
  * Supported: `TC_NULL`, `TC_REFERENCE`, `TC_CLASSDESC`, `TC_PROXYCLASSDESC`, `TC_OBJECT` (default
  * field data, `writeObject` annotations, block-data externalizables), `TC_STRING`, `TC_LONGSTRING`,
  * `TC_ENUM`, `TC_ARRAY`, `TC_CLASS`, `TC_BLOCKDATA(LONG)` in annotations, `TC_RESET`. Refused:
- * `TC_EXCEPTION`, protocol-1 externalizable data (not self-delimiting), anything else.
+ * `TC_EXCEPTION`, protocol-1 externalizable data (not self-delimiting), anything else. What a class's
+ * `writeObject` wrote after its fields (e.g. the elements of a `java.util.ArrayList`) is kept, in
+ * order, as the object's {@link JavaAnnotation}s.
  *
  * Nothing is instantiated and no class is looked up: the result is a plain tree of values. Bounds:
  * nesting depth {@link MAX_JAVA_DEPTH}, counts checked against the bytes left, so corrupt input
  * throws {@link JavaStreamError} quickly instead of allocating or looping.
  */
 
-import { decodeModifiedUtf8 } from "../io/data-input.js";
+import { type DataInput, decodeModifiedUtf8 } from "../io/data-input.js";
 
 /** Problem found while walking a Java serialization stream; `offset` is relative to its first byte. */
 export class JavaStreamError extends Error {
   constructor(
     message: string,
     readonly offset: number,
+    /** True when the stream ended before the object did (more bytes might complete it). */
+    readonly truncated = false,
   ) {
     super(message);
     this.name = "JavaStreamError";
@@ -73,11 +79,22 @@ export interface JavaClassDesc {
   superClass: JavaClassDesc | null;
 }
 
+/**
+ * What one class's `writeObject` (or an externalizable's `writeExternal`) wrote after its default
+ * fields: objects and block data (raw bytes written with `writeInt`, `writeUTF`...), in order.
+ */
+export interface JavaAnnotation {
+  className: string;
+  contents: (JavaValue | Uint8Array)[];
+}
+
 /** A deserialized object: its class descriptor and its field values (most-derived class wins). */
 export interface JavaObject {
   kind: "object";
   classDesc: JavaClassDesc;
   fields: Map<string, JavaValue>;
+  /** The `writeObject` / `writeExternal` data of the classes in its hierarchy, superclass first. */
+  annotations: JavaAnnotation[];
 }
 
 /** An enum constant. */
@@ -125,6 +142,29 @@ export function readJavaSerializedObject(bytes: Uint8Array): { value: JavaValue;
   return { value, length: r.pos };
 }
 
+/**
+ * Reads one Java serialization stream (`InstantiationUtil.serializeObject`: its own `AC ED 00 05`
+ * header, one object) at the position of `input`, and moves past it.
+ *
+ * @param what names the object in error messages.
+ * @returns the walked value and its bytes.
+ * @throws CorruptSnapshotError naming the file and the byte offset of the problem (a streaming input
+ *   first asks for more bytes when the object runs past the buffered ones).
+ */
+export function readJavaObject(input: DataInput, what: string): { value: JavaValue; bytes: Uint8Array } {
+  const start = input.position;
+  const available = input.bytes.subarray(start);
+  try {
+    const { value, length } = readJavaSerializedObject(available);
+    const bytes = input.readFully(length, what);
+    return { value, bytes };
+  } catch (e) {
+    if (!(e instanceof JavaStreamError)) throw e;
+    if (e.truncated) input.require(available.byteLength + 1, what);
+    throw input.corrupt(`${what}: ${e.message}`, start + e.offset);
+  }
+}
+
 class Walker {
   pos = 0;
   private handles: unknown[] = [];
@@ -140,7 +180,11 @@ class Walker {
 
   need(n: number, what: string): void {
     if (n > this.bytes.byteLength - this.pos)
-      this.fail(`unexpected end of Java serialization stream reading ${what}`);
+      throw new JavaStreamError(
+        `unexpected end of Java serialization stream reading ${what}`,
+        this.pos,
+        true,
+      );
   }
 
   u8(): number {
@@ -364,30 +408,38 @@ class Walker {
     return this.fail(`invalid field type code ${JSON.stringify(typeCode)}`, at);
   }
 
-  /** `classAnnotation` / `objectAnnotation`: contents up to TC_ENDBLOCKDATA. */
-  annotation(depth: number): void {
+  /** `classAnnotation` / `objectAnnotation`: contents up to TC_ENDBLOCKDATA, in order. */
+  annotation(depth: number): (JavaValue | Uint8Array)[] {
     this.checkDepth(depth);
+    const contents: (JavaValue | Uint8Array)[] = [];
     for (;;) {
       const at = this.pos;
       const tc = this.u8();
-      if (tc === TC.ENDBLOCKDATA) return;
+      if (tc === TC.ENDBLOCKDATA) return contents;
       if (tc === TC.BLOCKDATA) {
-        this.skip(this.u8(), "block data");
+        contents.push(this.block(this.u8()));
       } else if (tc === TC.BLOCKDATALONG) {
         const n = this.i32();
         if (n < 0) this.fail(`negative block data length ${n}`, at + 1);
-        this.skip(n, "block data");
+        contents.push(this.block(n));
       } else {
         this.pos = at;
-        this.object(depth + 1);
+        contents.push(this.object(depth + 1));
       }
     }
+  }
+
+  block(n: number): Uint8Array {
+    this.need(n, "block data");
+    const b = this.bytes.subarray(this.pos, this.pos + n);
+    this.pos += n;
+    return b;
   }
 
   newObject(depth: number): JavaObject {
     const desc = this.classDesc(depth + 1);
     if (desc === null) this.fail("object without a class descriptor");
-    const obj: JavaObject = { kind: "object", classDesc: desc, fields: new Map() };
+    const obj: JavaObject = { kind: "object", classDesc: desc, fields: new Map(), annotations: [] };
     this.newHandle(obj);
     // class data from the topmost superclass down to the object's class
     const chain: JavaClassDesc[] = [];
@@ -399,12 +451,13 @@ class Walker {
       if (c.flags & SC_EXTERNALIZABLE) {
         if (!(c.flags & SC_BLOCK_DATA))
           this.fail(`externalizable class ${c.name} without block data is not supported`);
-        this.annotation(depth + 1);
+        obj.annotations.push({ className: c.name, contents: this.annotation(depth + 1) });
         continue;
       }
       if (!(c.flags & SC_SERIALIZABLE)) continue;
       for (const f of c.fields) obj.fields.set(f.name, this.fieldValue(f.typeCode, depth));
-      if (c.flags & SC_WRITE_METHOD) this.annotation(depth + 1);
+      if (c.flags & SC_WRITE_METHOD)
+        obj.annotations.push({ className: c.name, contents: this.annotation(depth + 1) });
     }
     return obj;
   }

@@ -1,0 +1,149 @@
+/**
+ * Writing RocksDB's primitive encodings (`util/coding.h`): little-endian fixed-width integers,
+ * varints (7 bits per byte, low bits first, high bit = more bytes follow) and length-prefixed slices.
+ * The writing twin of {@link ByteReader} (`./coding.ts`).
+ */
+
+import { InvalidArgumentError } from "../../errors.js";
+
+const U64_MAX = (1n << 64n) - 1n;
+
+/** A growable little-endian byte buffer (RocksDB's `PutFixed32`, `PutVarint64`, ...). */
+export class ByteWriter {
+  private buf: Uint8Array;
+  private view: DataView;
+  private pos = 0;
+
+  constructor(initialCapacity = 256) {
+    this.buf = new Uint8Array(Math.max(16, initialCapacity));
+    this.view = new DataView(this.buf.buffer);
+  }
+
+  /** Bytes written so far. */
+  get length(): number {
+    return this.pos;
+  }
+
+  /** The bytes written so far (a view: do not keep it across further writes or {@link reset}). */
+  current(): Uint8Array {
+    return this.buf.subarray(0, this.pos);
+  }
+
+  /** A copy of the bytes written so far. */
+  toBytes(): Uint8Array {
+    return this.buf.slice(0, this.pos);
+  }
+
+  /** Forgets the bytes written (the capacity is kept). */
+  reset(): void {
+    this.pos = 0;
+  }
+
+  private ensure(n: number): void {
+    const need = this.pos + n;
+    if (need <= this.buf.byteLength) return;
+    let cap = this.buf.byteLength * 2;
+    while (cap < need) cap *= 2;
+    const next = new Uint8Array(cap);
+    next.set(this.buf.subarray(0, this.pos));
+    this.buf = next;
+    this.view = new DataView(next.buffer);
+  }
+
+  /** One byte (the low 8 bits of `v`). */
+  u8(v: number): this {
+    this.ensure(1);
+    this.buf[this.pos++] = v & 0xff;
+    return this;
+  }
+
+  /** `PutFixed16`. */
+  fixed16(v: number): this {
+    this.ensure(2);
+    this.view.setUint16(this.pos, v, true);
+    this.pos += 2;
+    return this;
+  }
+
+  /** `PutFixed32`: unsigned 32-bit little-endian. */
+  fixed32(v: number): this {
+    this.ensure(4);
+    this.view.setUint32(this.pos, v >>> 0, true);
+    this.pos += 4;
+    return this;
+  }
+
+  /**
+   * `PutFixed64`: unsigned 64-bit little-endian.
+   * @throws InvalidArgumentError outside [0, 2^64).
+   */
+  fixed64(v: bigint): this {
+    if (v < 0n || v > U64_MAX) throw new InvalidArgumentError(`fixed64 value ${v} out of range`);
+    this.ensure(8);
+    this.view.setBigUint64(this.pos, v, true);
+    this.pos += 8;
+    return this;
+  }
+
+  /**
+   * `PutVarint32` / `PutVarint64` for a non-negative integer below 2^53.
+   * @throws InvalidArgumentError for a negative, fractional or too large number.
+   */
+  varint(v: number): this {
+    if (!Number.isSafeInteger(v) || v < 0) throw new InvalidArgumentError(`varint value ${v} out of range`);
+    this.ensure(8);
+    while (v >= 0x80) {
+      this.buf[this.pos++] = (v % 0x80) | 0x80;
+      v = Math.floor(v / 0x80);
+    }
+    this.buf[this.pos++] = v;
+    return this;
+  }
+
+  /**
+   * `PutVarint64` for a bigint in [0, 2^64).
+   * @throws InvalidArgumentError outside that range.
+   */
+  varint64(v: bigint): this {
+    if (v < 0n || v > U64_MAX) throw new InvalidArgumentError(`varint64 value ${v} out of range`);
+    if (v <= BigInt(Number.MAX_SAFE_INTEGER)) return this.varint(Number(v));
+    this.ensure(10);
+    while (v >= 0x80n) {
+      this.buf[this.pos++] = Number(v & 0x7fn) | 0x80;
+      v >>= 7n;
+    }
+    this.buf[this.pos++] = Number(v);
+    return this;
+  }
+
+  /** Raw bytes. */
+  bytes(b: Uint8Array): this {
+    this.ensure(b.byteLength);
+    this.buf.set(b, this.pos);
+    this.pos += b.byteLength;
+    return this;
+  }
+
+  /** `PutLengthPrefixedSlice`: varint32 length, then the bytes. */
+  lengthPrefixed(b: Uint8Array): this {
+    return this.varint(b.byteLength).bytes(b);
+  }
+
+  /** Zero bytes. */
+  zeros(n: number): this {
+    this.ensure(n);
+    this.buf.fill(0, this.pos, this.pos + n);
+    this.pos += n;
+    return this;
+  }
+}
+
+/** The encoded length of a varint (1 to 10 bytes). */
+export function varintLength(v: number): number {
+  let n = 1;
+  while (v >= 0x80) {
+    v = Math.floor(v / 0x80);
+    n++;
+  }
+  return n;
+}

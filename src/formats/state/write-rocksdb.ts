@@ -1,0 +1,275 @@
+/**
+ * Writing a subtask's keyed state as a RocksDB instance the way Flink's RocksDB backend snapshots it
+ * natively: the writing half of converting canonical savepoint key groups into a native RocksDB
+ * savepoint (`IncrementalRemoteKeyedStateHandle`), the inverse of `./rocksdb-canonical.ts`.
+ *
+ * Flink keeps one column family per state (`RocksDBKeyedStateBackend`, named after the state, timers
+ * in `_timer_state/...` families with the default RocksDB timer service), keys prefixed by the key
+ * group (`CompositeKeySerializationUtils.writeKeyGroup`). A canonical record is exactly such an entry:
+ * its key is the RocksDB key (key-group prefix included) and its value the RocksDB value (list state:
+ * elements joined by `,`; map state: one record per map entry; timers: empty value), see
+ * `FullSnapshotAsyncWriter` / `RocksDBFullRestoreOperation`, which puts the canonical bytes into RocksDB
+ * as they are. So each record goes, unchanged, into the column family of its state.
+ *
+ * What is produced (the files `RocksDBIncrementalRestoreOperation` downloads and opens, for a handle
+ * whose key-group range is the subtask's: it opens the database directly, with a column family
+ * descriptor per state of the meta file):
+ * - the meta file: the `KeyedBackendSerializationProxy` header, as `RocksDBSnapshotStrategyBase`
+ *   materializes it (the states, in the canonical file's order, are the column families);
+ * - per state with entries, one or more table files (`000008.sst`, ...; a new one after
+ *   `targetFileSize` bytes) at the bottommost level, sequence number 0 (`../rocksdb/sst-writer.ts`);
+ * - `MANIFEST-<n>` adding a column family per state (ids 1, 2, ... in header order; `default` is 0 and
+ *   empty) with its tables, and `CURRENT` naming it (`../rocksdb/manifest-writer.ts`).
+ *
+ * Order: records come per key group ascending and, in a key group, per state run (each state once), as
+ * canonical files hold them. RocksDB needs each column family's keys ascending bytewise; within a key
+ * group and state, canonical order is RocksDB's key order when a RocksDB backend wrote the savepoint,
+ * but hash order when the hashmap backend did. So each run (one key group of one state) is buffered and
+ * sorted, up to `maxRunBytes`; a run past that bound is written as it comes, which works when it is
+ * already sorted (a RocksDB-written run) and otherwise fails with a clear error.
+ */
+
+import { CorruptSnapshotError, InvalidArgumentError } from "../../errors.js";
+import { DataOutput } from "../io/data-output.js";
+import type { KeyGroupRange } from "../metadata/model.js";
+import { compareBytes } from "../rocksdb/coding.js";
+import { FLINK_MERGE_OPERATOR_CLASS, keyGroupOf } from "../rocksdb/flink.js";
+import { tableFileName } from "../rocksdb/manifest.js";
+import {
+  currentFileContents,
+  encodeManifest,
+  type ManifestColumnFamily,
+  manifestFileName,
+} from "../rocksdb/manifest-writer.js";
+import { type SstCompression, type SstFileInfo, SstWriter } from "../rocksdb/sst-writer.js";
+import type { CanonicalRecord } from "./canonical-writer.js";
+import { type KeyedBackendHeader, writeKeyedBackendHeader } from "./headers.js";
+
+/** Where one table file's bytes go (a local spool file, an upload). */
+export interface TableSink {
+  write(bytes: Uint8Array): Promise<void>;
+  /** Called once, after the last write. */
+  close(): Promise<void>;
+}
+
+/** Options of {@link writeRocksDbInstance}. */
+export interface RocksDbInstanceOptions {
+  /** The keyed header: its states become the column families, in order; written as the meta file. */
+  header: KeyedBackendHeader;
+  /** The subtask's key groups: every record must be in it. */
+  keyGroupRange: KeyGroupRange;
+  /** Key-group prefix bytes of the keys (1 up to max parallelism 128, else 2). */
+  keyGroupPrefixBytes: 1 | 2;
+  /** Opens the sink of a new table file (`000008.sst`). */
+  openTable: (fileName: string) => Promise<TableSink>;
+  /** Block compression of the tables (default "snappy", RocksDB's and Flink's default). */
+  compression?: SstCompression;
+  /** A table is closed and a new one started once it has this many bytes (default 64 MiB). */
+  targetFileSize?: number;
+  /** Bytes of one key group of one state sorted in memory at most (default 256 MiB). */
+  maxRunBytes?: number;
+  /** `rocksdb.creating.db.identity` and the session id written into the tables. */
+  dbId?: string;
+  dbSessionId?: string;
+  /** The source (file URI) named in errors. */
+  source?: string;
+}
+
+/** One table file written by {@link writeRocksDbInstance}. */
+export interface WrittenTable {
+  fileName: string;
+  columnFamily: string;
+  info: SstFileInfo;
+}
+
+/** The result of {@link writeRocksDbInstance}: the tables written, and the small files in memory. */
+export interface RocksDbInstanceFiles {
+  tables: WrittenTable[];
+  /** The meta file (`KeyedBackendSerializationProxy`). */
+  meta: Uint8Array;
+  manifestName: string;
+  manifest: Uint8Array;
+  /** `CURRENT`'s bytes. */
+  current: Uint8Array;
+  /** Records (RocksDB entries) written. */
+  records: number;
+  /** Key groups with at least one record. */
+  keyGroups: number;
+}
+
+/** Table file numbers start here (RocksDB's own first tables of a new database get similar numbers). */
+const FIRST_TABLE_NUMBER = 8;
+
+/** A column family being written: its current table and the last key it got. */
+class FamilyWriter {
+  files: WrittenTable[] = [];
+  private writer: SstWriter | null = null;
+  private sink: TableSink | null = null;
+  private fileName = "";
+  lastKey: Uint8Array | null = null;
+
+  constructor(
+    readonly id: number,
+    readonly name: string,
+    private readonly options: RocksDbInstanceOptions,
+    private readonly nextNumber: () => number,
+  ) {}
+
+  async add(key: Uint8Array, value: Uint8Array): Promise<void> {
+    if (!this.writer) {
+      this.fileName = tableFileName(this.nextNumber());
+      this.sink = await this.options.openTable(this.fileName);
+      this.writer = new SstWriter({
+        columnFamilyId: this.id,
+        columnFamilyName: this.name,
+        mergeOperator: FLINK_MERGE_OPERATOR_CLASS,
+        compression: this.options.compression ?? "snappy",
+        ...(this.options.dbId === undefined ? {} : { dbId: this.options.dbId }),
+        ...(this.options.dbSessionId === undefined ? {} : { dbSessionId: this.options.dbSessionId }),
+      });
+    }
+    this.writer.add(key, value);
+    this.lastKey = key;
+    if (this.writer.buffered >= 1 << 20) await (this.sink as TableSink).write(this.writer.take());
+    if (this.writer.written >= (this.options.targetFileSize ?? 64 * 1024 * 1024)) await this.close();
+  }
+
+  /** Finishes the current table, if any. */
+  async close(): Promise<void> {
+    if (!this.writer || !this.sink) return;
+    const info = this.writer.finish();
+    await this.sink.write(this.writer.take());
+    await this.sink.close();
+    this.files.push({ fileName: this.fileName, columnFamily: this.name, info });
+    this.writer = null;
+    this.sink = null;
+  }
+}
+
+/**
+ * Writes the records of one subtask as a RocksDB instance (see the module doc). Table bytes go to
+ * `options.openTable` sinks as they are produced; memory is one data block and one index per column
+ * family plus one sorted run.
+ *
+ * @param records canonical records in canonical order (key groups ascending, one run per state and
+ *   key group), keys without the 0x80 meta-data flag (as `readCanonicalRecords` hands them out).
+ * @throws CorruptSnapshotError for a record outside the key-group range, a key whose key-group prefix
+ *   is not its key group, key groups out of order, a state id outside the header, a key repeated in a
+ *   state, or a run that comes back after another state's (keys then are out of order);
+ *   InvalidArgumentError when a run past `maxRunBytes` is not sorted.
+ */
+export async function writeRocksDbInstance(
+  records: AsyncIterable<CanonicalRecord[]>,
+  options: RocksDbInstanceOptions,
+): Promise<RocksDbInstanceFiles> {
+  const { header, keyGroupRange: range, keyGroupPrefixBytes: prefix } = options;
+  const maxRunBytes = options.maxRunBytes ?? 256 * 1024 * 1024;
+  let number = FIRST_TABLE_NUMBER;
+  const nextNumber = () => number++;
+  const families = header.states.map((s, i) => new FamilyWriter(i + 1, s.name, options, nextNumber));
+  const fail = (message: string) =>
+    new CorruptSnapshotError(message, {
+      ...(options.source === undefined ? {} : { uri: options.source }),
+      offset: 0,
+    });
+  const hex = (b: Uint8Array) => Buffer.from(b).toString("hex");
+
+  let count = 0;
+  let keyGroups = 0;
+  let runKeyGroup = -1;
+  let runState = -1;
+  let run: CanonicalRecord[] = [];
+  let runBytes = 0;
+  /** The run outgrew maxRunBytes: its records go straight to the table (they must be sorted). */
+  let streaming = false;
+  const put = async (r: CanonicalRecord) => {
+    const fam = families[r.stateId] as FamilyWriter;
+    if (fam.lastKey) {
+      const c = compareBytes(r.key, fam.lastKey);
+      if (c === 0) throw fail(`state ${JSON.stringify(fam.name)}: key ${hex(r.key)} appears twice`);
+      if (c < 0) {
+        throw streaming
+          ? new InvalidArgumentError(
+              `state ${JSON.stringify(fam.name)}, key group ${r.keyGroup}: more than ${maxRunBytes} bytes, not in RocksDB key order; sorting it needs more memory (maxRunBytes)`,
+            )
+          : fail(
+              `state ${JSON.stringify(fam.name)}: key ${hex(r.key)} after ${hex(fam.lastKey)} (a state's records of one key group are not in one run)`,
+            );
+      }
+    }
+    await fam.add(r.key, r.value);
+    count++;
+  };
+  const flushRun = async () => {
+    if (run.length === 0) return;
+    run.sort((a, b) => compareBytes(a.key, b.key));
+    for (const r of run) await put(r);
+    run = [];
+    runBytes = 0;
+  };
+  for await (const batch of records) {
+    for (const r of batch) {
+      if (r.keyGroup < range.start || r.keyGroup > range.end) {
+        throw fail(`record of key group ${r.keyGroup} outside the key groups ${range.start}-${range.end}`);
+      }
+      if (r.stateId < 0 || r.stateId >= families.length) {
+        throw fail(`state id ${r.stateId}, but the header has ${families.length} states`);
+      }
+      if (keyGroupOf(r.key, prefix) !== r.keyGroup) {
+        throw fail(`key ${hex(r.key)} of key group ${r.keyGroup} does not start with its key-group prefix`);
+      }
+      if (r.keyGroup !== runKeyGroup || r.stateId !== runState) {
+        if (r.keyGroup < runKeyGroup) throw fail(`key group ${r.keyGroup} after key group ${runKeyGroup}`);
+        await flushRun();
+        if (r.keyGroup !== runKeyGroup) keyGroups++;
+        runKeyGroup = r.keyGroup;
+        runState = r.stateId;
+        streaming = false;
+      }
+      if (streaming) {
+        await put(r);
+        continue;
+      }
+      run.push(r);
+      runBytes += r.key.byteLength + r.value.byteLength + 64;
+      if (runBytes > maxRunBytes) {
+        await flushRun();
+        streaming = true;
+      }
+    }
+  }
+  await flushRun();
+  for (const f of families) await f.close();
+
+  const tables = families.flatMap((f) => f.files);
+  const manifestNumber = number;
+  const cfs: ManifestColumnFamily[] = [
+    { id: 0, name: "default", files: [] },
+    ...families.map((f) => ({
+      id: f.id,
+      name: f.name,
+      files: f.files.map((t) => ({
+        level: 6,
+        number: Number(t.fileName.slice(0, -4)),
+        fileSize: t.info.size,
+        smallest: { userKey: t.info.smallestKey as Uint8Array, sequence: 0n, type: 1 },
+        largest: { userKey: t.info.largestKey as Uint8Array, sequence: 0n, type: 1 },
+        smallestSeqno: t.info.smallestSeqno,
+        largestSeqno: t.info.largestSeqno,
+      })),
+    })),
+  ];
+  const manifestName = manifestFileName(manifestNumber);
+  const manifest = encodeManifest(cfs, { nextFileNumber: BigInt(manifestNumber + 1) });
+  const meta = new DataOutput(1024);
+  writeKeyedBackendHeader(meta, header);
+  return {
+    tables,
+    meta: meta.toBytes().slice(),
+    manifestName,
+    manifest,
+    current: currentFileContents(manifestName),
+    records: count,
+    keyGroups,
+  };
+}

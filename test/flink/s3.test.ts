@@ -1,0 +1,147 @@
+/**
+ * Issue #5 ("Flink restoring from S3"): local fixtures relocated to S3 with `relocateSnapshot` (our S3
+ * store, on the moto test server) are restored by real Flink straight from `s3://`, and the restored
+ * state equals the model. Flink reads S3 through `flink-s3-fs-hadoop` (S3FileSystemFactory over Hadoop's
+ * S3A), loaded as a plugin by the harness and configured with the options a user gives Flink for an
+ * S3-compatible endpoint ({@link flinkS3Config}); the local copies are deleted before Flink runs, so
+ * every byte it restores comes from S3.
+ *
+ * Needs moto (`scripts/install-test-servers.sh`, run by `npm test`'s pretest); skipped with
+ * `SAVEPOINT_KIT_SKIP_SERVERS=1` or `SAVEPOINT_KIT_SKIP_FLINK=1`.
+ */
+
+import assert from "node:assert/strict";
+import { randomBytes } from "node:crypto";
+import { cpSync, existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { listSnapshotFiles } from "../../src/ops/files.js";
+import { relocateSnapshot } from "../../src/ops/relocate.js";
+import { createDefaultRegistry } from "../../src/storage/defaults.js";
+import type { StoreRegistry } from "../../src/storage/registry.js";
+import { type Fixture, listFixtures } from "../helpers/fixtures.js";
+import {
+  describeRun,
+  flinkLines,
+  flinkSkipReason,
+  type RestoreReport,
+  type RestoreRun,
+  requireFlinkTools,
+  restoreWithFlink,
+  runResult,
+} from "../helpers/flink.js";
+import { serverSkip } from "../servers/process.js";
+import { type S3TestServer, startS3Server } from "../servers/s3-server.js";
+
+const skip = flinkSkipReason() ?? (serverSkip("the S3 test server (moto)") || undefined);
+const fixtures = listFixtures();
+const scratch = mkdtempSync(join(tmpdir(), "savepoint-flink-s3-"));
+const bucket = `spk-flink-${randomBytes(4).toString("hex")}`;
+let s3: S3TestServer | undefined;
+let stores: StoreRegistry | undefined;
+
+/**
+ * The Flink options that point `flink-s3-fs-hadoop` at an S3-compatible server: Flink's S3 factory
+ * (AbstractS3FileSystemFactory / S3FileSystemFactory) hands every `s3.*` key to Hadoop's S3A as
+ * `fs.s3a.*` (`s3.access-key` and `s3.secret-key` mirrored to `fs.s3a.access.key` / `fs.s3a.secret.key`).
+ */
+function flinkS3Config(server: S3TestServer): Record<string, string> {
+  return {
+    "s3.endpoint": server.endpoint,
+    "s3.endpoint.region": server.region,
+    "s3.path.style.access": "true",
+    "s3.connection.ssl.enabled": "false",
+    "s3.access-key": server.credentials.accessKeyId,
+    "s3.secret-key": server.credentials.secretAccessKey,
+  };
+}
+
+before(async () => {
+  if (skip) return;
+  requireFlinkTools();
+  s3 = await startS3Server();
+  await s3.createBucket(bucket);
+  stores = createDefaultRegistry({
+    s3: { endpoint: s3.endpoint, region: s3.region, credentials: s3.credentials, forcePathStyle: true },
+    env: {},
+  });
+});
+after(async () => {
+  await stores?.close();
+  await s3?.stop();
+  rmSync(scratch, { recursive: true, force: true });
+});
+
+for (const line of flinkLines(fixtures.map((f) => f.id))) {
+  const byCase = (name: string) => fixtures.find((f) => f.id === `flink-${line}/${name}`) as Fixture;
+
+  describe(`S3: relocated snapshots, restored by real Flink ${line} from s3://`, () => {
+    let report: RestoreReport;
+    const runs: RestoreRun[] = [];
+
+    before(async () => {
+      if (skip) return;
+      assert.ok(s3 && stores);
+      const base = `s3://${bucket}/flink-${line}`;
+      // savepoints (the cases whose state is in files, not inline): relocated from the repository's
+      // fixtures; their pointers are relative, so nothing local remains
+      for (const name of ["savepoint-canonical-rocksdb", "savepoint-native-rocksdb"]) {
+        const f = byCase(name);
+        const target = `${base}/savepoints/${name}`;
+        await relocateSnapshot(f.metadataDir, target, { stores });
+        runs.push({ name: `${name}: relocated to S3`, snapshot: target, backend: f.expected.backend });
+      }
+      // the checkpoint, laid out as Flink wrote it (<job>/chk-2 beside <job>/shared): a local copy of the
+      // fixture's job directory (--map points the absolute shared/ pointers at the copy), relocated to S3,
+      // where chk-2 brings ../shared along; then the local copy is deleted
+      const chk = byCase("checkpoint-rocksdb-incremental");
+      const jobId = readdirSync(join(chk.caseDir, "snapshot"))[0] as string;
+      const stageJob = join(scratch, line, jobId);
+      cpSync(join(chk.caseDir, "snapshot", jobId, "shared"), join(stageJob, "shared"), { recursive: true });
+      const stage = join(stageJob, "chk-2");
+      await relocateSnapshot(chk.metadataDir, stage, {
+        stores,
+        maps: [{ from: `file:${chk.expected.generatedUnder}/${jobId}`, to: stageJob }],
+      });
+      const chkTarget = `${base}/checkpoints/new-job/chk-2`;
+      await relocateSnapshot(stage, chkTarget, { stores });
+      rmSync(join(scratch, line), { recursive: true });
+      assert.equal(existsSync(stage), false);
+      runs.push({ name: "checkpoint: relocated to S3", snapshot: chkTarget, backend: "rocksdb" });
+
+      report = await restoreWithFlink(line, runs, { config: flinkS3Config(s3) });
+      console.log(
+        `# Flink ${report.flinkVersion}: ${runs.length} restores from s3:// in ${report.wallMs} ms (` +
+          `${report.runs.map((r) => `${r.name} ${r.durationMs} ms`).join("; ")})`,
+      );
+    });
+
+    it("every relocated snapshot references only s3:// files, the checkpoint's shared/ ones included", {
+      skip,
+    }, async () => {
+      assert.ok(stores);
+      for (const run of runs) {
+        const files = await listSnapshotFiles(run.snapshot, { stores });
+        assert.ok(files.files.length > 0, run.name);
+        const elsewhere = files.files.filter((f) => !f.uri.startsWith(`s3://${bucket}/`)).map((f) => f.uri);
+        assert.deepEqual(elsewhere, [], run.name);
+      }
+      const chk = runs.find((r) => r.name.startsWith("checkpoint")) as RestoreRun;
+      const shared = (await listSnapshotFiles(chk.snapshot, { stores })).files.filter((f) =>
+        f.uri.includes("/checkpoints/new-job/shared/"),
+      );
+      assert.ok(shared.length > 0, "the checkpoint's shared files were relocated beside chk-2");
+    });
+
+    it("Flink restores each of them from s3:// and the state equals the model", { skip }, () => {
+      assert.equal(runs.length, 3);
+      for (const run of runs) {
+        const r = runResult(report, run.name);
+        assert.equal(r.outcome, "restored", describeRun(r));
+        assert.equal(r.stateMatches, true, describeRun(r));
+        assert.ok(r.expectationMet, describeRun(r));
+      }
+    });
+  });
+}
