@@ -4,39 +4,15 @@
  */
 
 import { InvalidArgumentError } from "../../errors.js";
+import { GrowableBuffer } from "./growable-buffer.js";
 
 const INT64_MIN = -(2n ** 63n);
 const INT64_MAX = 2n ** 63n - 1n;
 
-export class DataOutput {
-  private buf: Uint8Array;
-  private view: DataView;
-  private pos = 0;
-
-  constructor(initialCapacity = 256) {
-    this.buf = new Uint8Array(Math.max(16, initialCapacity));
-    this.view = new DataView(this.buf.buffer);
-  }
-
-  /** Number of bytes written so far. */
-  get length(): number {
-    return this.pos;
-  }
-
+export class DataOutput extends GrowableBuffer {
   /** The bytes written so far (a copy-free view; do not keep it across further writes). */
   toBytes(): Uint8Array {
     return this.buf.subarray(0, this.pos);
-  }
-
-  private ensure(n: number): void {
-    const need = this.pos + n;
-    if (need <= this.buf.byteLength) return;
-    let cap = this.buf.byteLength * 2;
-    while (cap < need) cap *= 2;
-    const next = new Uint8Array(cap);
-    next.set(this.buf.subarray(0, this.pos));
-    this.buf = next;
-    this.view = new DataView(next.buffer);
   }
 
   /** `writeByte`: the low 8 bits of `v`. */

@@ -5,25 +5,12 @@
  */
 
 import { InvalidArgumentError } from "../../errors.js";
+import { GrowableBuffer } from "../io/growable-buffer.js";
 
 const U64_MAX = (1n << 64n) - 1n;
 
 /** A growable little-endian byte buffer (RocksDB's `PutFixed32`, `PutVarint64`, ...). */
-export class ByteWriter {
-  private buf: Uint8Array;
-  private view: DataView;
-  private pos = 0;
-
-  constructor(initialCapacity = 256) {
-    this.buf = new Uint8Array(Math.max(16, initialCapacity));
-    this.view = new DataView(this.buf.buffer);
-  }
-
-  /** Bytes written so far. */
-  get length(): number {
-    return this.pos;
-  }
-
+export class ByteWriter extends GrowableBuffer {
   /** The bytes written so far (a view: do not keep it across further writes or {@link reset}). */
   current(): Uint8Array {
     return this.buf.subarray(0, this.pos);
@@ -37,17 +24,6 @@ export class ByteWriter {
   /** Forgets the bytes written (the capacity is kept). */
   reset(): void {
     this.pos = 0;
-  }
-
-  private ensure(n: number): void {
-    const need = this.pos + n;
-    if (need <= this.buf.byteLength) return;
-    let cap = this.buf.byteLength * 2;
-    while (cap < need) cap *= 2;
-    const next = new Uint8Array(cap);
-    next.set(this.buf.subarray(0, this.pos));
-    this.buf = next;
-    this.view = new DataView(next.buffer);
   }
 
   /** One byte (the low 8 bits of `v`). */

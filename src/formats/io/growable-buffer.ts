@@ -1,0 +1,32 @@
+/**
+ * The growable byte storage shared by our two writers: {@link DataOutput} (Java's big-endian
+ * `DataOutputStream` encodings) and RocksDB's little-endian `ByteWriter` (`formats/rocksdb`). Capacity
+ * doubles as needed; subclasses write at `pos` after `ensure(n)`.
+ */
+export abstract class GrowableBuffer {
+  protected buf: Uint8Array;
+  protected view: DataView;
+  protected pos = 0;
+
+  constructor(initialCapacity = 256) {
+    this.buf = new Uint8Array(Math.max(16, initialCapacity));
+    this.view = new DataView(this.buf.buffer);
+  }
+
+  /** Number of bytes written so far. */
+  get length(): number {
+    return this.pos;
+  }
+
+  /** Makes room for `n` more bytes at `pos`. */
+  protected ensure(n: number): void {
+    const need = this.pos + n;
+    if (need <= this.buf.byteLength) return;
+    let cap = this.buf.byteLength * 2;
+    while (cap < need) cap *= 2;
+    const next = new Uint8Array(cap);
+    next.set(this.buf.subarray(0, this.pos));
+    this.buf = next;
+    this.view = new DataView(next.buffer);
+  }
+}
