@@ -10,7 +10,8 @@
  * - ours: `savepoint convert <src> <dst> --to canonical` (or `--to native --backend rocksdb`), a whole
  *   process; then `savepoint verify <dst>`, not timed;
  * - baseline: `Main bench-resave` (fixture harness, `BenchResave.java`): a MiniCluster restores the
- *   savepoint into the bench job with the RocksDB backend and takes a savepoint in the target format.
+ *   savepoint into the bench job with the RocksDB backend and takes a savepoint in the target format (G1
+ *   collector).
  *   Reported as the whole JVM process (JVM and MiniCluster start, restore, savepoint, shutdown) and, inside
  *   the JVM, from job submission until the savepoint is complete (restore: submission until every task
  *   is RUNNING, i.e. the state is restored; then the savepoint).
@@ -36,6 +37,9 @@ import {
   timed,
   treeBytes,
 } from "./state-snapshots.js";
+
+/** Flink runs with the JVM's default collector (as Flink's launcher), not harness.sh's SerialGC. */
+const G1 = "-XX:-UseSerialGC -XX:+UseG1GC";
 
 interface Direction {
   name: string;
@@ -91,16 +95,10 @@ function main(): void {
         const ours = timed("node", [cli, "convert", src, ourDst, ...d.ourArgs]);
         timed("node", [cli, "verify", ourDst]);
         const flinkDst = join(out, "flink");
-        const flink = harness([
-          "bench-resave",
-          src,
-          "--out",
-          flinkDst,
-          "--backend",
-          "rocksdb",
-          "--format",
-          d.format,
-        ]);
+        const flink = harness(
+          ["bench-resave", src, "--out", flinkDst, "--backend", "rocksdb", "--format", d.format],
+          G1,
+        );
         const inJvm = (
           JSON.parse(flink.stdout) as { seconds: { restore: number; savepoint: number; total: number } }
         ).seconds;
