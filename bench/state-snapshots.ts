@@ -1,0 +1,140 @@
+/**
+ * Shared by the state benchmarks (`bench/dump.ts`, `bench/convert.ts`): large savepoints written by real
+ * Flink 2.3.0 (the fixture harness's `bench-state` job, `fixtures/harness/.../bench/BenchJob.java`),
+ * cached under `/tmp/savepoint-kit-bench` (or `$SAVEPOINT_KIT_BENCH_DIR`) and reused when present, and
+ * whole-process measurements with GNU time. Nothing here is a test.
+ */
+
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { join, resolve } from "node:path";
+
+export const root = resolve(import.meta.dirname, "..");
+export const cli = join(root, "dist/cli/main.js");
+export const benchDir = process.env.SAVEPOINT_KIT_BENCH_DIR ?? "/tmp/savepoint-kit-bench";
+/** The Flink line the benchmarks run (harness.sh line 2: Flink 2.3.0). */
+export const FLINK_LINE = "2";
+export const FLINK_VERSION = "2.3.0";
+const harnessSh = join(root, "fixtures/harness.sh");
+
+/** A whole process measured by GNU time: wall seconds, CPU seconds (user + system), peak RSS (MiB), its stdout. */
+export interface Timed {
+  seconds: number;
+  cpuSeconds: number;
+  rssMiB: number;
+  stdout: string;
+}
+
+/**
+ * Runs a command under GNU time (`/usr/bin/time -f "%e %U %S %M" -o <file>`, so the command's own stderr
+ * cannot be mistaken for the figures).
+ * @throws Error when the command fails (with the end of its stderr).
+ */
+export function timed(cmd: string, args: string[], env?: NodeJS.ProcessEnv): Timed {
+  mkdirSync(benchDir, { recursive: true });
+  const out = join(benchDir, `.time-${process.pid}`);
+  const r = spawnSync("/usr/bin/time", ["-f", "%e %U %S %M", "-o", out, cmd, ...args], {
+    encoding: "utf8",
+    maxBuffer: 1 << 28,
+    env: env ?? process.env,
+  });
+  if (r.status !== 0)
+    throw new Error(`${cmd} ${args.join(" ")} failed (${r.status}): ${r.stderr.slice(-3000)}`);
+  const [secs, user, sys, kb] =
+    readFileSync(out, "utf8").trim().split("\n").pop()?.split(" ").map(Number) ?? [];
+  rmSync(out, { force: true });
+  if (secs === undefined || user === undefined || sys === undefined || kb === undefined) {
+    throw new Error("GNU time wrote no figures");
+  }
+  return { seconds: secs, cpuSeconds: user + sys, rssMiB: kb / 1024, stdout: r.stdout };
+}
+
+/** Runs a harness subcommand on Flink 2.3.0 under GNU time; `javaOpts` go to HARNESS_JAVA_OPTS. */
+export function harness(args: string[], javaOpts = ""): Timed {
+  return timed(harnessSh, [FLINK_LINE, ...args], { ...process.env, HARNESS_JAVA_OPTS: javaOpts });
+}
+
+/** Builds the harness once, before anything is timed (harness.sh rebuilds when sources changed). */
+export function buildHarness(): void {
+  const r = spawnSync(harnessSh, [FLINK_LINE, "--build-only"], { stdio: "inherit" });
+  if (r.status !== 0) throw new Error("harness build failed");
+}
+
+/** What `Main bench-state` wrote (`bench.json`). */
+export interface BenchSnapshots {
+  dir: string;
+  canonical: string;
+  native: string;
+  keys: number;
+  flinkVersion: string;
+  /** Total bytes of each savepoint directory (all files, `_metadata` included). */
+  canonicalBytes: number;
+  nativeBytes: number;
+}
+
+/**
+ * A canonical and a native RocksDB savepoint of the bench job with about `bytes` of keyed state, written by
+ * Flink 2.3.0 (`Main bench-state --backend rocksdb --format both`: both taken from the same running job,
+ * so they hold the same state). Generated when absent (about 1.5 minutes per GiB here), else reused.
+ */
+export function benchSnapshots(bytes: number): BenchSnapshots {
+  const dir = join(benchDir, `flink-${FLINK_VERSION}-rocksdb-${bytes}`);
+  const info = join(dir, "bench.json");
+  if (!existsSync(info)) {
+    console.error(`generating ${dir} with Flink ${FLINK_VERSION} (bench-state)…`);
+    const t = harness(["bench-state", "--out", dir, "--bytes", String(bytes), "--backend", "rocksdb"]);
+    console.error(`  generated in ${t.seconds.toFixed(0)} s`);
+  }
+  const j = JSON.parse(readFileSync(info, "utf8")) as { keys: number; flinkVersion: string };
+  const canonical = join(dir, "canonical");
+  const native = join(dir, "native");
+  return {
+    dir,
+    canonical,
+    native,
+    keys: j.keys,
+    flinkVersion: j.flinkVersion,
+    canonicalBytes: treeBytes(canonical),
+    nativeBytes: treeBytes(native),
+  };
+}
+
+/** Total size in bytes of the regular files under `dir`. */
+export function treeBytes(dir: string): number {
+  let n = 0;
+  for (const e of readdirSync(dir, { withFileTypes: true, recursive: true })) {
+    if (e.isFile()) n += statSync(join(e.parentPath, e.name)).size;
+  }
+  return n;
+}
+
+/** Parses `--name a,b,c` as numbers, or the fallback. */
+export function listArg(name: string, fallback: number[]): number[] {
+  const i = process.argv.indexOf(name);
+  return i >= 0
+    ? String(process.argv[i + 1])
+        .split(",")
+        .map(Number)
+    : fallback;
+}
+
+/** `--name value`, or the fallback. */
+export function stringArg(name: string, fallback: string): string {
+  const i = process.argv.indexOf(name);
+  return i >= 0 ? String(process.argv[i + 1]) : fallback;
+}
+
+export const mib = (bytes: number) => `${(bytes / 1048576).toFixed(0)} MiB`;
+export const rate = (bytes: number, s: number) => `${(bytes / 1e6 / s).toFixed(1)} MB/s`;
+export const secs = (s: number) => `${s.toFixed(1)} s`;
+
+/** The machine, for the figures: cores, memory, load average, Node and Java versions. */
+export function machine(): string {
+  const java = spawnSync("java", ["-version"], { encoding: "utf8" }).stderr.split("\n")[0] ?? "";
+  const load = readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ");
+  const cpus = spawnSync("nproc", [], { encoding: "utf8" }).stdout.trim();
+  const mem = (
+    Number(/MemTotal:\s+(\d+)/.exec(readFileSync("/proc/meminfo", "utf8"))?.[1]) / 1048576
+  ).toFixed(0);
+  return `${cpus} cores, ${mem} GiB, Node.js ${process.versions.node}, ${java.trim()}, load average ${load}`;
+}
