@@ -95,6 +95,7 @@ export async function runCli(
         stderr: `${help ? `${help}\n\n` : ""}savepoint: ${err.message}\n`,
       };
     }
+    if (streamed && isBrokenPipe(err)) return { exitCode: EXIT_OK, stdout: "", stderr: "" };
     const code = exitCodeFor(err);
     const message = err instanceof SavepointKitError ? err.message : `internal error: ${String(err)}`;
     const trace = wantsDebug && err instanceof Error && err.stack ? `\n${err.stack}` : "";
@@ -112,16 +113,29 @@ export async function runCli(
   }
 }
 
+/** The reader of standard output went away (EPIPE): the output ends there, quietly, as with `head`. */
+function isBrokenPipe(err: unknown): boolean {
+  return (err as NodeJS.ErrnoException | null)?.code === "EPIPE";
+}
+
 /** Entry point when run as the `savepoint` binary. */
 async function main(): Promise<void> {
   // Output goes to stdout as it is produced, with back-pressure, so a large --json report or a state
   // dump is never held in memory whole.
+  // A reader that goes away (`savepoint dump … | head`) ends the output: the next write fails with EPIPE,
+  // which runCli treats as the end of the command, not as an error.
+  let stdoutError: Error | undefined;
+  process.stdout.on("error", (err) => {
+    stdoutError = err;
+  });
   const result = await runCli(process.argv.slice(2), undefined, {
     stdout: async (chunk) => {
+      if (stdoutError) throw stdoutError;
       if (!process.stdout.write(chunk)) await once(process.stdout, "drain");
+      if (stdoutError) throw stdoutError;
     },
   });
-  if (result.stdout) process.stdout.write(result.stdout);
+  if (result.stdout && !stdoutError) process.stdout.write(result.stdout);
   if (result.stderr) process.stderr.write(result.stderr);
   process.exitCode = result.exitCode;
 }
