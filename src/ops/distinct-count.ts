@@ -33,8 +33,11 @@ export class DistinctCounter {
     return this.count + (this.zeroSeen ? 1 : 0);
   }
 
-  /** Adds `value`; returns true if it was not in the set before. */
-  add(value: string): boolean {
+  /**
+   * Adds `value`; returns true if it was not in the set before.
+   * @param also another counter to add `value` to as well (the digest is computed once).
+   */
+  add(value: string, also?: DistinctCounter): boolean {
     const digest = xxhash().xxh3.xxh128(value);
     scratch64[0] = digest; // BigUint64Array stores keep the low 64 bits
     scratch64[1] = digest >> 64n;
@@ -42,6 +45,11 @@ export class DistinctCounter {
     const w1 = scratch32[1] as number;
     const w2 = scratch32[2] as number;
     const w3 = scratch32[3] as number;
+    also?.addWords(w0, w1, w2, w3);
+    return this.addWords(w0, w1, w2, w3);
+  }
+
+  private addWords(w0: number, w1: number, w2: number, w3: number): boolean {
     if ((w0 | w1 | w2 | w3) === 0) {
       const added = !this.zeroSeen;
       this.zeroSeen = true;

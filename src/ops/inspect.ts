@@ -327,7 +327,7 @@ function operatorReport(
   allFiles: DistinctCounter,
 ): OperatorReport {
   const bytes = emptyBytes();
-  const files = new Set<string>();
+  const files = new DistinctCounter();
   const names = new Map<string, OperatorStateDistributionMode>();
   let withState = 0;
   let finished = 0;
@@ -351,8 +351,7 @@ function operatorReport(
       bytes[family] += h.stateSize;
       for (const f of h.files) {
         bytes.files += f.stateSize;
-        files.add(f.uri);
-        allFiles.add(f.uri);
+        files.add(f.uri, allFiles);
       }
       for (const i of h.inline) bytes.inline += i.bytes;
       for (const n of h.stateNames) names.set(n.name, n.mode);

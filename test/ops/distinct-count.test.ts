@@ -16,6 +16,23 @@ describe("DistinctCounter", () => {
     );
   });
 
+  it("adds to a second counter too (one digest): per-part and overall counts", () => {
+    const total = new DistinctCounter();
+    const union = new Set<string>();
+    for (let part = 0; part < 5; part++) {
+      const c = new DistinctCounter();
+      const mine = new Set<string>();
+      for (let i = 0; i < 2000; i++) {
+        const v = `f-${(i * 7 + part * 500) % 3000}`; // parts overlap
+        c.add(v, total);
+        mine.add(v);
+        union.add(v);
+      }
+      assert.equal(c.size, mine.size);
+    }
+    assert.equal(total.size, union.size);
+  });
+
   it("keeps counting exactly past a million URIs", () => {
     const c = new DistinctCounter();
     for (let i = 0; i < 1_100_000; i++) c.add(`s3://bucket/jobs/j/shared/op-${i % 1000}/${i}.sst`);
