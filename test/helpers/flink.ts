@@ -8,9 +8,9 @@
  */
 
 import { spawn, spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
+import { killGroupAtExit, releaseScratchDir, scratchDir } from "./cleanup.js";
 
 export const HARNESS_SCRIPT = resolve("fixtures/harness.sh");
 
@@ -57,11 +57,30 @@ export interface HarnessOutput {
   ms: number;
 }
 
-/** Runs `fixtures/harness.sh <line> <args…>` (the first call may build the harness: minutes on a cold ~/.m2). */
+/**
+ * Runs `fixtures/harness.sh <line> <args…>` (the first call may build the harness: minutes on a cold ~/.m2).
+ *
+ * The run gets a scratch directory of its own (test/helpers/cleanup.ts): the JVM's `java.io.tmpdir`
+ * (appended to `HARNESS_JAVA_OPTS`, which harness.sh passes after its defaults; so the path must not
+ * contain white space) and `TMPDIR`, where Flink puts what it does not put under the harness's work
+ * directory (`web.upload.dir` = `flink-web-upload`, the MiniCluster's working directory, the RPC system's
+ * jar). It is removed when the run ends, with the harness's own work directory of that JVM in case the
+ * JVM did not get to remove it (`Restorer`/`SpaDump`: `/tmp/savepoint-kit-work/{restore,spa}-<pid>`, see
+ * the harness's `Layout.WORK_BASE`; harness.sh `exec`s java, so the pid is the child's). If the test
+ * process ends first, the run is killed (its process group: harness.sh, or the Maven build it started).
+ */
 export function runHarness(line: FlinkLine, args: readonly string[]): Promise<HarnessOutput> {
   const t0 = Date.now();
-  return new Promise((resolvePromise, reject) => {
-    const child = spawn("bash", [HARNESS_SCRIPT, line, ...args], { stdio: ["ignore", "pipe", "pipe"] });
+  const scratch = scratchDir("savepoint-kit-harness-");
+  const tmp = join(scratch, "tmp");
+  const javaOpts = [process.env.HARNESS_JAVA_OPTS ?? "", `-Djava.io.tmpdir=${tmp}`].join(" ").trim();
+  return new Promise<HarnessOutput>((resolvePromise, reject) => {
+    const child = spawn("bash", [HARNESS_SCRIPT, line, ...args], {
+      stdio: ["ignore", "pipe", "pipe"],
+      detached: true,
+      env: { ...process.env, HARNESS_JAVA_OPTS: javaOpts, TMPDIR: tmp },
+    });
+    const untrack = child.pid === undefined ? () => {} : killGroupAtExit(child.pid);
     let stdout = "";
     let stderr = "";
     child.stdout.setEncoding("utf8").on("data", (d: string) => {
@@ -71,9 +90,20 @@ export function runHarness(line: FlinkLine, args: readonly string[]): Promise<Ha
       stderr += d;
     });
     child.on("error", reject);
-    child.on("close", (code) => resolvePromise({ code: code ?? -1, stdout, stderr, ms: Date.now() - t0 }));
-  });
+    child.on("close", (code) => {
+      untrack();
+      if (child.pid !== undefined) {
+        for (const kind of ["restore", "spa"]) {
+          rmSync(join(HARNESS_WORK_BASE, `${kind}-${child.pid}`), { recursive: true, force: true });
+        }
+      }
+      resolvePromise({ code: code ?? -1, stdout, stderr, ms: Date.now() - t0 });
+    });
+  }).finally(() => releaseScratchDir(scratch));
 }
+
+/** The harness's work directory base (`Layout.WORK_BASE` in fixtures/harness). */
+const HARNESS_WORK_BASE = "/tmp/savepoint-kit-work";
 
 /** One operator of a job, as Flink's JobGraph has it. */
 export interface JobGraphOperator {
@@ -168,7 +198,7 @@ export async function restoreWithFlink(
     config?: Record<string, string>;
   } = {},
 ): Promise<RestoreReport> {
-  const dir = mkdtempSync(join(tmpdir(), "savepoint-flink-spec-"));
+  const dir = scratchDir("savepoint-flink-spec-");
   try {
     const spec = join(dir, "spec.json");
     const result = join(dir, "result.json");
@@ -181,7 +211,7 @@ export async function restoreWithFlink(
     const report = JSON.parse(readFileSync(result, "utf8")) as Omit<RestoreReport, "wallMs" | "stderr">;
     return { ...report, wallMs: out.ms, stderr: out.stderr };
   } finally {
-    rmSync(dir, { recursive: true, force: true });
+    releaseScratchDir(dir);
   }
 }
 

@@ -5,12 +5,17 @@
  *
  * The launcher prints `{"event":"ready",...}` on stdout, then takes commands on stdin (`stopDataNode`,
  * `restartDataNode`, `ping`) and answers each with a JSON line; it exits when stdin closes.
+ *
+ * Everything the cluster writes stays in the server's scratch directory (see `spawnServer`): the
+ * MiniDFSCluster base directory (`<scratch>/dfs`, which the launcher deletes when it shuts down) and the
+ * JVM's `java.io.tmpdir` (`<scratch>/tmp`, where Jetty unpacks the NameNode's and DataNode's web apps).
+ * `stop()` removes the directory after the JVM exited.
  */
 
 import { existsSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { createInterface } from "node:readline";
-import { killTree, spawnServer } from "./process.js";
+import { spawnServer } from "./process.js";
 
 const LAUNCHER_DIR = resolve("test/servers/hdfs-launcher");
 
@@ -28,9 +33,13 @@ export interface HdfsTestCluster {
   lsLimit: number;
   /** The HDFS superuser (the OS user running the cluster). */
   superuser: string;
+  /** Process id of the cluster's JVM (the leader of its process group). */
+  pid: number;
+  /** The cluster's scratch directory (see `spawnServer`); gone after `stop()`. */
+  scratch: string;
   /** Sends a launcher command and waits for its reply (`stopDataNode`, `restartDataNode`, `ping`). */
   command(cmd: "stopDataNode" | "restartDataNode" | "ping", timeoutMs?: number): Promise<void>;
-  /** Shuts the cluster down and kills the JVM's process tree. */
+  /** Shuts the cluster down, stops the JVM's process tree and removes the cluster's scratch directory. */
   stop(): Promise<void>;
 }
 
@@ -53,11 +62,12 @@ export async function startHdfsCluster(options: HdfsClusterOptions = {}): Promis
     );
   }
   const classpath = `${join(LAUNCHER_DIR, "target/classes")}:${readFileSync(classpathFile, "utf8").trim()}`;
-  const args = [
+  const args = (scratch: string) => [
     "-Xmx512m",
     "-XX:+UseSerialGC",
     "-XX:TieredStopAtLevel=1",
     "-Djava.net.preferIPv4Stack=true",
+    `-Djava.io.tmpdir=${join(scratch, "tmp")}`,
     // Hadoop 3.4's JAXB/Jersey (WebHDFS) reflects into java.base on Java 17.
     "--add-opens=java.base/java.lang=ALL-UNNAMED",
     "--add-opens=java.base/java.util=ALL-UNNAMED",
@@ -66,12 +76,15 @@ export async function startHdfsCluster(options: HdfsClusterOptions = {}): Promis
     "-cp",
     classpath,
     "dev.savepointkit.testservers.HdfsLauncher",
+    "--base-dir",
+    join(scratch, "dfs"),
     "--block-size",
     String(options.blockSize ?? 256 * 1024),
     "--ls-limit",
     String(options.lsLimit ?? 1000),
   ];
-  const { child, stderrTail } = spawnServer("java", args, { stdout: "pipe" });
+  const server = spawnServer("java", args, { stdout: "pipe" });
+  const child = server.child;
   const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
   const waiting: ((msg: Record<string, unknown>) => void)[] = [];
   let ready: ((msg: Record<string, unknown>) => void) | undefined;
@@ -107,8 +120,7 @@ export async function startHdfsCluster(options: HdfsClusterOptions = {}): Promis
       });
     });
   } catch (err) {
-    await killTree(child);
-    throw new Error(`${(err as Error).message}\n${stderrTail()}`);
+    throw new Error(`${(err as Error).message}\n${await server.stop()}`);
   }
   const nameNodeHttpPort = info.nameNodeHttpPort as number;
   return {
@@ -118,6 +130,8 @@ export async function startHdfsCluster(options: HdfsClusterOptions = {}): Promis
     blockSize: info.blockSize as number,
     lsLimit: info.lsLimit as number,
     superuser: info.superuser as string,
+    pid: child.pid as number,
+    scratch: server.scratch,
     command(cmd, cmdTimeoutMs = 60_000) {
       return new Promise<void>((resolveCmd, reject) => {
         const timer = setTimeout(
@@ -134,8 +148,19 @@ export async function startHdfsCluster(options: HdfsClusterOptions = {}): Promis
     },
     async stop() {
       lines.close();
-      child.stdin?.end();
-      await killTree(child, 10_000);
+      // Closing stdin shuts the cluster down cleanly (Jetty removes its work directories, the launcher
+      // the base directory); a signal is the fallback when that takes too long.
+      if (child.exitCode === null && child.signalCode === null) {
+        let timer: NodeJS.Timeout | undefined;
+        const exited = new Promise<void>((r) => {
+          child.once("exit", () => r());
+          timer = setTimeout(r, 20_000);
+        });
+        child.stdin?.end();
+        await exited;
+        clearTimeout(timer);
+      }
+      await server.stop(10_000);
     },
   };
 }

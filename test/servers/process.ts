@@ -4,10 +4,10 @@
  */
 
 import { type ChildProcess, type SpawnOptions, spawn } from "node:child_process";
-import { closeSync, existsSync, fstatSync, mkdtempSync, openSync, readSync, rmSync } from "node:fs";
+import { closeSync, existsSync, fstatSync, openSync, readSync } from "node:fs";
 import { createServer } from "node:net";
-import { tmpdir } from "node:os";
 import { basename, join, resolve } from "node:path";
+import { killGroupAtExit, releaseScratchDir, scratchDir } from "../helpers/cleanup.js";
 
 /** Root of the installed test servers (`scripts/install-test-servers.sh` fills it). */
 export const TEST_SERVERS_DIR = resolve(".cache/test-servers");
@@ -50,17 +50,6 @@ export async function waitFor(
   }
 }
 
-/** Where the servers' logs go: one file per server, removed when the test process exits. */
-let logDir: string | undefined;
-function serverLogFile(command: string): string {
-  if (logDir === undefined) {
-    const dir = mkdtempSync(join(tmpdir(), "savepoint-kit-server-logs-"));
-    logDir = dir;
-    process.once("exit", () => rmSync(dir, { recursive: true, force: true }));
-  }
-  return join(logDir, `${basename(command)}-${Date.now()}-${Math.random().toString(16).slice(2, 8)}.log`);
-}
-
 /** The last `bytes` bytes of a file, as text ("" when it cannot be read). */
 function fileTail(path: string, bytes = 4000): string {
   let fd: number | undefined;
@@ -78,41 +67,81 @@ function fileTail(path: string, bytes = 4000): string {
   }
 }
 
+/** A server process started by {@link spawnServer}. */
+export interface SpawnedServer {
+  child: ChildProcess;
+  /**
+   * The server's scratch directory (`<os.tmpdir()>/savepoint-kit-<command>-XXXXXX`): its log file, and
+   * `tmp/`, the server's `TMPDIR` (a JVM server also wants `-Djava.io.tmpdir=<scratch>/tmp`, which Java
+   * does not take from `TMPDIR`). Removed by `stop()`, or when the test process ends.
+   */
+  scratch: string;
+  /** The end of the server's log (stderr, and stdout unless piped); "" once stopped. */
+  stderrTail: () => string;
+  /**
+   * Stops the process tree ({@link killTree}, SIGKILL after `graceMs`, default 5000) and removes the
+   * scratch directory. @returns the end of the log as it was at the end (for error messages).
+   */
+  stop: (graceMs?: number) => Promise<string>;
+}
+
 /**
- * Spawns a server in its own process group (so the whole tree can be stopped). Its stderr (and its stdout
+ * Spawns a server in its own process group (so the whole tree can be stopped), with a scratch directory
+ * of its own (see {@link SpawnedServer.scratch}); if the test process ends first, the group is killed and
+ * the directory removed (test/helpers/cleanup.ts). Its stderr (and its stdout
  * unless `stdout: "pipe"`, for servers that answer on stdout) goes to a log file, never to a pipe: a
  * pipe is only drained while this process's event loop runs, and a test or benchmark that waits
  * synchronously (`spawnSync` of the CLI) would let it fill. Each request log line costs a whole socket
  * buffer (Node's stdio pipes are socketpairs), so a few hundred requests fill it; the server's logging
  * call then blocks holding the logging lock and every request thread stops (seen with moto: a CLI
  * relocation of 64 objects hung with eight requests unanswered). `stderrTail()` reads the log's end.
+ *
+ * @throws Error when `command` is a path that does not exist (the test servers are not installed).
  */
 export function spawnServer(
   command: string,
-  args: string[],
+  args: string[] | ((scratch: string) => string[]),
   options: SpawnOptions & { stdout?: "pipe" | "log" } = {},
-): { child: ChildProcess; stderrTail: () => string } {
+): SpawnedServer {
   if (command.includes("/") && !existsSync(command)) {
     throw new Error(
       `${command} is missing: run 'bash scripts/install-test-servers.sh' (npm test does it in pretest)`,
     );
   }
   const { stdout = "log", ...spawnOptions } = options;
-  const log = serverLogFile(command);
+  const scratch = scratchDir(`savepoint-kit-${basename(command)}-`);
+  const log = join(scratch, "server.log");
   const logFd = openSync(log, "a");
   let child: ChildProcess;
   try {
-    child = spawn(command, args, {
+    child = spawn(command, typeof args === "function" ? args(scratch) : args, {
       detached: true,
       ...spawnOptions,
+      env: { ...(spawnOptions.env ?? process.env), TMPDIR: join(scratch, "tmp") },
       stdio: ["pipe", stdout === "pipe" ? "pipe" : logFd, logFd],
     });
+  } catch (err) {
+    releaseScratchDir(scratch);
+    throw err;
   } finally {
     closeSync(logFd); // the child has its own copy
   }
+  if (child.pid !== undefined) child.once("exit", killGroupAtExit(child.pid));
   // Never keep the test process alive because of a server.
   child.unref();
-  return { child, stderrTail: () => fileTail(log) };
+  let stopped = false;
+  return {
+    child,
+    scratch,
+    stderrTail: () => (stopped ? "" : fileTail(log)),
+    async stop(graceMs = 5000) {
+      await killTree(child, graceMs);
+      const tail = stopped ? "" : fileTail(log);
+      stopped = true;
+      releaseScratchDir(scratch);
+      return tail;
+    },
+  };
 }
 
 /**

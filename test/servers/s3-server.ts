@@ -8,11 +8,10 @@
  * against a stub (see `startForbiddenS3Stub`).
  */
 
-import type { ChildProcess } from "node:child_process";
 import { createServer, type Server } from "node:http";
 import { join } from "node:path";
 import { CreateBucketCommand, S3Client } from "@aws-sdk/client-s3";
-import { freePort, killTree, spawnServer, TEST_SERVERS_DIR, waitFor } from "./process.js";
+import { freePort, spawnServer, TEST_SERVERS_DIR, waitFor } from "./process.js";
 
 /** A running test S3 server. */
 export interface S3TestServer {
@@ -22,11 +21,15 @@ export interface S3TestServer {
   /** Static test credentials the server accepts. */
   credentials: { accessKeyId: string; secretAccessKey: string };
   region: string;
+  /** Process id of the server (the leader of its process group). */
+  pid: number;
+  /** The server's scratch directory (see `spawnServer`); gone after `stop()`. */
+  scratch: string;
   /** A client for test set-up and checks (not through any fault proxy). */
   client: S3Client;
   /** Creates a bucket (idempotent for the tests' unique names). */
   createBucket(name: string): Promise<void>;
-  /** Stops the server and its process tree. */
+  /** Stops the server and its process tree, and removes its scratch directory (log, `TMPDIR`). */
   stop(): Promise<void>;
 }
 
@@ -35,7 +38,7 @@ const MOTO = join(TEST_SERVERS_DIR, "venv/bin/moto_server");
 /** Starts moto on a free loopback port and waits until it answers (at most `timeoutMs`, default 60 s). */
 export async function startS3Server(timeoutMs = 60_000): Promise<S3TestServer> {
   const port = await freePort();
-  const { child, stderrTail } = spawnServer(MOTO, ["-H", "127.0.0.1", "-p", String(port)], {
+  const server = spawnServer(MOTO, ["-H", "127.0.0.1", "-p", String(port)], {
     env: { ...process.env, MOTO_PORT: String(port) },
   });
   const endpoint = `http://127.0.0.1:${port}`;
@@ -48,11 +51,10 @@ export async function startS3Server(timeoutMs = 60_000): Promise<S3TestServer> {
         return res.status < 500;
       },
       timeoutMs,
-      child,
+      server.child,
     );
   } catch (err) {
-    await killTree(child);
-    throw new Error(`${(err as Error).message}\n${stderrTail()}`);
+    throw new Error(`${(err as Error).message}\n${await server.stop()}`);
   }
   const credentials = { accessKeyId: "testing", secretAccessKey: "testing" };
   const region = "us-east-1";
@@ -62,13 +64,15 @@ export async function startS3Server(timeoutMs = 60_000): Promise<S3TestServer> {
     port,
     credentials,
     region,
+    pid: server.child.pid as number,
+    scratch: server.scratch,
     client,
     async createBucket(name: string) {
       await client.send(new CreateBucketCommand({ Bucket: name }));
     },
     async stop() {
       client.destroy();
-      await killTree(child as ChildProcess);
+      await server.stop();
     },
   };
 }

@@ -19,15 +19,18 @@ import org.apache.hadoop.hdfs.MiniDFSCluster;
  * Starts a single-datanode MiniDFSCluster on 127.0.0.1 with WebHDFS and permissions enabled, for
  * savepoint-kit's storage tests.
  *
- * <p>Arguments (all optional): {@code --base-dir DIR} (default: a fresh temporary directory, deleted
- * on exit), {@code --block-size BYTES} (default 262144, so small test files span several blocks),
+ * <p>Arguments (all optional): {@code --base-dir DIR} (the MiniDFSCluster base directory; default: a
+ * fresh directory {@code minidfs-*} under {@code java.io.tmpdir}; either way deleted on shutdown),
+ * {@code --block-size BYTES} (default 262144, so small test files span several blocks),
  * {@code --ls-limit N} (LISTSTATUS_BATCH page size, {@code dfs.ls.limit}; default 1000).
  *
  * <p>Protocol: when the cluster is up it prints one JSON line on stdout:
  * {@code {"event":"ready","nameNodeRpcPort":..,"nameNodeHttpPort":..,"blockSize":..,"superuser":".."}}.
  * Then it reads commands, one a line, on stdin and answers each with one JSON line:
  * {@code stopDataNode}, {@code restartDataNode}, {@code ping}. It shuts the cluster down and exits
- * when stdin closes, on {@code shutdown}, or on SIGTERM.
+ * when stdin closes, on {@code shutdown}, or on SIGTERM. Shutting down is done once: a SIGTERM that
+ * arrives while stdin's close is already shutting the cluster down waits for it to finish (the JVM
+ * would otherwise halt half-way and leave the base directory and Jetty's work directories behind).
  */
 public final class HdfsLauncher {
   private static final PrintStream OUT = new PrintStream(System.out, true, StandardCharsets.UTF_8);
@@ -46,8 +49,7 @@ public final class HdfsLauncher {
         default -> throw new IllegalArgumentException("unknown argument: " + args[i]);
       }
     }
-    boolean tempBase = baseDir == null;
-    Path base = tempBase ? Files.createTempDirectory("minidfs-") : Path.of(baseDir);
+    Path base = baseDir == null ? Files.createTempDirectory("minidfs-") : Path.of(baseDir);
 
     Configuration conf = new HdfsConfiguration();
     conf.set(MiniDFSCluster.HDFS_MINIDFS_BASEDIR, base.toAbsolutePath().toString());
@@ -74,15 +76,18 @@ public final class HdfsLauncher {
             .checkDataNodeHostConfig(true)
             .build();
     AtomicBoolean down = new AtomicBoolean(false);
+    // synchronized: the second caller (the shutdown hook on SIGTERM) waits until the first is done
     Runnable shutdown =
         () -> {
-          if (down.compareAndSet(false, true)) {
-            try {
-              cluster.shutdown(true);
-            } catch (Throwable t) {
-              t.printStackTrace();
+          synchronized (down) {
+            if (down.compareAndSet(false, true)) {
+              try {
+                cluster.shutdown(true);
+              } catch (Throwable t) {
+                t.printStackTrace();
+              }
+              deleteTree(base.toFile());
             }
-            if (tempBase) deleteTree(base.toFile());
           }
         };
     Runtime.getRuntime().addShutdownHook(new Thread(shutdown));
