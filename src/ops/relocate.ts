@@ -17,8 +17,9 @@
  * copying those files (the user moved them); they must exist there.
  *
  * Safety: the source is never modified unless `move`; files are copied and verified (size, and checksum
- * where both stores give one) before `_metadata` is written, last and atomically; a re-run skips files
- * already copied and verified; `move` deletes source files only after the whole target verifies, and
+ * where both stores give one) before `_metadata` is written, last and atomically; local copies are on
+ * stable storage (`fdatasync` of each file, `fsync` of each directory once) before `_metadata` is
+ * written, unless `sync: false`; a re-run skips files already copied and verified; `move` deletes source files only after the whole target verifies, and
  * keeps files that sibling snapshots (other `_metadata` files in the source's parent directory)
  * reference.
  */
@@ -31,7 +32,7 @@ import type { CheckpointMetadata, StreamStateHandle } from "../formats/metadata/
 import { filePointer } from "../formats/metadata/pointers.js";
 import { mapStreamHandles } from "../formats/metadata/rewrite.js";
 import type { StoreRegistry } from "../storage/registry.js";
-import type { FileStatus } from "../storage/store.js";
+import type { FileStatus, Store, WriteOptions } from "../storage/store.js";
 import {
   baseName,
   isInside,
@@ -73,6 +74,12 @@ export interface RelocateOptions {
   overwrite?: boolean;
   /** Parallel transfers (default 8). */
   concurrency?: number;
+  /**
+   * Put every copy and `_metadata` on stable storage before finishing (default true): see
+   * {@link WriteOptions.sync}. With false, durability is left to the operating system, as with `cp`;
+   * refused together with `move`, which deletes the source.
+   */
+  sync?: boolean;
   onProgress?: (p: RelocateProgress) => void;
 }
 
@@ -106,7 +113,8 @@ export interface RelocateReport {
  * Relocates the snapshot at `input` (directory or `_metadata`, any store) to directory `target`
  * (any store).
  *
- * @throws InvalidArgumentError when the target is the source or lies inside it, or a map is malformed.
+ * @throws InvalidArgumentError when the target is the source or lies inside it, a map is malformed, or
+ *   `sync: false` is combined with `move`.
  * @throws AlreadyExistsError when the target already holds a `_metadata` (unless `overwrite`).
  * @throws NotFoundError when a source file (or a mapped file at its new place) is missing.
  * @throws StoreFaultError when a copy does not verify; plus the errors of `loadSnapshot`.
@@ -131,6 +139,12 @@ export async function relocateLoaded(
   options: RelocateOptions,
 ): Promise<RelocateReport> {
   const { stores } = options;
+  const sync = options.sync ?? true;
+  if (!sync && options.move) {
+    throw new InvalidArgumentError(
+      "--no-sync cannot be combined with --move: the source is deleted, so the copies must be on disk first",
+    );
+  }
   const sourceDir = loaded.directory;
   const {
     directory: targetDir,
@@ -165,7 +179,7 @@ export async function relocateLoaded(
   // _metadata last, atomically, and only after checking that it reads back to the pointers we planned.
   const bytes = writeMetadata(plan.metadata);
   checkWritten(bytes, targetMetadata, targetDir, plan.expectedUris);
-  await targetStore.writeAtomic(targetMetadata, bytes, { overwrite: true });
+  await targetStore.writeAtomic(targetMetadata, bytes, { overwrite: true, sync });
 
   if (options.move) {
     const { deleted, kept } = await deleteSource(loaded, plan.copies, stores);
@@ -321,6 +335,7 @@ async function copyAll(
   options: RelocateOptions,
 ) {
   const { stores } = options;
+  const sync = options.sync ?? true;
   const progress: RelocateProgress = {
     filesDone: 0,
     filesTotal: copies.length,
@@ -346,10 +361,11 @@ async function copyAll(
         c.outcome = "skipped";
       } else {
         const srcStore = stores.storeFor(c.from);
+        const write: WriteOptions = { overwrite: true, sync };
         if (srcStore === dstStore) {
-          await srcStore.copy(c.from, c.to, { overwrite: true, sourceStatus: src });
+          await srcStore.copy(c.from, c.to, { ...write, sourceStatus: src });
         } else {
-          await dstStore.write(c.to, srcStore.createReadStream(c.from), { overwrite: true });
+          await dstStore.write(c.to, srcStore.createReadStream(c.from), write);
         }
         copied.push(c);
       }
@@ -378,6 +394,31 @@ async function copyAll(
     },
     { concurrency: 16 },
   );
+  // Durable before `_metadata` points at them: the copies' bytes were synced as each was made, so only
+  // their names (a directory sync each) are left; files found already there (a re-run) may come from an
+  // interrupted or `sync: false` run, so their bytes are synced too (cheap when already clean).
+  if (sync) {
+    for (const [store, files] of byStore(copies, stores)) {
+      const skipped = files.filter((c) => c.outcome === "skipped").map((c) => c.to);
+      if (skipped.length > 0) await store.syncFiles?.(skipped);
+      await store.syncFiles?.(
+        files.filter((c) => c.outcome === "copied").map((c) => c.to),
+        { namesOnly: true },
+      );
+    }
+  }
+}
+
+/** Copies grouped by the store of their target. */
+function byStore(copies: PlannedCopy[], stores: StoreRegistry): Map<Store, PlannedCopy[]> {
+  const out = new Map<Store, PlannedCopy[]>();
+  for (const c of copies) {
+    const store = stores.storeFor(c.to);
+    const list = out.get(store);
+    if (list) list.push(c);
+    else out.set(store, [c]);
+  }
+  return out;
 }
 
 /**

@@ -80,6 +80,10 @@ export class LazyStore implements Store {
     return (await this.store()).copy(source, target, options);
   }
 
+  async syncFiles(uris: readonly string[], options?: { namesOnly?: boolean }): Promise<void> {
+    await (await this.store()).syncFiles?.(uris, options);
+  }
+
   async delete(uri: string): Promise<void> {
     return (await this.store()).delete(uri);
   }

@@ -12,7 +12,7 @@ import {
   unlinkSync,
 } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, relative } from "node:path";
+import { basename, dirname, join, relative } from "node:path";
 import { after, describe, it } from "node:test";
 import { runCli } from "../../src/cli/main.js";
 import {
@@ -26,7 +26,7 @@ import { mapStreamHandles } from "../../src/formats/metadata/rewrite.js";
 import { listSnapshotFiles, verifySnapshot } from "../../src/ops/files.js";
 import { inspectSnapshot } from "../../src/ops/inspect.js";
 import { relocateSnapshot, toFlinkPath } from "../../src/ops/relocate.js";
-import { LocalStore } from "../../src/storage/local.js";
+import { LocalStore, syncPath } from "../../src/storage/local.js";
 import { StoreRegistry } from "../../src/storage/registry.js";
 import type { CopyOptions } from "../../src/storage/store.js";
 import { normalizeUri, toLocalPath } from "../../src/storage/uri.js";
@@ -209,6 +209,88 @@ describe("relocate", () => {
     const cli = await runCli(["relocate", dir, join(scratch, "evil-out")]);
     assert.equal(cli.exitCode, 2);
     assert.match(cli.stderr, /escapes/);
+  });
+
+  describe("durability", () => {
+    /** A local store that records what it syncs (and still syncs it). */
+    function recordingStores() {
+      const synced: { path: string; kind: string }[] = [];
+      const store = new LocalStore({
+        sync: async (path, kind) => {
+          synced.push({ path, kind });
+          await syncPath(path, kind);
+        },
+      });
+      return { synced, registry: new StoreRegistry().register(["file"], () => store) };
+    }
+
+    it("syncs every copy before it gets its name, each directory once, and _metadata, before finishing", async () => {
+      assert.ok(sp);
+      const { synced, registry } = recordingStores();
+      const parent = join(scratch, "durable");
+      const target = join(parent, "a", "sp");
+      const r = await relocateSnapshot(sp.metadataDir, target, { stores: registry });
+      assert.ok(r.copies.length > 0);
+      const files = synced.filter((s) => s.kind === "file").map((s) => s.path);
+      // each copy as its temporary file (before the rename), and _metadata's temporary file
+      for (const c of r.copies) {
+        const to = toLocalPath(c.to);
+        const hits = files.filter(
+          (f) => dirname(f) === dirname(to) && basename(f).startsWith(`.${basename(to)}.`),
+        );
+        assert.equal(hits.length, 1, `${to} synced once before its rename`);
+      }
+      assert.equal(files.filter((f) => basename(f).startsWith("._metadata.")).length, 1);
+      assert.equal(files.length, r.copies.length + 1);
+      // before _metadata: the target directory (the renames in it) and every directory created for it,
+      // each once; after it, the target directory again (the rename of _metadata)
+      const metadataAt = synced.findIndex((s) => basename(s.path).startsWith("._metadata."));
+      const before = synced
+        .slice(0, metadataAt)
+        .filter((s) => s.kind === "directory")
+        .map((s) => s.path);
+      for (const d of [target, join(parent, "a"), parent, scratch])
+        assert.ok(before.includes(d), `${d} synced`);
+      assert.equal(new Set(before).size, before.length, "no directory synced twice");
+      assert.deepEqual(
+        synced.slice(metadataAt + 1).map((s) => s.path),
+        [target],
+      );
+      assert.ok((await verifySnapshot(target, { stores })).ok);
+    });
+
+    it("a re-run syncs the files it finds already there (they may come from an unsynced run)", async () => {
+      assert.ok(sp);
+      const target = join(scratch, "durable-resume");
+      await relocateSnapshot(sp.metadataDir, target, { stores, sync: false });
+      unlinkSync(join(target, "_metadata"));
+      const { synced, registry } = recordingStores();
+      const r = await relocateSnapshot(sp.metadataDir, target, { stores: registry });
+      assert.equal(r.totals.skipped, r.copies.length);
+      const files = new Set(synced.filter((s) => s.kind === "file").map((s) => s.path));
+      for (const c of r.copies) assert.ok(files.has(toLocalPath(c.to)), `${c.to} synced`);
+    });
+
+    it("sync: false (--no-sync) syncs nothing, and is refused with --move", async () => {
+      assert.ok(sp);
+      const { synced, registry } = recordingStores();
+      const target = join(scratch, "no-sync");
+      await relocateSnapshot(sp.metadataDir, target, { stores: registry, sync: false });
+      assert.deepEqual(synced, []);
+      assert.ok((await verifySnapshot(target, { stores })).ok);
+
+      const source = join(scratch, "no-sync-move");
+      cpSync(sp.metadataDir, source, { recursive: true });
+      await assert.rejects(
+        relocateSnapshot(source, join(scratch, "no-sync-moved"), { stores, move: true, sync: false }),
+        (err: Error) => err instanceof InvalidArgumentError && /--no-sync/.test(err.message),
+      );
+      const cli = await runCli(["relocate", source, join(scratch, "no-sync-moved"), "--move", "--no-sync"]);
+      assert.equal(cli.exitCode, 64, cli.stderr);
+      assert.match(cli.stderr, /--no-sync cannot be combined with --move/);
+      assert.ok(existsSync(join(source, "_metadata")), "the source is untouched");
+      assert.ok(!existsSync(join(scratch, "no-sync-moved")), "nothing written");
+    });
   });
 
   it("writes absolute pointers in Flink's Path form", () => {

@@ -13,6 +13,7 @@ interface RelocateArgs {
   move: boolean;
   overwrite: boolean;
   concurrency: number;
+  sync: boolean;
 }
 
 export const relocateCommand: CliCommand<RelocateArgs> = {
@@ -52,7 +53,13 @@ export const relocateCommand: CliCommand<RelocateArgs> = {
         type: "boolean",
         default: false,
       })
-      .option("concurrency", { describe: "parallel transfers", type: "number", default: 8 }),
+      .option("concurrency", { describe: "parallel transfers", type: "number", default: 8 })
+      .option("sync", {
+        describe:
+          "put every copy and the new _metadata on stable storage before exiting (fdatasync/fsync of local files); --no-sync leaves that to the OS, as cp does (not with --move)",
+        type: "boolean",
+        default: true,
+      }),
   async run(args, ctx) {
     const { parsePrefixMap, relocateSnapshot } = await import("../../ops/relocate.js");
     const progress = args.json || args.dryRun ? undefined : progressReporter("copying");
@@ -64,6 +71,7 @@ export const relocateCommand: CliCommand<RelocateArgs> = {
         move: args.move,
         overwrite: args.overwrite,
         concurrency: args.concurrency,
+        sync: args.sync,
         ...(progress ? { onProgress: progress.update } : {}),
       });
       return { data: report, text: () => renderRelocate(report) };
