@@ -274,6 +274,31 @@ export class LocalStore implements Store {
   }
 
   /**
+   * `rename(2)`: no bytes copied. False on EXDEV (source and target on different file systems). The
+   * rename is durable only after {@link syncFiles} of the target and of the source (its directory).
+   */
+  async rename(source: string, target: string, options?: { overwrite?: boolean }): Promise<boolean> {
+    const src = toLocalPath(source);
+    const dst = toLocalPath(target);
+    const overwrite = options?.overwrite ?? true;
+    try {
+      await this.makeDirectory(dirname(dst));
+      if (overwrite) {
+        await rename(src, dst);
+      } else {
+        await link(src, dst);
+        await unlink(src);
+      }
+      return true;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === "EXDEV") return false;
+      const e = mapFsError(err, source);
+      if (e instanceof AlreadyExistsError) throw mapFsError(err, target);
+      throw e;
+    }
+  }
+
+  /**
    * Syncs each file of `uris` (unless `namesOnly`), then each distinct directory of them and the parent
    * of each directory this store created, so that the names given by earlier renames survive a crash.
    * Files, then directories, are synced in parallel (at most {@link SYNC_BATCH} at once).

@@ -120,6 +120,15 @@ export interface Store {
   copy(source: string, target: string, options?: CopyOptions): Promise<void>;
 
   /**
+   * Moves a file within this store without copying its bytes (a rename), replacing the target unless
+   * `overwrite: false`; parent directories are created as needed. Returns false, having changed
+   * nothing, when this pair of places cannot be renamed between (local: different file systems), so
+   * that the caller copies instead. Absent on stores without a cheap rename (S3).
+   * @throws NotFoundError when the source is missing; AlreadyExistsError as `write`.
+   */
+  rename?(source: string, target: string, options?: { overwrite?: boolean }): Promise<boolean>;
+
+  /**
    * Makes files this store has written or copied durable: once it returns, a crash loses none of them.
    * Local files: each file's bytes (`fdatasync`; skipped with `namesOnly`, for files written with
    * `sync`), then one `fsync` of each distinct directory they are in and of the parent of each directory

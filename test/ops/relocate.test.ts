@@ -191,6 +191,104 @@ describe("relocate", () => {
     assert.deepEqual(await shape(target), await shape(sp.metadataDir));
   });
 
+  describe("--move on one file system", () => {
+    /** Inode of every file under `dir`, by path relative to it. */
+    const inodes = (dir: string) =>
+      new Map(
+        readdirSync(dir, { recursive: true, withFileTypes: true })
+          .filter((e) => e.isFile())
+          .map((e) => [relative(dir, join(e.parentPath, e.name)), statSync(join(e.parentPath, e.name)).ino]),
+      );
+
+    it("renames each file (the same inodes at the target, no bytes copied) and leaves no source", async () => {
+      assert.ok(sp);
+      const source = join(scratch, "rename-src");
+      cpSync(sp.metadataDir, source, { recursive: true });
+      const before = inodes(source);
+      const target = join(scratch, "rename-dst", "sp");
+      const r = await relocateSnapshot(source, target, { stores, move: true });
+      assert.equal(r.totals.moved, r.copies.length);
+      assert.equal(r.totals.copied, 0);
+      assert.deepEqual(r.deleted, [normalizeUri(join(source, "_metadata"))]);
+      const after = inodes(target);
+      for (const c of r.copies) {
+        const rel = relative(source, toLocalPath(c.from));
+        assert.equal(after.get(relative(target, toLocalPath(c.to))), before.get(rel), `${rel} renamed`);
+      }
+      assert.deepEqual([...inodes(source).keys()], [], "nothing left at the source");
+      assert.ok((await verifySnapshot(target, { stores })).ok);
+      assert.deepEqual(await shape(target), await shape(sp.metadataDir));
+    });
+
+    it("an interrupted move finishes on a re-run (the files already moved are found at the target)", async () => {
+      assert.ok(sp);
+      const source = join(scratch, "rename-int-src");
+      cpSync(sp.metadataDir, source, { recursive: true });
+      /** Renames two files, then fails, as a crash or Ctrl-C would stop the run. */
+      class InterruptedStore extends LocalStore {
+        renames = 0;
+        override async rename(from: string, to: string, o?: { overwrite?: boolean }): Promise<boolean> {
+          if (this.renames++ >= 2) throw new StoreFaultError("interrupted", { uri: from });
+          return super.rename(from, to, o);
+        }
+      }
+      const broken = new StoreRegistry().register(["file"], () => new InterruptedStore());
+      const target = join(scratch, "rename-int-dst");
+      await assert.rejects(relocateSnapshot(source, target, { stores: broken, move: true, concurrency: 1 }));
+      assert.ok(existsSync(join(source, "_metadata")), "the source _metadata stays until the end");
+      assert.ok(!existsSync(join(target, "_metadata")));
+      const r = await relocateSnapshot(source, target, { stores, move: true });
+      assert.equal(r.totals.moved, r.copies.length);
+      assert.ok(!existsSync(join(source, "_metadata")));
+      assert.ok((await verifySnapshot(target, { stores })).ok);
+      assert.deepEqual(await shape(target), await shape(sp.metadataDir));
+    });
+
+    it("copies (then deletes) where a rename is impossible, and never moves what a sibling snapshot references", async () => {
+      assert.ok(sp);
+      // a store whose renames always cross file systems (EXDEV)
+      class CrossDeviceStore extends LocalStore {
+        override async rename(): Promise<boolean> {
+          return false;
+        }
+      }
+      const cross = new StoreRegistry().register(["file"], () => new CrossDeviceStore());
+      const source = join(scratch, "exdev-src");
+      cpSync(sp.metadataDir, source, { recursive: true });
+      const r = await relocateSnapshot(source, join(scratch, "exdev-dst"), { stores: cross, move: true });
+      assert.equal(r.totals.copied, r.copies.length);
+      assert.equal(r.totals.moved, 0);
+      assert.equal(r.deleted.length, r.copies.length + 1);
+
+      // a sibling savepoint (beside the source) that points at the source's files by absolute paths
+      const parent = join(scratch, "siblings");
+      const own = join(parent, "sp-1");
+      cpSync(sp.metadataDir, own, { recursive: true });
+      const m = readMetadata(readFileSync(join(own, "_metadata")));
+      const absolute = mapStreamHandles(m, (h) =>
+        h.kind === "RelativeFileStateHandle"
+          ? {
+              kind: "FileStateHandle",
+              filePath: toFlinkPath(normalizeUri(join(own, h.relativePath))),
+              stateSize: h.stateSize,
+            }
+          : h,
+      );
+      const { mkdirSync, writeFileSync } = await import("node:fs");
+      mkdirSync(join(parent, "sp-2"));
+      writeFileSync(join(parent, "sp-2", "_metadata"), writeMetadata(absolute));
+      const before = inodes(own);
+      const moved = await relocateSnapshot(own, join(scratch, "siblings-dst"), { stores, move: true });
+      assert.equal(moved.totals.moved, 0, "every file is shared with sp-2: copied, not renamed");
+      assert.equal(moved.keptForOtherSnapshots.length, moved.copies.length);
+      for (const c of moved.copies) {
+        const rel = relative(own, toLocalPath(c.from));
+        assert.equal(inodes(own).get(rel), before.get(rel), `${rel} still at the source`);
+      }
+      assert.ok((await verifySnapshot(join(parent, "sp-2"), { stores })).ok, "the sibling still verifies");
+    });
+  });
+
   it("refuses a relative pointer that escapes the snapshot directory", async () => {
     assert.ok(sp);
     const m = readMetadata(readFileSync(sp.metadataFile));

@@ -44,7 +44,8 @@ export const relocateCommand: CliCommand<RelocateArgs> = {
         default: false,
       })
       .option("move", {
-        describe: "delete the source files once the target verifies",
+        describe:
+          "move instead of copy: rename each file where source and target are on one local file system (as mv), else delete the source files once the target verifies; files other snapshots reference are copied",
         type: "boolean",
         default: false,
       })
@@ -86,7 +87,9 @@ export function renderRelocate(r: RelocateReport): string {
   const lines = [
     `${r.dryRun ? "Plan (dry run, nothing written)" : "Relocated"}: ${r.source.directory} -> ${r.target.directory}`,
     `Files     ${r.totals.files} to copy (${formatBytes(r.totals.bytes)})` +
-      (r.dryRun ? "" : `: ${r.totals.copied} copied, ${r.totals.skipped} already there and verified`),
+      (r.dryRun
+        ? ""
+        : `: ${r.totals.copied} copied, ${r.totals.moved > 0 ? `${r.totals.moved} moved (renamed, no bytes copied), ` : ""}${r.totals.skipped} already there and verified`),
   ];
   if (r.mapped.length > 0) lines.push(`Mapped    ${r.mapped.length} files by --map (not copied)`);
   lines.push(`Pointers  ${r.pointers.length} rewritten`);
