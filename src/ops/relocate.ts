@@ -493,7 +493,9 @@ async function deleteSource(
   const deleted: string[] = [];
   const kept: string[] = [];
   for (const c of copies) {
-    if (c.outcome === "moved") continue; // renamed: nothing left at the source
+    // renamed: nothing left at the source; or the target path is the source path (a checkpoint moved to
+    // a sibling chk directory keeps its ../shared files where they are)
+    if (c.outcome === "moved" || c.from === c.to) continue;
     if (siblings.has(c.from)) {
       kept.push(c.from);
       continue;

@@ -120,6 +120,28 @@ describe("relocate", () => {
 
   const sp = fixtures.find((x) => x.id.endsWith("savepoint-canonical-rocksdb"));
 
+  it("--move to a sibling chk directory keeps the ../shared files where they are (neither moved nor deleted)", async () => {
+    const f = fixtures.find((x) => x.expected.snapshotType === "checkpoint" && x.expected.generatedUnder);
+    assert.ok(f);
+    // Flink's layout, <job>/chk-N beside <job>/shared/, with pointers onto this copy of the tree
+    const tree = join(scratch, "sibling-move");
+    cpSync(join(f.caseDir, "snapshot"), tree, { recursive: true });
+    const jobId = readdirSync(tree)[0] as string;
+    const chk = join(tree, jobId, "chk-50");
+    await relocateSnapshot(f.metadataDir, chk, {
+      stores,
+      maps: [{ from: `file:${f.expected.generatedUnder as string}`, to: tree }],
+    });
+    const target = join(tree, jobId, "chk-51");
+    const mv = await relocateSnapshot(chk, target, { stores, move: true });
+    const shared = mv.copies.filter((c) => c.from === c.to);
+    assert.ok(shared.length > 0, "the checkpoint has ../shared files");
+    for (const c of shared) assert.ok(existsSync(toLocalPath(c.to)), `${c.to} kept`);
+    assert.ok(!existsSync(join(chk, "_metadata")));
+    assert.ok((await verifySnapshot(target, { stores })).ok);
+    assert.deepEqual(await shape(target), await shape(f.metadataDir));
+  });
+
   it("writes nothing on a dry run, and prints the plan", async () => {
     assert.ok(sp);
     const target = join(scratch, "dry");
