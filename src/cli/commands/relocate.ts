@@ -86,7 +86,7 @@ export const relocateCommand: CliCommand<RelocateArgs> = {
 export function renderRelocate(r: RelocateReport): string {
   const lines = [
     `${r.dryRun ? "Plan (dry run, nothing written)" : "Relocated"}: ${r.source.directory} -> ${r.target.directory}`,
-    `Files     ${r.totals.files} to copy (${formatBytes(r.totals.bytes)})` +
+    `Files     ${r.totals.files} to relocate (${formatBytes(r.totals.bytes)})` +
       (r.dryRun
         ? ""
         : `: ${r.totals.copied} copied, ${r.totals.moved > 0 ? `${r.totals.moved} moved (renamed, no bytes copied), ` : ""}${r.totals.skipped} already there and verified`),
