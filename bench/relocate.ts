@@ -3,7 +3,9 @@
  * without it, measured in the same run.
  *
  * - local to local: a synthetic canonical savepoint of `--mib` MiB (default 1024) in 4 MiB files,
- *   relocated by the CLI (a whole process) vs `cp -r` of the same directory;
+ *   relocated by the CLI (a whole process) vs `cp -r` of the same directory: durable (every copy synced
+ *   before `_metadata`) vs `cp -r && sync`, and `--no-sync` vs `cp -r`; then `--move` of the result to
+ *   another directory of the same file system (renames);
  * - S3 to S3 on the test server (moto; `scripts/install-test-servers.sh` installs it): the CLI
  *   (server-side CopyObject, 8 at a time) vs two plain SDK loops, one file at a time: GetObject +
  *   PutObject per file, and CopyObject per file (server-side, the stronger baseline). The loops run
@@ -13,7 +15,7 @@
  * process start and module loading of the CLI.
  *
  * Run: `npm run build && npx tsx bench/relocate.ts [--mib 1024] [--s3-mib 256]`. Prints times, bytes/s
- * and ratios. Nothing here is a test.
+ * and ratios (`--s3-mib 0` skips the S3 part). Nothing here is a test.
  */
 
 import { execFileSync, spawnSync } from "node:child_process";
@@ -124,35 +126,48 @@ async function main(): Promise<void> {
     const cp = seconds(() => run("cp", ["-r", src, join(work, "cp")]));
     execFileSync("sync");
     // relocate fsyncs every copy before _metadata is written (a crash must not lose what it points at);
-    // `cp -r` does not, so the like-for-like baseline is `cp -r` followed by `sync`
+    // `cp -r` does not, so the like-for-like baseline is `cp -r` followed by `sync`, and that of
+    // `relocate --no-sync` (durability left to the OS) is `cp -r`
     const cpSync = seconds(() => run("sh", ["-c", `cp -r '${src}' '${join(work, "cp-sync")}' && sync`]));
     const ours = seconds(() => run("node", [cli, "relocate", src, join(work, "ours")]));
     run("node", [cli, "verify", join(work, "ours")]);
+    const oursNoSync = seconds(() =>
+      run("node", [cli, "relocate", "--no-sync", src, join(work, "ours-nosync")]),
+    );
     execFileSync("sync");
     const local = createDefaultRegistry({ env: {} });
     const inProcess = await secondsAsync(() =>
       relocateSnapshot(src, join(work, "in-process"), { stores: local }),
     );
+    const inProcessNoSync = await secondsAsync(() =>
+      relocateSnapshot(src, join(work, "in-process-nosync"), { stores: local, sync: false }),
+    );
+    execFileSync("sync");
+    // --move within one file system renames each file: no bytes copied
+    const moved = seconds(() =>
+      run("node", [cli, "relocate", "--move", join(work, "ours"), join(work, "moved")]),
+    );
+    run("node", [cli, "verify", join(work, "moved")]);
     await local.close();
     console.log(`local to local, ${readdirSync(src).length} files, ${(bytes / 1048576).toFixed(0)} MiB`);
-    console.log("| | time | rate | time / cp -r time |");
+    console.log("| | time | rate | time / baseline time |");
     console.log("|---|---|---|---|");
-    console.log(`| cp -r | ${cp.toFixed(2)} s | ${rate(bytes, cp)} | 1.00x |`);
-    console.log(
-      `| cp -r && sync | ${cpSync.toFixed(2)} s | ${rate(bytes, cpSync)} | ${(cpSync / cp).toFixed(2)}x |`,
-    );
-    console.log(
-      `| savepoint relocate (CLI process) | ${ours.toFixed(2)} s | ${rate(bytes, ours)} | ${(ours / cp).toFixed(2)}x |`,
-    );
-    console.log(
-      `| relocateSnapshot (library call, in this process) | ${inProcess.toFixed(2)} s | ${rate(bytes, inProcess)} | ${(inProcess / cp).toFixed(2)}x |`,
-    );
-    rmSync(join(work, "cp"), { recursive: true });
-    rmSync(join(work, "cp-sync"), { recursive: true });
-    rmSync(join(work, "ours"), { recursive: true });
-    rmSync(join(work, "in-process"), { recursive: true });
+    const row = (what: string, t: number, base?: [string, number]) =>
+      console.log(
+        `| ${what} | ${t.toFixed(2)} s | ${rate(bytes, t)} | ${base ? `${(t / base[1]).toFixed(2)}x ${base[0]}` : "-"} |`,
+      );
+    row("cp -r", cp);
+    row("cp -r && sync", cpSync);
+    row("savepoint relocate (CLI process, durable)", ours, ["cp -r && sync", cpSync]);
+    row("relocateSnapshot (library call, in this process, durable)", inProcess, ["cp -r && sync", cpSync]);
+    row("savepoint relocate --no-sync (CLI process)", oursNoSync, ["cp -r", cp]);
+    row("relocateSnapshot sync: false (library call)", inProcessNoSync, ["cp -r", cp]);
+    row("savepoint relocate --move, one file system (CLI process; renames)", moved);
+    for (const d of ["cp", "cp-sync", "moved", "ours-nosync", "in-process", "in-process-nosync"])
+      rmSync(join(work, d), { recursive: true });
 
     const s3mib = arg("--s3-mib", 256);
+    if (s3mib <= 0) return; // `--s3-mib 0`: the local part only
     const s3src = join(work, "s3src");
     const s3bytes = makeSnapshot(s3src, Math.ceil(s3mib / FILE_MIB));
     const s3 = await startS3Server();

@@ -5,7 +5,7 @@
 
 import type { Argv } from "yargs";
 import type { DefaultRegistryOptions } from "../storage/defaults.js";
-import { parseWebHdfsMap } from "../storage/hdfs.js";
+import { parseWebHdfsMap } from "../storage/webhdfs-map.js";
 
 /** The parsed store flags. */
 export interface StoreArgs {

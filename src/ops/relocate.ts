@@ -17,10 +17,14 @@
  * copying those files (the user moved them); they must exist there.
  *
  * Safety: the source is never modified unless `move`; files are copied and verified (size, and checksum
- * where both stores give one) before `_metadata` is written, last and atomically; a re-run skips files
- * already copied and verified; `move` deletes source files only after the whole target verifies, and
- * keeps files that sibling snapshots (other `_metadata` files in the source's parent directory)
- * reference.
+ * where both stores give one) before `_metadata` is written, last and atomically; local copies are on
+ * stable storage (`fdatasync` of each file, `fsync` of each directory once) before `_metadata` is
+ * written, unless `sync: false`; a re-run skips files already copied and verified. `move` within a store
+ * that renames (local files on one file system) renames each file instead of copying it, like `mv`: the
+ * source snapshot is incomplete until the run ends, and a re-run after an interruption finds the files
+ * already moved at the target and finishes. Otherwise `move` deletes source files only after the whole
+ * target verifies and `_metadata` is written. Either way, files that sibling snapshots (other
+ * `_metadata` files in the source's parent directory) reference are copied, never moved or deleted.
  */
 
 import { createHash } from "node:crypto";
@@ -31,7 +35,7 @@ import type { CheckpointMetadata, StreamStateHandle } from "../formats/metadata/
 import { filePointer } from "../formats/metadata/pointers.js";
 import { mapStreamHandles } from "../formats/metadata/rewrite.js";
 import type { StoreRegistry } from "../storage/registry.js";
-import type { FileStatus } from "../storage/store.js";
+import type { FileStatus, Store, WriteOptions } from "../storage/store.js";
 import {
   baseName,
   isInside,
@@ -73,6 +77,12 @@ export interface RelocateOptions {
   overwrite?: boolean;
   /** Parallel transfers (default 8). */
   concurrency?: number;
+  /**
+   * Put every copy and `_metadata` on stable storage before finishing (default true): see
+   * {@link WriteOptions.sync}. With false, durability is left to the operating system, as with `cp`;
+   * refused together with `move`, which deletes the source.
+   */
+  sync?: boolean;
   onProgress?: (p: RelocateProgress) => void;
 }
 
@@ -82,8 +92,11 @@ export interface PlannedCopy {
   to: string;
   /** Size of the source file (bytes). */
   size: number;
-  /** Set after the run: copied now, or already present and verified (resume). */
-  outcome?: "copied" | "skipped";
+  /**
+   * Set after the run: copied now; moved (renamed, with `move`: now or by an interrupted earlier run);
+   * or already present and verified (resume).
+   */
+  outcome?: "copied" | "moved" | "skipped";
 }
 
 /** The plan (and, after a run, the outcome) of a relocation. */
@@ -96,8 +109,11 @@ export interface RelocateReport {
   mapped: { from: string; to: string }[];
   /** Every pointer that changes: as stored before and after. */
   pointers: { before: string; after: string; relative: boolean }[];
-  totals: { files: number; bytes: number; copied: number; skipped: number };
-  /** With `move`: source files deleted, and files kept because sibling snapshots reference them. */
+  totals: { files: number; bytes: number; copied: number; moved: number; skipped: number };
+  /**
+   * With `move`: source files deleted after their copy (not those renamed, see `totals.moved`), and files
+   * kept because sibling snapshots reference them.
+   */
   deleted: string[];
   keptForOtherSnapshots: string[];
 }
@@ -106,7 +122,8 @@ export interface RelocateReport {
  * Relocates the snapshot at `input` (directory or `_metadata`, any store) to directory `target`
  * (any store).
  *
- * @throws InvalidArgumentError when the target is the source or lies inside it, or a map is malformed.
+ * @throws InvalidArgumentError when the target is the source or lies inside it, a map is malformed, or
+ *   `sync: false` is combined with `move`.
  * @throws AlreadyExistsError when the target already holds a `_metadata` (unless `overwrite`).
  * @throws NotFoundError when a source file (or a mapped file at its new place) is missing.
  * @throws StoreFaultError when a copy does not verify; plus the errors of `loadSnapshot`.
@@ -131,6 +148,12 @@ export async function relocateLoaded(
   options: RelocateOptions,
 ): Promise<RelocateReport> {
   const { stores } = options;
+  const sync = options.sync ?? true;
+  if (!sync && options.move) {
+    throw new InvalidArgumentError(
+      "--no-sync cannot be combined with --move: the source is deleted, so the copies must be on disk first",
+    );
+  }
   const sourceDir = loaded.directory;
   const {
     directory: targetDir,
@@ -139,7 +162,7 @@ export async function relocateLoaded(
   } = await prepareTarget(sourceDir, target, stores, options.overwrite);
 
   const maps = (options.maps ?? []).map(normalizeMap);
-  const plan = await planRelocation(loaded, targetDir, maps, stores);
+  const plan = await planRelocation(loaded, targetDir, maps, stores, options.move ?? false);
   const report: RelocateReport = {
     source: { metadataUri: loaded.metadataUri, directory: sourceDir },
     target: { metadataUri: targetMetadata, directory: targetDir },
@@ -151,6 +174,7 @@ export async function relocateLoaded(
       files: plan.copies.length,
       bytes: plan.copies.reduce((n, c) => n + c.size, 0),
       copied: 0,
+      moved: 0,
       skipped: 0,
     },
     deleted: [],
@@ -158,17 +182,20 @@ export async function relocateLoaded(
   };
   if (options.dryRun) return report;
 
-  await copyAll(plan.copies, plan.sourceStatus, targetDir, options);
+  // Files other snapshots beside this one reference are never moved or deleted (only with `move`).
+  const siblings = options.move ? await referencedBySiblings(loaded, stores) : new Set<string>();
+  await copyAll(plan.copies, plan.sourceStatus, targetDir, siblings, options);
   report.totals.copied = plan.copies.filter((c) => c.outcome === "copied").length;
+  report.totals.moved = plan.copies.filter((c) => c.outcome === "moved").length;
   report.totals.skipped = plan.copies.filter((c) => c.outcome === "skipped").length;
 
   // _metadata last, atomically, and only after checking that it reads back to the pointers we planned.
   const bytes = writeMetadata(plan.metadata);
   checkWritten(bytes, targetMetadata, targetDir, plan.expectedUris);
-  await targetStore.writeAtomic(targetMetadata, bytes, { overwrite: true });
+  await targetStore.writeAtomic(targetMetadata, bytes, { overwrite: true, sync });
 
   if (options.move) {
-    const { deleted, kept } = await deleteSource(loaded, plan.copies, stores);
+    const { deleted, kept } = await deleteSource(loaded, plan.copies, siblings, stores);
     report.deleted = deleted;
     report.keptForOtherSnapshots = kept;
   }
@@ -219,6 +246,7 @@ async function planRelocation(
   targetDir: string,
   maps: readonly PrefixMap[],
   stores: StoreRegistry,
+  move: boolean,
 ): Promise<Plan> {
   const sourceDir = loaded.directory;
   const sourceParent = parentUri(sourceDir);
@@ -255,11 +283,19 @@ async function planRelocation(
   await pMap(
     copies,
     async (c) => {
-      const s = listedSource.get(c.from) ?? (await stores.storeFor(c.from).stat(c.from));
+      let s = listedSource.get(c.from) ?? (await stores.storeFor(c.from).stat(c.from));
+      if (!s && move) {
+        // moved (renamed) by an earlier, interrupted run of this move
+        const there = await stores.storeFor(c.to).stat(c.to);
+        if (there) {
+          s = there;
+          c.outcome = "moved";
+        }
+      }
       if (!s) throw new NotFoundError(c.from, { message: `referenced file is missing: ${c.from}` });
       if (BigInt(s.size) < (minSize.get(c.from) ?? 0n)) {
-        throw new StoreFaultError(`${c.from} has ${s.size} bytes, less than the metadata claims`, {
-          uri: c.from,
+        throw new StoreFaultError(`${s.uri} has ${s.size} bytes, less than the metadata claims`, {
+          uri: s.uri,
         });
       }
       c.size = s.size;
@@ -318,9 +354,11 @@ async function copyAll(
   copies: PlannedCopy[],
   sourceStatus: Map<string, FileStatus>,
   targetDir: string,
+  siblings: Set<string>,
   options: RelocateOptions,
 ) {
   const { stores } = options;
+  const sync = options.sync ?? true;
   const progress: RelocateProgress = {
     filesDone: 0,
     filesTotal: copies.length,
@@ -333,7 +371,8 @@ async function copyAll(
   const existingAtTarget = await listDirectory(targetDir, stores);
   const existing = async (uri: string) =>
     existingAtTarget.get(uri) ?? (isInside(targetDir, uri) ? null : await stores.storeFor(uri).stat(uri));
-  const copied: PlannedCopy[] = [];
+  /** Copied or moved now, to verify: with the outcome to record once verified. */
+  const copied: { c: PlannedCopy; how: "copied" | "moved" }[] = [];
   // Small files first: most snapshots are many small files and a few large ones.
   const ordered = [...copies].sort((a, b) => a.size - b.size);
   await pMap(
@@ -341,17 +380,24 @@ async function copyAll(
     async (c) => {
       const src = sourceStatus.get(c.from) as FileStatus;
       const dstStore = stores.storeFor(c.to);
-      const there = await existing(c.to);
-      if (there && sameContent(src, there)) {
+      const there = c.outcome === "moved" ? undefined : await existing(c.to);
+      if (c.outcome === "moved") {
+        // already at the target (an earlier run renamed it)
+      } else if (there && sameContent(src, there)) {
         c.outcome = "skipped";
       } else {
         const srcStore = stores.storeFor(c.from);
-        if (srcStore === dstStore) {
-          await srcStore.copy(c.from, c.to, { overwrite: true, sourceStatus: src });
+        const write: WriteOptions = { overwrite: true, sync };
+        const renamable = options.move && srcStore === dstStore && !siblings.has(c.from);
+        if (renamable && (await srcStore.rename?.(c.from, c.to, { overwrite: true }))) {
+          copied.push({ c, how: "moved" });
+        } else if (srcStore === dstStore) {
+          await srcStore.copy(c.from, c.to, { ...write, sourceStatus: src });
+          copied.push({ c, how: "copied" });
         } else {
-          await dstStore.write(c.to, srcStore.createReadStream(c.from), { overwrite: true });
+          await dstStore.write(c.to, srcStore.createReadStream(c.from), write);
+          copied.push({ c, how: "copied" });
         }
-        copied.push(c);
       }
       progress.filesDone++;
       progress.bytesDone += c.size;
@@ -365,7 +411,7 @@ async function copyAll(
     copied.length === 0 ? new Map<string, FileStatus>() : await listDirectory(targetDir, stores);
   await pMap(
     copied,
-    async (c) => {
+    async ({ c, how }) => {
       const src = sourceStatus.get(c.from) as FileStatus;
       const w = written.get(c.to) ?? (await stores.storeFor(c.to).stat(c.to));
       if (!w || !sameContent(src, w)) {
@@ -374,10 +420,35 @@ async function copyAll(
           { uri: c.to },
         );
       }
-      c.outcome = "copied";
+      c.outcome = how;
     },
     { concurrency: 16 },
   );
+  // Durable before `_metadata` points at them: the copies' bytes were synced as each was made, so only
+  // their names (a directory sync each) are left. Files found already there (a re-run) may come from an
+  // interrupted or `sync: false` run, and renamed files from a writer that did not sync, so their bytes
+  // are synced too (cheap when already on disk); a rename is durable once both directories are synced.
+  if (sync) {
+    for (const [store, files] of byStore(copies, stores)) {
+      const to = (o: PlannedCopy["outcome"]) => files.filter((c) => c.outcome === o).map((c) => c.to);
+      const unsynced = [...to("skipped"), ...to("moved")];
+      if (unsynced.length > 0) await store.syncFiles?.(unsynced);
+      const movedFrom = files.filter((c) => c.outcome === "moved").map((c) => c.from);
+      await store.syncFiles?.([...to("copied"), ...movedFrom], { namesOnly: true });
+    }
+  }
+}
+
+/** Copies grouped by the store of their target. */
+function byStore(copies: PlannedCopy[], stores: StoreRegistry): Map<Store, PlannedCopy[]> {
+  const out = new Map<Store, PlannedCopy[]>();
+  for (const c of copies) {
+    const store = stores.storeFor(c.to);
+    const list = out.get(store);
+    if (list) list.push(c);
+    else out.set(store, [c]);
+  }
+  return out;
 }
 
 /**
@@ -413,11 +484,18 @@ function checkWritten(bytes: Uint8Array, metadataUri: string, targetDir: string,
   }
 }
 
-async function deleteSource(loaded: LoadedSnapshot, copies: PlannedCopy[], stores: StoreRegistry) {
-  const siblings = await referencedBySiblings(loaded, stores);
+async function deleteSource(
+  loaded: LoadedSnapshot,
+  copies: PlannedCopy[],
+  siblings: Set<string>,
+  stores: StoreRegistry,
+) {
   const deleted: string[] = [];
   const kept: string[] = [];
   for (const c of copies) {
+    // renamed: nothing left at the source; or the target path is the source path (a checkpoint moved to
+    // a sibling chk directory keeps its ../shared files where they are)
+    if (c.outcome === "moved" || c.from === c.to) continue;
     if (siblings.has(c.from)) {
       kept.push(c.from);
       continue;

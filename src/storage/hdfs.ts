@@ -24,7 +24,6 @@ import { randomBytes } from "node:crypto";
 import { Readable } from "node:stream";
 import {
   AlreadyExistsError,
-  InvalidArgumentError,
   NotFoundError,
   PermissionDeniedError,
   SavepointKitError,
@@ -34,7 +33,10 @@ import {
 import type { FileStatus, ReadStreamOptions, Store, StoreCapabilities, WriteOptions } from "./store.js";
 import { formatUri, parseUri } from "./uri.js";
 import { WebHdfsClient, type WebHdfsClientOptions, type WebHdfsFileStatus } from "./webhdfs-client.js";
+import { parseWebHdfsMap } from "./webhdfs-map.js";
 import { countedSource } from "./write-source.js";
+
+export { parseWebHdfsMap };
 
 const DEFAULT_MAX_READ = 2 * 1024 * 1024 * 1024;
 
@@ -65,20 +67,6 @@ export interface HdfsStoreOptions {
   fetch?: typeof fetch;
   /** Environment to read defaults from (default `process.env`). */
   env?: NodeJS.ProcessEnv;
-}
-
-/** Parses `SAVEPOINT_KIT_WEBHDFS`: `nn:8020=http://host:9870,nn2=http://...` (commas or whitespace). */
-export function parseWebHdfsMap(value: string | undefined): Record<string, string> {
-  const out: Record<string, string> = {};
-  if (!value) return out;
-  for (const item of value.split(/[\s,]+/)) {
-    if (item === "") continue;
-    const eq = item.indexOf("=");
-    if (eq <= 0)
-      throw new InvalidArgumentError(`SAVEPOINT_KIT_WEBHDFS: expected nn:port=http://host:port, got ${item}`);
-    out[item.slice(0, eq).replace(/^hdfs:\/\//, "")] = item.slice(eq + 1);
-  }
-  return out;
 }
 
 /** `promise`, or a StoreFaultError when it takes longer than `ms` (a stalled body read). */

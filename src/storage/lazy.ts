@@ -80,6 +80,15 @@ export class LazyStore implements Store {
     return (await this.store()).copy(source, target, options);
   }
 
+  async rename(source: string, target: string, options?: { overwrite?: boolean }): Promise<boolean> {
+    const store = await this.store();
+    return store.rename ? store.rename(source, target, options) : false;
+  }
+
+  async syncFiles(uris: readonly string[], options?: { namesOnly?: boolean }): Promise<void> {
+    await (await this.store()).syncFiles?.(uris, options);
+  }
+
   async delete(uri: string): Promise<void> {
     return (await this.store()).delete(uri);
   }

@@ -2,7 +2,10 @@
  * The local-filesystem store (`file://` URIs and plain paths), on Node's `fs`.
  *
  * Writes go to a temporary file beside the target (`.<name>.<random>.tmp`) and are renamed into place
- * once complete and flushed, so a crash never leaves a partial file under the final name.
+ * once complete and (unless `sync: false`) `fdatasync`ed, so a crash never leaves a partial file under
+ * the final name. The renames themselves become durable with {@link LocalStore.syncFiles} (one `fsync`
+ * per directory for a whole batch of files), which callers run before they write what points at the
+ * files (`_metadata`); `writeAtomic` does it for its own file.
  */
 
 import { randomBytes } from "node:crypto";
@@ -56,7 +59,32 @@ function tempName(path: string): string {
   );
 }
 
+/** What makes a file or a directory durable: `fdatasync` of a file, `fsync` of a directory. */
+export type SyncFunction = (path: string, kind: "file" | "directory") => Promise<void>;
+
+/** Options of {@link LocalStore}. */
+export interface LocalStoreOptions {
+  /**
+   * Replaces {@link syncPath} (tests observe what is synced through it; it must still sync, or call
+   * `syncPath`, for the store's guarantees to hold).
+   */
+  sync?: SyncFunction;
+}
+
+/** Files stat'ed at once while listing a directory. */
+const LIST_STAT_BATCH = 32;
+/** Files or directories synced at once by `syncFiles`. */
+const SYNC_BATCH = 32;
+
 export class LocalStore implements Store {
+  private readonly syncFn: SyncFunction;
+  /** Directories this store created whose entry in their parent directory is not synced yet. */
+  private readonly unsyncedDirs = new Set<string>();
+
+  constructor(options: LocalStoreOptions = {}) {
+    this.syncFn = options.sync ?? syncPath;
+  }
+
   readonly schemes = ["file"] as const;
   readonly capabilities: StoreCapabilities = {
     serverSideCopy: true,
@@ -135,9 +163,10 @@ export class LocalStore implements Store {
     const path = toLocalPath(uri);
     const tmp = tempName(path);
     try {
-      await mkdir(dirname(path), { recursive: true });
+      await this.makeDirectory(dirname(path));
       const counted = countedSource(source);
-      await pipeline(Readable.from(counted.chunks), createWriteStream(tmp, { flags: "wx", flush: true }));
+      await pipeline(Readable.from(counted.chunks), createWriteStream(tmp, { flags: "wx" }));
+      if (options?.sync ?? true) await this.syncFn(tmp, "file");
       await this.commit(tmp, path, options?.overwrite ?? true);
       return counted.bytes;
     } catch (err) {
@@ -149,8 +178,9 @@ export class LocalStore implements Store {
   async writeAtomic(uri: string, bytes: Uint8Array, options?: WriteOptions): Promise<void> {
     const path = toLocalPath(uri);
     const tmp = tempName(path);
+    const sync = options?.sync ?? true;
     try {
-      await mkdir(dirname(path), { recursive: true });
+      await this.makeDirectory(dirname(path));
       const fh = await open(tmp, "wx");
       try {
         let done = 0;
@@ -158,13 +188,13 @@ export class LocalStore implements Store {
           const { bytesWritten } = await fh.write(bytes, done, bytes.byteLength - done);
           done += bytesWritten;
         }
-        await fh.sync();
       } finally {
         await fh.close();
       }
+      if (sync) await this.syncFn(tmp, "file");
       await this.commit(tmp, path, options?.overwrite ?? true);
-      // the rename itself (and, on journaling file systems, the renames before it in this directory)
-      await syncFile(dirname(path));
+      // the rename itself, and the directories created for it
+      if (sync) await this.syncFiles([uri], { namesOnly: true });
     } catch (err) {
       await unlink(tmp).catch(() => {});
       throw mapFsError(err, uri);
@@ -195,14 +225,19 @@ export class LocalStore implements Store {
         if (e instanceof NotFoundError) continue;
         throw e;
       }
+      const files: string[] = [];
       for (const entry of entries) {
         const full = join(dir, entry.name);
         if (entry.isDirectory()) {
           if (recursive) stack.push(full);
         } else if (entry.isFile()) {
-          const s = await this.stat(fileUri(full));
-          if (s) yield s;
+          files.push(full);
         }
+      }
+      // a stat per file, a batch at a time: one at a time, a directory of many files waits on each
+      for (let i = 0; i < files.length; i += LIST_STAT_BATCH) {
+        const batch = files.slice(i, i + LIST_STAT_BATCH).map((f) => this.stat(fileUri(f)));
+        for (const s of await Promise.all(batch)) if (s) yield s;
       }
     }
   }
@@ -221,12 +256,13 @@ export class LocalStore implements Store {
         // the target's directory does not exist yet (or the source is missing: then the retry says so);
         // creating it only then saves a mkdir per file when many files go to one directory
         if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
-        await mkdir(dirname(dst), { recursive: true });
+        await this.makeDirectory(dirname(dst));
         await copyFile(src, tmp, mode);
       }
       // On disk before it gets its name: a `_metadata` written after this copy (relocate, convert) must
-      // never point at a file a crash could still lose, and `--move` deletes the source after it.
-      await syncFile(tmp);
+      // never point at a file a crash could still lose, and `--move` deletes the source after it. (Its
+      // name is made durable by `syncFiles`, once per directory for a whole batch.)
+      if (options?.sync ?? true) await this.syncFn(tmp, "file");
       await this.commit(tmp, dst, options?.overwrite ?? true);
     } catch (err) {
       await unlink(tmp).catch(() => {});
@@ -234,6 +270,78 @@ export class LocalStore implements Store {
       if (e instanceof AlreadyExistsError) throw mapFsError(err, target);
       if (e instanceof NotFoundError && (await this.stat(source)) !== null) throw mapFsError(err, target);
       throw e;
+    }
+  }
+
+  /**
+   * `rename(2)`: no bytes copied. False on EXDEV (source and target on different file systems). The
+   * rename is durable only after {@link syncFiles} of the target and of the source (its directory).
+   */
+  async rename(source: string, target: string, options?: { overwrite?: boolean }): Promise<boolean> {
+    const src = toLocalPath(source);
+    const dst = toLocalPath(target);
+    const overwrite = options?.overwrite ?? true;
+    try {
+      await this.makeDirectory(dirname(dst));
+      if (overwrite) {
+        await rename(src, dst);
+      } else {
+        await link(src, dst);
+        await unlink(src);
+      }
+      return true;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === "EXDEV") return false;
+      const e = mapFsError(err, source);
+      if (e instanceof AlreadyExistsError) throw mapFsError(err, target);
+      throw e;
+    }
+  }
+
+  /**
+   * Syncs each file of `uris` (unless `namesOnly`), then each distinct directory of them and the parent
+   * of each directory this store created, so that the names given by earlier renames survive a crash.
+   * Files, then directories, are synced in parallel (at most {@link SYNC_BATCH} at once).
+   */
+  async syncFiles(uris: readonly string[], options?: { namesOnly?: boolean }): Promise<void> {
+    if (!options?.namesOnly) {
+      for (let i = 0; i < uris.length; i += SYNC_BATCH) {
+        await Promise.all(
+          uris.slice(i, i + SYNC_BATCH).map(async (u) => {
+            try {
+              await this.syncFn(toLocalPath(u), "file");
+            } catch (err) {
+              throw mapFsError(err, u);
+            }
+          }),
+        );
+      }
+    }
+    const dirs = new Set(uris.map((u) => dirname(toLocalPath(u))));
+    const created = [...this.unsyncedDirs];
+    for (const d of created) {
+      dirs.add(d);
+      dirs.add(dirname(d));
+    }
+    await Promise.all(
+      [...dirs].map(async (d) => {
+        try {
+          await this.syncFn(d, "directory");
+        } catch (err) {
+          throw mapFsError(err, fileUri(d));
+        }
+      }),
+    );
+    for (const d of created) this.unsyncedDirs.delete(d);
+  }
+
+  /** `mkdir -p`, remembering the directories it created for {@link syncFiles}. */
+  private async makeDirectory(dir: string): Promise<void> {
+    const first = await mkdir(dir, { recursive: true });
+    if (first === undefined) return;
+    for (let d = dir; ; d = dirname(d)) {
+      this.unsyncedDirs.add(d);
+      if (d === first || d === dirname(d)) break;
     }
   }
 
@@ -249,11 +357,16 @@ export class LocalStore implements Store {
   async close(): Promise<void> {}
 }
 
-/** `fsync` of a file or directory (opened read-only, which Linux allows for both). */
-async function syncFile(path: string): Promise<void> {
+/**
+ * The default {@link SyncFunction}: `fdatasync` of a file (its bytes and what is needed to read them
+ * back, such as its size; not its timestamps), `fsync` of a directory (its entries). Both are opened
+ * read-only, which Linux allows.
+ */
+export async function syncPath(path: string, kind: "file" | "directory"): Promise<void> {
   const fh = await open(path, "r");
   try {
-    await fh.sync();
+    if (kind === "file") await fh.datasync();
+    else await fh.sync();
   } finally {
     await fh.close();
   }

@@ -53,10 +53,17 @@ export interface ReadStreamOptions {
   length?: number;
 }
 
-/** Options of {@link Store.write} and {@link Store.writeAtomic}. */
+/** Options of {@link Store.write}, {@link Store.writeAtomic} and {@link Store.copy}. */
 export interface WriteOptions {
   /** Replace an existing file (default true). With false, an existing file gives AlreadyExistsError. */
   overwrite?: boolean;
+  /**
+   * Put the file's bytes on stable storage before it gets its name (default true): local files are
+   * `fdatasync`ed, and `writeAtomic` also syncs the directory. With false, durability is left to the
+   * operating system, as with `cp`. Stores whose writes are durable once they complete (S3, HDFS)
+   * ignore it.
+   */
+  sync?: boolean;
 }
 
 /** Options of {@link Store.copy}. */
@@ -111,6 +118,24 @@ export interface Store {
 
   /** Copies a file within this store (server-side where `capabilities.serverSideCopy`). */
   copy(source: string, target: string, options?: CopyOptions): Promise<void>;
+
+  /**
+   * Moves a file within this store without copying its bytes (a rename), replacing the target unless
+   * `overwrite: false`; parent directories are created as needed. Returns false, having changed
+   * nothing, when this pair of places cannot be renamed between (local: different file systems), so
+   * that the caller copies instead. Absent on stores without a cheap rename (S3).
+   * @throws NotFoundError when the source is missing; AlreadyExistsError as `write`.
+   */
+  rename?(source: string, target: string, options?: { overwrite?: boolean }): Promise<boolean>;
+
+  /**
+   * Makes files this store has written or copied durable: once it returns, a crash loses none of them.
+   * Local files: each file's bytes (`fdatasync`; skipped with `namesOnly`, for files written with
+   * `sync`), then one `fsync` of each distinct directory they are in and of the parent of each directory
+   * this store created for them. Absent on stores whose files are durable as soon as a write completes
+   * (S3, HDFS).
+   */
+  syncFiles?(uris: readonly string[], options?: { namesOnly?: boolean }): Promise<void>;
 
   /** Deletes a file. Deleting a missing file is not an error. */
   delete(uri: string): Promise<void>;

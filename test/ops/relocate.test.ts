@@ -12,7 +12,7 @@ import {
   unlinkSync,
 } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, relative } from "node:path";
+import { basename, dirname, join, relative } from "node:path";
 import { after, describe, it } from "node:test";
 import { runCli } from "../../src/cli/main.js";
 import {
@@ -26,7 +26,7 @@ import { mapStreamHandles } from "../../src/formats/metadata/rewrite.js";
 import { listSnapshotFiles, verifySnapshot } from "../../src/ops/files.js";
 import { inspectSnapshot } from "../../src/ops/inspect.js";
 import { relocateSnapshot, toFlinkPath } from "../../src/ops/relocate.js";
-import { LocalStore } from "../../src/storage/local.js";
+import { LocalStore, syncPath } from "../../src/storage/local.js";
 import { StoreRegistry } from "../../src/storage/registry.js";
 import type { CopyOptions } from "../../src/storage/store.js";
 import { normalizeUri, toLocalPath } from "../../src/storage/uri.js";
@@ -120,6 +120,28 @@ describe("relocate", () => {
 
   const sp = fixtures.find((x) => x.id.endsWith("savepoint-canonical-rocksdb"));
 
+  it("--move to a sibling chk directory keeps the ../shared files where they are (neither moved nor deleted)", async () => {
+    const f = fixtures.find((x) => x.expected.snapshotType === "checkpoint" && x.expected.generatedUnder);
+    assert.ok(f);
+    // Flink's layout, <job>/chk-N beside <job>/shared/, with pointers onto this copy of the tree
+    const tree = join(scratch, "sibling-move");
+    cpSync(join(f.caseDir, "snapshot"), tree, { recursive: true });
+    const jobId = readdirSync(tree)[0] as string;
+    const chk = join(tree, jobId, "chk-50");
+    await relocateSnapshot(f.metadataDir, chk, {
+      stores,
+      maps: [{ from: `file:${f.expected.generatedUnder as string}`, to: tree }],
+    });
+    const target = join(tree, jobId, "chk-51");
+    const mv = await relocateSnapshot(chk, target, { stores, move: true });
+    const shared = mv.copies.filter((c) => c.from === c.to);
+    assert.ok(shared.length > 0, "the checkpoint has ../shared files");
+    for (const c of shared) assert.ok(existsSync(toLocalPath(c.to)), `${c.to} kept`);
+    assert.ok(!existsSync(join(chk, "_metadata")));
+    assert.ok((await verifySnapshot(target, { stores })).ok);
+    assert.deepEqual(await shape(target), await shape(f.metadataDir));
+  });
+
   it("writes nothing on a dry run, and prints the plan", async () => {
     assert.ok(sp);
     const target = join(scratch, "dry");
@@ -191,6 +213,104 @@ describe("relocate", () => {
     assert.deepEqual(await shape(target), await shape(sp.metadataDir));
   });
 
+  describe("--move on one file system", () => {
+    /** Inode of every file under `dir`, by path relative to it. */
+    const inodes = (dir: string) =>
+      new Map(
+        readdirSync(dir, { recursive: true, withFileTypes: true })
+          .filter((e) => e.isFile())
+          .map((e) => [relative(dir, join(e.parentPath, e.name)), statSync(join(e.parentPath, e.name)).ino]),
+      );
+
+    it("renames each file (the same inodes at the target, no bytes copied) and leaves no source", async () => {
+      assert.ok(sp);
+      const source = join(scratch, "rename-src");
+      cpSync(sp.metadataDir, source, { recursive: true });
+      const before = inodes(source);
+      const target = join(scratch, "rename-dst", "sp");
+      const r = await relocateSnapshot(source, target, { stores, move: true });
+      assert.equal(r.totals.moved, r.copies.length);
+      assert.equal(r.totals.copied, 0);
+      assert.deepEqual(r.deleted, [normalizeUri(join(source, "_metadata"))]);
+      const after = inodes(target);
+      for (const c of r.copies) {
+        const rel = relative(source, toLocalPath(c.from));
+        assert.equal(after.get(relative(target, toLocalPath(c.to))), before.get(rel), `${rel} renamed`);
+      }
+      assert.deepEqual([...inodes(source).keys()], [], "nothing left at the source");
+      assert.ok((await verifySnapshot(target, { stores })).ok);
+      assert.deepEqual(await shape(target), await shape(sp.metadataDir));
+    });
+
+    it("an interrupted move finishes on a re-run (the files already moved are found at the target)", async () => {
+      assert.ok(sp);
+      const source = join(scratch, "rename-int-src");
+      cpSync(sp.metadataDir, source, { recursive: true });
+      /** Renames two files, then fails, as a crash or Ctrl-C would stop the run. */
+      class InterruptedStore extends LocalStore {
+        renames = 0;
+        override async rename(from: string, to: string, o?: { overwrite?: boolean }): Promise<boolean> {
+          if (this.renames++ >= 2) throw new StoreFaultError("interrupted", { uri: from });
+          return super.rename(from, to, o);
+        }
+      }
+      const broken = new StoreRegistry().register(["file"], () => new InterruptedStore());
+      const target = join(scratch, "rename-int-dst");
+      await assert.rejects(relocateSnapshot(source, target, { stores: broken, move: true, concurrency: 1 }));
+      assert.ok(existsSync(join(source, "_metadata")), "the source _metadata stays until the end");
+      assert.ok(!existsSync(join(target, "_metadata")));
+      const r = await relocateSnapshot(source, target, { stores, move: true });
+      assert.equal(r.totals.moved, r.copies.length);
+      assert.ok(!existsSync(join(source, "_metadata")));
+      assert.ok((await verifySnapshot(target, { stores })).ok);
+      assert.deepEqual(await shape(target), await shape(sp.metadataDir));
+    });
+
+    it("copies (then deletes) where a rename is impossible, and never moves what a sibling snapshot references", async () => {
+      assert.ok(sp);
+      // a store whose renames always cross file systems (EXDEV)
+      class CrossDeviceStore extends LocalStore {
+        override async rename(): Promise<boolean> {
+          return false;
+        }
+      }
+      const cross = new StoreRegistry().register(["file"], () => new CrossDeviceStore());
+      const source = join(scratch, "exdev-src");
+      cpSync(sp.metadataDir, source, { recursive: true });
+      const r = await relocateSnapshot(source, join(scratch, "exdev-dst"), { stores: cross, move: true });
+      assert.equal(r.totals.copied, r.copies.length);
+      assert.equal(r.totals.moved, 0);
+      assert.equal(r.deleted.length, r.copies.length + 1);
+
+      // a sibling savepoint (beside the source) that points at the source's files by absolute paths
+      const parent = join(scratch, "siblings");
+      const own = join(parent, "sp-1");
+      cpSync(sp.metadataDir, own, { recursive: true });
+      const m = readMetadata(readFileSync(join(own, "_metadata")));
+      const absolute = mapStreamHandles(m, (h) =>
+        h.kind === "RelativeFileStateHandle"
+          ? {
+              kind: "FileStateHandle",
+              filePath: toFlinkPath(normalizeUri(join(own, h.relativePath))),
+              stateSize: h.stateSize,
+            }
+          : h,
+      );
+      const { mkdirSync, writeFileSync } = await import("node:fs");
+      mkdirSync(join(parent, "sp-2"));
+      writeFileSync(join(parent, "sp-2", "_metadata"), writeMetadata(absolute));
+      const before = inodes(own);
+      const moved = await relocateSnapshot(own, join(scratch, "siblings-dst"), { stores, move: true });
+      assert.equal(moved.totals.moved, 0, "every file is shared with sp-2: copied, not renamed");
+      assert.equal(moved.keptForOtherSnapshots.length, moved.copies.length);
+      for (const c of moved.copies) {
+        const rel = relative(own, toLocalPath(c.from));
+        assert.equal(inodes(own).get(rel), before.get(rel), `${rel} still at the source`);
+      }
+      assert.ok((await verifySnapshot(join(parent, "sp-2"), { stores })).ok, "the sibling still verifies");
+    });
+  });
+
   it("refuses a relative pointer that escapes the snapshot directory", async () => {
     assert.ok(sp);
     const m = readMetadata(readFileSync(sp.metadataFile));
@@ -209,6 +329,88 @@ describe("relocate", () => {
     const cli = await runCli(["relocate", dir, join(scratch, "evil-out")]);
     assert.equal(cli.exitCode, 2);
     assert.match(cli.stderr, /escapes/);
+  });
+
+  describe("durability", () => {
+    /** A local store that records what it syncs (and still syncs it). */
+    function recordingStores() {
+      const synced: { path: string; kind: string }[] = [];
+      const store = new LocalStore({
+        sync: async (path, kind) => {
+          synced.push({ path, kind });
+          await syncPath(path, kind);
+        },
+      });
+      return { synced, registry: new StoreRegistry().register(["file"], () => store) };
+    }
+
+    it("syncs every copy before it gets its name, each directory once, and _metadata, before finishing", async () => {
+      assert.ok(sp);
+      const { synced, registry } = recordingStores();
+      const parent = join(scratch, "durable");
+      const target = join(parent, "a", "sp");
+      const r = await relocateSnapshot(sp.metadataDir, target, { stores: registry });
+      assert.ok(r.copies.length > 0);
+      const files = synced.filter((s) => s.kind === "file").map((s) => s.path);
+      // each copy as its temporary file (before the rename), and _metadata's temporary file
+      for (const c of r.copies) {
+        const to = toLocalPath(c.to);
+        const hits = files.filter(
+          (f) => dirname(f) === dirname(to) && basename(f).startsWith(`.${basename(to)}.`),
+        );
+        assert.equal(hits.length, 1, `${to} synced once before its rename`);
+      }
+      assert.equal(files.filter((f) => basename(f).startsWith("._metadata.")).length, 1);
+      assert.equal(files.length, r.copies.length + 1);
+      // before _metadata: the target directory (the renames in it) and every directory created for it,
+      // each once; after it, the target directory again (the rename of _metadata)
+      const metadataAt = synced.findIndex((s) => basename(s.path).startsWith("._metadata."));
+      const before = synced
+        .slice(0, metadataAt)
+        .filter((s) => s.kind === "directory")
+        .map((s) => s.path);
+      for (const d of [target, join(parent, "a"), parent, scratch])
+        assert.ok(before.includes(d), `${d} synced`);
+      assert.equal(new Set(before).size, before.length, "no directory synced twice");
+      assert.deepEqual(
+        synced.slice(metadataAt + 1).map((s) => s.path),
+        [target],
+      );
+      assert.ok((await verifySnapshot(target, { stores })).ok);
+    });
+
+    it("a re-run syncs the files it finds already there (they may come from an unsynced run)", async () => {
+      assert.ok(sp);
+      const target = join(scratch, "durable-resume");
+      await relocateSnapshot(sp.metadataDir, target, { stores, sync: false });
+      unlinkSync(join(target, "_metadata"));
+      const { synced, registry } = recordingStores();
+      const r = await relocateSnapshot(sp.metadataDir, target, { stores: registry });
+      assert.equal(r.totals.skipped, r.copies.length);
+      const files = new Set(synced.filter((s) => s.kind === "file").map((s) => s.path));
+      for (const c of r.copies) assert.ok(files.has(toLocalPath(c.to)), `${c.to} synced`);
+    });
+
+    it("sync: false (--no-sync) syncs nothing, and is refused with --move", async () => {
+      assert.ok(sp);
+      const { synced, registry } = recordingStores();
+      const target = join(scratch, "no-sync");
+      await relocateSnapshot(sp.metadataDir, target, { stores: registry, sync: false });
+      assert.deepEqual(synced, []);
+      assert.ok((await verifySnapshot(target, { stores })).ok);
+
+      const source = join(scratch, "no-sync-move");
+      cpSync(sp.metadataDir, source, { recursive: true });
+      await assert.rejects(
+        relocateSnapshot(source, join(scratch, "no-sync-moved"), { stores, move: true, sync: false }),
+        (err: Error) => err instanceof InvalidArgumentError && /--no-sync/.test(err.message),
+      );
+      const cli = await runCli(["relocate", source, join(scratch, "no-sync-moved"), "--move", "--no-sync"]);
+      assert.equal(cli.exitCode, 64, cli.stderr);
+      assert.match(cli.stderr, /--no-sync cannot be combined with --move/);
+      assert.ok(existsSync(join(source, "_metadata")), "the source is untouched");
+      assert.ok(!existsSync(join(scratch, "no-sync-moved")), "nothing written");
+    });
   });
 
   it("writes absolute pointers in Flink's Path form", () => {

@@ -1,13 +1,18 @@
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { chmod, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { chmod, mkdir, mkdtemp, rm, stat as statFs, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { promisify } from "node:util";
-import { NotFoundError, PermissionDeniedError, StoreFaultError } from "../../src/errors.js";
-import { LocalStore, mapFsError } from "../../src/storage/local.js";
-import { normalizeUri } from "../../src/storage/uri.js";
+import {
+  AlreadyExistsError,
+  NotFoundError,
+  PermissionDeniedError,
+  StoreFaultError,
+} from "../../src/errors.js";
+import { LocalStore, mapFsError, syncPath } from "../../src/storage/local.js";
+import { normalizeUri, toLocalPath } from "../../src/storage/uri.js";
 import { runStoreContract } from "./contract.js";
 
 const isRoot = process.getuid?.() === 0;
@@ -81,5 +86,80 @@ describe("local: fs error mapping", () => {
     const fault = mapFsError(err("EIO"), "file:///x");
     assert.ok(fault instanceof StoreFaultError);
     assert.equal(fault.uri, "file:///x");
+  });
+});
+
+describe("local: rename and durability", () => {
+  it("rename moves a file without copying it, creating directories; false across file systems", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "spk-rename-"));
+    const store = new LocalStore();
+    try {
+      const from = normalizeUri(join(dir, "a.bin"));
+      await store.write(from, new Uint8Array([1, 2, 3]));
+      const ino = (await statFs(toLocalPath(from))).ino;
+      const to = normalizeUri(join(dir, "x", "y", "b.bin"));
+      assert.equal(await store.rename(from, to), true);
+      assert.equal(await store.stat(from), null);
+      assert.equal((await statFs(toLocalPath(to))).ino, ino, "the same file, not a copy");
+      await store.write(from, new Uint8Array([4]));
+      await assert.rejects(store.rename(from, to, { overwrite: false }), AlreadyExistsError);
+      assert.equal(await store.rename(from, to), true, "replaces the target by default");
+      assert.deepEqual([...(await store.readAll(to))], [4]);
+      await assert.rejects(store.rename(from, normalizeUri(join(dir, "c"))), NotFoundError);
+      // /dev/shm is another file system (tmpfs) where there is one: EXDEV gives false, nothing changes
+      const shm = await mkdtemp("/dev/shm/spk-rename-").catch(() => undefined);
+      if (shm) {
+        try {
+          const far = normalizeUri(join(shm, "b.bin"));
+          assert.equal(await store.rename(to, far), false);
+          assert.ok(await store.stat(to));
+          assert.equal(await store.stat(far), null);
+        } finally {
+          await rm(shm, { recursive: true, force: true });
+        }
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("syncs each written file before its rename, and syncFiles each directory once with the new ones' parents", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "spk-sync-"));
+    const synced: [string, string][] = [];
+    const store = new LocalStore({
+      sync: async (path, kind) => {
+        synced.push([path, kind]);
+        await syncPath(path, kind);
+      },
+    });
+    try {
+      const uris = ["n/m/a", "n/m/b", "n/c"].map((p) => normalizeUri(join(dir, p)));
+      await store.write(uris[0] as string, new Uint8Array([1]));
+      await store.copy(uris[0] as string, uris[1] as string);
+      await store.write(uris[2] as string, new Uint8Array([2]), { sync: false });
+      const files = synced.filter(([, k]) => k === "file").map(([p]) => p);
+      assert.equal(files.length, 2, "write and copy sync, sync: false does not");
+      assert.match(files[0] as string, /\/\.a\.[0-9a-f]+\.tmp$/, "synced before the rename");
+      assert.match(files[1] as string, /\/\.b\.[0-9a-f]+\.tmp$/);
+      synced.length = 0;
+      await store.syncFiles(uris, { namesOnly: true });
+      assert.deepEqual(synced.map(([p, k]) => `${k} ${p}`).sort(), [
+        `directory ${dir}`,
+        `directory ${join(dir, "n")}`,
+        `directory ${join(dir, "n", "m")}`,
+      ]);
+      synced.length = 0;
+      await store.syncFiles([uris[2] as string]);
+      assert.deepEqual(
+        synced,
+        [
+          [join(dir, "n", "c"), "file"],
+          [join(dir, "n"), "directory"],
+        ],
+        "created directories are synced once; the file's bytes without namesOnly",
+      );
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

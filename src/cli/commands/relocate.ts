@@ -13,6 +13,7 @@ interface RelocateArgs {
   move: boolean;
   overwrite: boolean;
   concurrency: number;
+  sync: boolean;
 }
 
 export const relocateCommand: CliCommand<RelocateArgs> = {
@@ -43,7 +44,8 @@ export const relocateCommand: CliCommand<RelocateArgs> = {
         default: false,
       })
       .option("move", {
-        describe: "delete the source files once the target verifies",
+        describe:
+          "move instead of copy: rename each file where source and target are on one local file system (as mv), else delete the source files once the target verifies; files other snapshots reference are copied",
         type: "boolean",
         default: false,
       })
@@ -52,7 +54,13 @@ export const relocateCommand: CliCommand<RelocateArgs> = {
         type: "boolean",
         default: false,
       })
-      .option("concurrency", { describe: "parallel transfers", type: "number", default: 8 }),
+      .option("concurrency", { describe: "parallel transfers", type: "number", default: 8 })
+      .option("sync", {
+        describe:
+          "put every copy and the new _metadata on stable storage before exiting (fdatasync/fsync of local files); --no-sync leaves that to the OS, as cp does (not with --move)",
+        type: "boolean",
+        default: true,
+      }),
   async run(args, ctx) {
     const { parsePrefixMap, relocateSnapshot } = await import("../../ops/relocate.js");
     const progress = args.json || args.dryRun ? undefined : progressReporter("copying");
@@ -64,6 +72,7 @@ export const relocateCommand: CliCommand<RelocateArgs> = {
         move: args.move,
         overwrite: args.overwrite,
         concurrency: args.concurrency,
+        sync: args.sync,
         ...(progress ? { onProgress: progress.update } : {}),
       });
       return { data: report, text: () => renderRelocate(report) };
@@ -77,8 +86,10 @@ export const relocateCommand: CliCommand<RelocateArgs> = {
 export function renderRelocate(r: RelocateReport): string {
   const lines = [
     `${r.dryRun ? "Plan (dry run, nothing written)" : "Relocated"}: ${r.source.directory} -> ${r.target.directory}`,
-    `Files     ${r.totals.files} to copy (${formatBytes(r.totals.bytes)})` +
-      (r.dryRun ? "" : `: ${r.totals.copied} copied, ${r.totals.skipped} already there and verified`),
+    `Files     ${r.totals.files} to relocate (${formatBytes(r.totals.bytes)})` +
+      (r.dryRun
+        ? ""
+        : `: ${r.totals.copied} copied, ${r.totals.moved > 0 ? `${r.totals.moved} moved (renamed, no bytes copied), ` : ""}${r.totals.skipped} already there and verified`),
   ];
   if (r.mapped.length > 0) lines.push(`Mapped    ${r.mapped.length} files by --map (not copied)`);
   lines.push(`Pointers  ${r.pointers.length} rewritten`);
