@@ -1,6 +1,6 @@
 /**
  * Counting distinct strings (file URIs) without keeping them: each string is kept as its 128-bit
- * MurmurHash3 digest (`murmur3.ts`, computed in JavaScript over the string's code units) in an
+ * MurmurHash3 digest (`murmur3.ts` {@link stringDigest128}, computed in JavaScript) in an
  * open-addressing table held in one `Uint32Array`, outside the JavaScript heap.
  *
  * Why our own: a snapshot of a large job references millions of files whose URIs (about 100 characters
@@ -17,7 +17,7 @@
  * the counts are a report figure only (nothing is deleted or copied by them).
  */
 
-import { murmur3x86_128 } from "./murmur3.js";
+import { stringDigest128 } from "./murmur3.js";
 
 const INITIAL_SLOTS = 1024;
 /** Words of a slot: the digest as four 32-bit words (numbers compare without allocating). */
@@ -45,7 +45,7 @@ export class DistinctCounter {
    * @param also another counter to add `value` to as well (the digest is computed once).
    */
   add(value: string, also?: DistinctCounter): boolean {
-    murmur3x86_128(value, digest);
+    stringDigest128(value, digest);
     const w0 = digest[0] as number;
     const w1 = digest[1] as number;
     const w2 = digest[2] as number;

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import fc from "fast-check";
-import { murmur3x86_128 } from "../../src/ops/murmur3.js";
+import { murmur3x86_128, stringDigest128 } from "../../src/ops/murmur3.js";
 
 /**
  * MurmurHash3_x86_128 over bytes, written from the reference C (SMHasher's MurmurHash3.cpp) for this
@@ -127,15 +127,44 @@ describe("murmur3x86_128", () => {
     assert.equal(final[0], 0xb3ece62a);
   });
 
-  it("equals the reference over the string's UTF-16LE bytes, for every length of tail", () => {
+  it("equals the reference over the string's UTF-16LE bytes, for every length of tail and seed", () => {
     const out = new Uint32Array(4);
-    const check = (s: string) => {
-      murmur3x86_128(s, out);
-      assert.deepEqual([...out], [...referenceBytes(utf16le(s), 0)], JSON.stringify(s));
+    const check = (s: string, seed: number) => {
+      murmur3x86_128(s, seed, out);
+      assert.deepEqual([...out], [...referenceBytes(utf16le(s), seed)], JSON.stringify(s));
     };
-    for (let n = 0; n <= 40; n++) check("s3://bucket/jobs/0123456789abcdef0123456789".slice(0, n));
-    check("");
-    check("\u{1f600}\ud800x\uffff\u0000é");
-    fc.assert(fc.property(fc.string({ unit: "binary", maxLength: 70 }), check), { numRuns: 500 });
+    for (let n = 0; n <= 40; n++) check("s3://bucket/jobs/0123456789abcdef0123456789".slice(0, n), n);
+    check("\u{1f600}\ud800x\uffff\u0000é", 1);
+    fc.assert(
+      fc.property(fc.string({ unit: "binary", maxLength: 70 }), fc.nat(), (s, seed) => check(s, seed)),
+      { numRuns: 500 },
+    );
+  });
+
+  it("stringDigest128: ASCII strings by their bytes (seed 0), all others by UTF-16LE (seed 1)", () => {
+    const out = new Uint32Array(4);
+    const expected = (s: string) =>
+      [...s].every((ch) => ch.charCodeAt(0) < 0x80) && s.length <= 1365
+        ? referenceBytes(new Uint8Array(Buffer.from(s, "latin1")), 0)
+        : referenceBytes(utf16le(s), 1);
+    const check = (s: string) => {
+      stringDigest128(s, out);
+      assert.deepEqual([...out], [...expected(s)], JSON.stringify(s));
+    };
+    const uri = "s3://flink-prod-checkpoints/jobs/6c1e0f9b2a3d4e5f8a7b6c5d4e3f2a1b/shared/op-1-2/0000-1111";
+    for (let n = 0; n <= uri.length; n++) check(uri.slice(0, n));
+    for (const s of [
+      "ab",
+      "\u6261",
+      "é",
+      "\ud800",
+      "\udfff",
+      "\ud800\udc00",
+      "a".repeat(1365),
+      "a".repeat(1366),
+    ])
+      check(s);
+    fc.assert(fc.property(fc.string({ unit: "binary", maxLength: 70 }), check), { numRuns: 300 });
+    fc.assert(fc.property(fc.string({ maxLength: 70 }), check), { numRuns: 300 });
   });
 });
