@@ -57,12 +57,20 @@ const WALK_DEPTH = 4;
 // biome-ignore lint/suspicious/noControlCharactersInRegex: the control characters are what is matched
 const PLAIN_STRING = /^[^"\\\u0000-\u001f\ud800-\udfff]*$/;
 
+/** The last string {@link quoteJsonString} quoted, and its text. */
+let lastString = "";
+let lastQuoted = '""';
+
 /**
  * `JSON.stringify(s)` for a string `s`: the quoted, escaped JSON string literal. Strings with nothing
- * to escape (file URIs, names) take a fast path of one regular-expression test.
+ * to escape (file URIs, names) take a fast path of one regular-expression test; a string equal to the
+ * previous one (a file's `stored` pointer and its `uri`, usually the same string) none.
  */
 export function quoteJsonString(s: string): string {
-  return PLAIN_STRING.test(s) ? `"${s}"` : JSON.stringify(s);
+  if (s === lastString) return lastQuoted;
+  lastString = s;
+  lastQuoted = PLAIN_STRING.test(s) ? `"${s}"` : JSON.stringify(s);
+  return lastQuoted;
 }
 
 /** `"\n" + "  ".repeat(depth)`, by depth. */
