@@ -227,7 +227,13 @@ export async function openInspect(input: string, options: InspectOptions): Promi
       metadataBytes: location.metadataSize,
     }),
     *operators() {
-      for (const op of metadata.operators()) yield builder.add(op);
+      // The model of an operator is not kept while its report is written (no variable holds it).
+      const models = metadata.operators()[Symbol.iterator]();
+      const next = () => {
+        const n = models.next();
+        return n.done ? undefined : builder.add(n.value);
+      };
+      for (let r = next(); r !== undefined; r = next()) yield r;
       finished = true;
     },
     summary() {
