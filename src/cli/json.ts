@@ -4,7 +4,7 @@
  *
  * {@link jsonChunks} writes the same text as `JSON.stringify(value, jsonReplacer, 2)` in chunks, so
  * that a report with millions of entries (an inspect of a 100 MB `_metadata`) is never one giant
- * string in memory. Our own (about 150 lines): the npm streaming stringifiers are async-only or
+ * string in memory. Our own (about 270 lines): the npm streaming stringifiers are async-only or
  * unmaintained, and this one is checked against `JSON.stringify` in tests.
  *
  * Speed: an inspect of a 108 MB `_metadata` writes 370 MB of this text, so plain data is written by a

@@ -11,8 +11,10 @@
  *
  * Collisions: two different strings with the same digest are counted once, so a count can only be too
  * low, never too high. For strings not built to collide, MurmurHash3_x86_128 behaves as a random
- * 128-bit function (it passes SMHasher's distribution and collision tests), so among `n` distinct
- * strings the chance of any collision is about `n^2 / 2^129`: below 10^-24 for ten million files.
+ * 128-bit function (it passes SMHasher's distribution and collision tests; ASCII and other strings
+ * are hashed with different seeds, so equal bytes from the two kinds do not meet), so among `n`
+ * distinct strings the chance of any collision is about `n^2 / 2^129`: below 10^-24 for ten million
+ * files.
  * It is not collision-resistant against an adversary, who could make two file names count as one;
  * the counts are a report figure only (nothing is deleted or copied by them).
  */

@@ -2,7 +2,7 @@
  * MurmurHash3, x86 128-bit variant (Austin Appleby's `MurmurHash3_x86_128`, public domain, as in
  * SMHasher), for strings.
  *
- * Why our own (about 120 lines): it is used for the distinct-file counts of `inspect` (about 750,000
+ * Why our own (about 160 lines): it is used for the distinct-file counts of `inspect` (about 750,000
  * URIs for a 100 MB `_metadata`), where hashing through N-API (XXH3 of `@node-rs/xxhash`, returning a
  * `bigint`) took a fifth of the run. This one allocates nothing per string (no `bigint`, no buffer) and
  * works in 32-bit `Math.imul` arithmetic; the npm MurmurHash3 packages hash only the low byte of each
