@@ -1,23 +1,32 @@
 /**
- * Counting distinct strings (file URIs) without keeping them: each string is kept as its 128-bit XXH3
- * digest in an open-addressing table held in one `Uint32Array`, outside the JavaScript heap.
+ * Counting distinct strings (file URIs) without keeping them: each string is kept as its 128-bit
+ * MurmurHash3 digest (`murmur3.ts` {@link stringDigest128}, computed in JavaScript) in an
+ * open-addressing table held in one `Uint32Array`, outside the JavaScript heap.
  *
  * Why our own: a snapshot of a large job references millions of files whose URIs (about 100 characters
  * each) would otherwise dominate the memory of a streamed `inspect` (a `Set<string>` of 575,000 URIs
  * held about 150 MB of heap, a `Set<bigint>` of their digests about 40 MB and kept the garbage collector
- * busy); this table needs 16 bytes per slot, at most three quarters full. npm has no maintained off-heap set. A digest collision
- * (which would undercount by one) needs on the order of 2^64 distinct strings.
+ * busy); this table needs 16 bytes per slot, at most three quarters full. npm has no maintained
+ * off-heap set.
+ *
+ * Collisions: two different strings with the same digest are counted once, so a count can only be too
+ * low, never too high. For strings not built to collide, MurmurHash3_x86_128 behaves as a random
+ * 128-bit function (it passes SMHasher's distribution and collision tests; ASCII and other strings
+ * are hashed with different seeds, so equal bytes from the two kinds do not meet), so among `n`
+ * distinct strings the chance of any collision is about `n^2 / 2^129`: below 10^-24 for ten million
+ * files.
+ * It is not collision-resistant against an adversary, who could make two file names count as one;
+ * the counts are a report figure only (nothing is deleted or copied by them).
  */
 
-import { xxhash } from "../formats/native-libs.js";
+import { stringDigest128 } from "./murmur3.js";
 
 const INITIAL_SLOTS = 1024;
 /** Words of a slot: the digest as four 32-bit words (numbers compare without allocating). */
 const WORDS = 4;
 
-/** Scratch space to split a digest into 32-bit words: one bigint store, four number reads. */
-const scratch64 = new BigUint64Array(2);
-const scratch32 = new Uint32Array(scratch64.buffer);
+/** Scratch space for a digest's four 32-bit words. */
+const digest = new Uint32Array(WORDS);
 
 /** A set of strings that only counts: {@link add} and {@link size}, nothing is kept but digests. */
 export class DistinctCounter {
@@ -38,13 +47,11 @@ export class DistinctCounter {
    * @param also another counter to add `value` to as well (the digest is computed once).
    */
   add(value: string, also?: DistinctCounter): boolean {
-    const digest = xxhash().xxh3.xxh128(value);
-    scratch64[0] = digest; // BigUint64Array stores keep the low 64 bits
-    scratch64[1] = digest >> 64n;
-    const w0 = scratch32[0] as number;
-    const w1 = scratch32[1] as number;
-    const w2 = scratch32[2] as number;
-    const w3 = scratch32[3] as number;
+    stringDigest128(value, digest);
+    const w0 = digest[0] as number;
+    const w1 = digest[1] as number;
+    const w2 = digest[2] as number;
+    const w3 = digest[3] as number;
     also?.addWords(w0, w1, w2, w3);
     return this.addWords(w0, w1, w2, w3);
   }

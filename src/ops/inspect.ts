@@ -7,6 +7,7 @@
  */
 
 import { InvalidArgumentError } from "../errors.js";
+import { ExactSum } from "../formats/io/exact-sum.js";
 import { decodeCheckpointProperties, openMetadata } from "../formats/metadata/index.js";
 import type {
   CheckpointMetadata,
@@ -226,7 +227,13 @@ export async function openInspect(input: string, options: InspectOptions): Promi
       metadataBytes: location.metadataSize,
     }),
     *operators() {
-      for (const op of metadata.operators()) yield builder.add(op);
+      // The model of an operator is not kept while its report is written (no variable holds it).
+      const models = metadata.operators()[Symbol.iterator]();
+      const next = () => {
+        const n = models.next();
+        return n.done ? undefined : builder.add(n.value);
+      };
+      for (let r = next(); r !== undefined; r = next()) yield r;
       finished = true;
     },
     summary() {
@@ -327,6 +334,8 @@ function operatorReport(
   allFiles: DistinctCounter,
 ): OperatorReport {
   const bytes = emptyBytes();
+  /** bytes.files, summed without a bigint addition per file. */
+  const fileBytes = new ExactSum();
   const files = new DistinctCounter();
   const names = new Map<string, OperatorStateDistributionMode>();
   let withState = 0;
@@ -350,7 +359,7 @@ function operatorReport(
       const family: StateFamily = SLOT_FAMILY[h.slot];
       bytes[family] += h.stateSize;
       for (const f of h.files) {
-        bytes.files += f.stateSize;
+        fileBytes.add(f.stateSize);
         files.add(f.uri, allFiles);
       }
       for (const i of h.inline) bytes.inline += i.bytes;
@@ -358,6 +367,7 @@ function operatorReport(
     }
     subtaskStates.push({ index: s.subtaskIndex, finished: false, handles });
   }
+  bytes.files = fileBytes.value;
   bytes.total = bytes.keyed + bytes.operator + bytes.coordinator + bytes.channel;
 
   const suppliedUid = supplied.get(op.operatorId);
@@ -386,7 +396,8 @@ function operatorReport(
 function handleReport(slot: SubtaskSlot, handle: SubtaskHandle, directory: string): HandleReport {
   const files: HandleFile[] = [];
   const inline: { role: string; bytes: bigint }[] = [];
-  for (const leaf of streamLeaves(handle)) {
+  const leaves = streamLeaves(handle);
+  for (const leaf of leaves) {
     const p = filePointer(leaf.handle, directory);
     if (p) {
       files.push({
@@ -404,7 +415,7 @@ function handleReport(slot: SubtaskSlot, handle: SubtaskHandle, directory: strin
     slot,
     kind: handle.kind,
     keyGroupRange: "keyGroupRange" in handle ? handle.keyGroupRange : null,
-    stateSize: stateSize(handle),
+    stateSize: stateSize(handle, leaves),
     checkpointedSize: handle.kind === "IncrementalRemoteKeyedStateHandle" ? handle.checkpointedSize : null,
     stateNames:
       handle.kind === "OperatorStreamStateHandle" || handle.kind === "FileMergingOperatorStreamStateHandle"

@@ -40,4 +40,23 @@ describe("DistinctCounter", () => {
       assert.equal(c.add(`s3://bucket/jobs/j/shared/op-${i % 1000}/${i}.sst`), false);
     assert.equal(c.size, 1_100_000);
   });
+
+  it("tells apart near-identical strings: one code unit changed anywhere, every length, any encoding", () => {
+    const c = new DistinctCounter();
+    const set = new Set<string>();
+    const base = "s3://bucket/jobs/6c1e0f9b2a3d4e5f/shared/op-0-0/0000-1111-2222-3333";
+    const replacements = ["0", "1", "\u0000", "é", "\u6261", "\ud800", "\udc00", "\uffff"];
+    for (let n = 0; n <= base.length; n++) {
+      const prefix = base.slice(0, n);
+      for (let at = 0; at < n; at++) {
+        for (const r of replacements) {
+          const v = prefix.slice(0, at) + r + prefix.slice(at + 1);
+          assert.equal(c.add(v), !set.has(v) && set.add(v) !== undefined, JSON.stringify(v));
+        }
+      }
+      c.add(prefix);
+      set.add(prefix);
+    }
+    assert.equal(c.size, set.size);
+  });
 });

@@ -1,11 +1,14 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import fc from "fast-check";
 import { PointerEscapeError, UnsupportedUriError } from "../../src/errors.js";
 import {
   baseName,
+  formatUri,
   isInside,
   normalizeUri,
   parentUri,
+  parseUri,
   relativeTo,
   resolveInside,
   toLocalPath,
@@ -30,6 +33,70 @@ describe("normalizeUri", () => {
     assert.throws(() => normalizeUri("s3:bucket"), UnsupportedUriError);
     assert.throws(() => normalizeUri("file://otherhost/x"), UnsupportedUriError);
     assert.throws(() => normalizeUri("file:///../x"), PointerEscapeError);
+  });
+});
+
+describe("normalizeUri's fast path for URIs already normal", () => {
+  /** What normalizeUri gives by parsing (the slow path), or the error's class name. */
+  const parsed = (u: string) => {
+    try {
+      return formatUri(parseUri(u, "/cwd"));
+    } catch (err) {
+      return (err as Error).constructor.name;
+    }
+  };
+  const outcome = (u: string) => {
+    try {
+      return normalizeUri(u, "/cwd");
+    } catch (err) {
+      return (err as Error).constructor.name;
+    }
+  };
+
+  it("gives what parsing gives, for URIs made of the characters that matter", () => {
+    const pieces = [
+      "s3",
+      "S3",
+      "hdfs",
+      "file",
+      "f",
+      ":",
+      "/",
+      "//",
+      ".",
+      "..",
+      "a",
+      "b.c",
+      "%20",
+      "localhost",
+      "-",
+      "\n",
+    ];
+    fc.assert(
+      fc.property(fc.array(fc.constantFrom(...pieces), { maxLength: 12 }), (parts) => {
+        const u = parts.join("");
+        assert.equal(outcome(u), parsed(u), JSON.stringify(u));
+      }),
+      { numRuns: 3000 },
+    );
+    for (const u of [
+      "s3://bucket/jobs/j/shared/x",
+      "s3://bucket/",
+      "s3://bucket",
+      "s3://bucket/a/",
+      "s3://bucket/a/./b",
+      "s3://bucket/a/../b",
+      "s3://bucket/.../b",
+      "s3://bucket/..a/.b",
+      "hdfs:///p/q",
+      "hdfs://nn:8020/p",
+      "s3a://b//k",
+      "S3://b/k",
+      "file:///tmp/a",
+      "x1+.-://a/b",
+    ]) {
+      assert.equal(outcome(u), parsed(u), u);
+    }
   });
 });
 

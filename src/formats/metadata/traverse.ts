@@ -6,6 +6,7 @@
  * A new handle kind is added here once, and every operation (inspect, files, relocate, prune) sees it.
  */
 
+import { ExactSum } from "../io/exact-sum.js";
 import type {
   ChannelStateHandle,
   CheckpointMetadata,
@@ -140,8 +141,10 @@ export function streamHandleSize(h: StreamStateHandle): bigint {
 /**
  * `getStateSize()` of a top-level handle, as Flink computes it (bytes). For incremental RocksDB handles
  * this is the full size (meta + shared + private), not the incremental `checkpointedSize`.
+ *
+ * @param leaves `streamLeaves(h)` when the caller has it already (it is not walked again).
  */
-export function stateSize(h: SubtaskHandle | StreamStateHandle): bigint {
+export function stateSize(h: SubtaskHandle | StreamStateHandle, leaves?: readonly StreamLeaf[]): bigint {
   switch (h.kind) {
     case "InMemoryChangelogStateHandle":
       return h.changes.reduce((n, c) => n + BigInt(c.data.byteLength), 0n);
@@ -152,8 +155,11 @@ export function stateSize(h: SubtaskHandle | StreamStateHandle): bigint {
     case "MergedInputChannelStateHandle":
     case "MergedResultSubpartitionStateHandle":
       return h.stateSize;
-    default:
-      return streamLeaves(h).reduce((n, l) => n + streamHandleSize(l.handle), 0n);
+    default: {
+      const sum = new ExactSum();
+      for (const l of leaves ?? streamLeaves(h)) sum.add(streamHandleSize(l.handle));
+      return sum.value;
+    }
   }
 }
 
