@@ -81,8 +81,9 @@ export class BlockBuilder {
     }
     this.out.varint(shared).varint(key.byteLength - shared);
     if (this.valueLengths) this.out.varint(value.byteLength);
-    this.out.bytes(key.subarray(shared)).bytes(value);
-    this.lastKey = key.slice();
+    this.out.bytes(shared === 0 ? key : key.subarray(shared)).bytes(value);
+    // With a restart at every entry (index and meta blocks) no key is ever shared.
+    if (this.restartInterval > 1) this.lastKey = key.slice();
     this.counter++;
     this.entries++;
   }

@@ -56,8 +56,9 @@ export class ByteWriter extends GrowableBuffer {
   }
 
   /** Forgets the bytes written (the capacity is kept). */
-  reset(): void {
+  reset(): this {
     this.pos = 0;
+    return this;
   }
 
   /** One byte (the low 8 bits of `v`). */

@@ -122,6 +122,7 @@ export class SstWriter {
   private rawKeySize = 0;
   private rawValueSize = 0;
   private finished = false;
+  private readonly handleScratch = new ByteWriter(24);
 
   /** @throws InvalidArgumentError for a bad block size, restart interval or column family id. */
   constructor(options: SstWriterOptions) {
@@ -254,7 +255,9 @@ export class SstWriter {
     this.data.reset();
     this.dataBlocks++;
     // The separator: the block's last user key (>= every key of the block, < the next block's first).
-    this.index.add(this.lastUserKey() as Uint8Array, encodeBlockHandle(handle).toBytes());
+    // (Both are copied by the index builder: views of reused buffers do.)
+    const encoded = encodeBlockHandle(handle, this.handleScratch.reset()).current();
+    this.index.add(this.lastKey.subarray(0, this.lastLength), encoded);
   }
 
   /**
