@@ -7,9 +7,11 @@
  * `localPath`), no shared files, a meta state handle, the checkpoint id of the snapshot, a new backend
  * identifier and state handle id.
  *
- * Table files are spooled to a local temporary directory while they are written (a subtask's column
- * families are written side by side), then uploaded one by one and deleted; memory stays bounded by
- * the writer's (one block per column family plus one sorted run), whatever the state size.
+ * Table files are written side by side (a subtask's column families progress together). Into a local
+ * target they are streamed in place (each its own atomic store write under its UUID name); for other
+ * stores they are spooled to a local temporary directory, then uploaded one by one and deleted. The
+ * spool also takes the external sort's chunks. Memory stays bounded by the writer's (about 256 KiB of
+ * table bytes per column family plus `maxRunBytes` of one run), whatever the state size.
  */
 
 import { randomUUID } from "node:crypto";
@@ -27,6 +29,7 @@ import type {
 import { openFlinkRocksDb } from "../formats/rocksdb/flink.js";
 import { BLOCK_TRAILER_SIZE, type BlockHandle } from "../formats/rocksdb/format.js";
 import { type FileMetaData, tableFileName } from "../formats/rocksdb/manifest.js";
+import { SstReader } from "../formats/rocksdb/sst-reader.js";
 import type { SstCompression } from "../formats/rocksdb/sst-writer.js";
 import type { CanonicalRecord } from "../formats/state/canonical-writer.js";
 import type { KeyedBackendHeader } from "../formats/state/headers.js";
@@ -79,6 +82,87 @@ export interface RocksDbSubtaskResult {
   tables: number;
 }
 
+/** A table streamed straight into the target store (see {@link streamTable}). */
+interface StreamedTable {
+  /** The file's UUID name and URI. */
+  name: string;
+  uri: string;
+  sink: TableSink;
+  /** The store write: resolves to the bytes written once the sink is closed. */
+  written: Promise<number>;
+  /** Ends the write with an error (the store then leaves no file, or a partial one to delete). */
+  abort(err: unknown): void;
+}
+
+/**
+ * A table sink feeding one `store.write` of a fresh UUID name in `dir` as bytes come: the sink's
+ * `write` resolves once the store has taken the previous piece, so at most one piece waits here
+ * (plus what the store's own stream buffers).
+ */
+function streamTable(stores: StoreRegistry, dir: string): StreamedTable {
+  const name = randomUUID();
+  const uri = joinUri(dir, name);
+  const queue: Uint8Array[] = [];
+  let ended = false;
+  /** Set once the store write failed or the writer gave up (a holder: closures set it). */
+  const state: { failure: { error: unknown } | null } = { failure: null };
+  let wakeConsumer: (() => void) | null = null;
+  let wakeProducer: (() => void) | null = null;
+  const wake = () => {
+    wakeConsumer?.();
+    wakeConsumer = null;
+  };
+  async function* source(): AsyncGenerator<Uint8Array> {
+    for (;;) {
+      if (state.failure) throw state.failure.error;
+      const b = queue.shift();
+      if (b) {
+        wakeProducer?.();
+        wakeProducer = null;
+        yield b;
+        continue;
+      }
+      if (ended) return;
+      await new Promise<void>((r) => {
+        wakeConsumer = r;
+      });
+    }
+  }
+  const written = stores.storeFor(uri).write(uri, source(), { overwrite: true });
+  written.catch((error) => {
+    state.failure ??= { error };
+    wakeProducer?.();
+    wakeProducer = null;
+  });
+  return {
+    name,
+    uri,
+    written,
+    sink: {
+      async write(bytes) {
+        if (state.failure) throw state.failure.error;
+        queue.push(bytes);
+        wake();
+        while (queue.length > 1 && !state.failure) {
+          await new Promise<void>((r) => {
+            wakeProducer = r;
+          });
+        }
+        const f = state.failure as { error: unknown } | null;
+        if (f) throw f.error;
+      },
+      async close() {
+        ended = true;
+        wake();
+      },
+    },
+    abort(error) {
+      state.failure ??= { error };
+      wake();
+    },
+  };
+}
+
 /** A sink appending to a local file. */
 async function fileSink(path: string): Promise<TableSink> {
   const fh = await open(path, "w");
@@ -107,19 +191,50 @@ export async function writeRocksDbSubtask(
   target: RocksDbSubtaskTarget,
 ): Promise<RocksDbSubtaskResult> {
   const spool = await mkdtemp(join(target.spoolDirectory ?? tmpdir(), "savepoint-kit-rocksdb-"));
+  // A local target gets the tables streamed in place (each an atomic store write of its own); other
+  // stores get them from the local spool, one at a time, once they are complete.
+  const direct = target.stores.storeFor(target.targetDir).schemes.includes("file");
+  const streamed = new Map<string, StreamedTable>();
+  let bytes = 0;
+  const checkSize = (uri: string, written: number, size: number) => {
+    if (written !== size) {
+      throw new StoreFaultError(`${uri}: ${written} bytes written, the converter produced ${size}`, { uri });
+    }
+    bytes += size;
+  };
   try {
-    const files = await writeRocksDbInstance(records, {
-      header: target.header,
-      keyGroupRange: target.keyGroupRange,
-      keyGroupPrefixBytes: target.maxParallelism > 128 ? 2 : 1,
-      compression: target.compression,
-      openTable: (name) => fileSink(join(spool, name)),
-      spillDirectory: spool,
-      ...(target.maxRunBytes === undefined ? {} : { maxRunBytes: target.maxRunBytes }),
-      dbId: randomUUID(),
-      ...(target.source === undefined ? {} : { source: target.source }),
-    });
-    let bytes = 0;
+    let files: RocksDbInstanceFiles;
+    try {
+      files = await writeRocksDbInstance(records, {
+        header: target.header,
+        keyGroupRange: target.keyGroupRange,
+        keyGroupPrefixBytes: target.maxParallelism > 128 ? 2 : 1,
+        compression: target.compression,
+        openTable: async (name) => {
+          if (!direct) return fileSink(join(spool, name));
+          const t = streamTable(target.stores, target.targetDir);
+          streamed.set(name, t);
+          return t.sink;
+        },
+        spillDirectory: spool,
+        ...(target.maxRunBytes === undefined ? {} : { maxRunBytes: target.maxRunBytes }),
+        dbId: randomUUID(),
+        ...(target.source === undefined ? {} : { source: target.source }),
+      });
+    } catch (err) {
+      // Tables streamed into the target are not referenced by anything: end and remove them.
+      await Promise.all(
+        [...streamed.values()].map(async (t) => {
+          t.abort(err);
+          await t.written.catch(() => {});
+          await target.stores
+            .storeFor(t.uri)
+            .delete(t.uri)
+            .catch(() => {});
+        }),
+      );
+      throw err;
+    }
     const upload = async (source: Uint8Array | string, size: number): Promise<StreamStateHandle> => {
       const name = randomUUID();
       const uri = joinUri(target.targetDir, name);
@@ -127,16 +242,20 @@ export async function writeRocksDbSubtask(
       const written = await store.write(uri, typeof source === "string" ? createReadStream(source) : source, {
         overwrite: true,
       });
-      if (written !== size) {
-        throw new StoreFaultError(`${uri}: ${written} bytes written, the converter produced ${size}`, {
-          uri,
-        });
-      }
-      bytes += size;
+      checkSize(uri, written, size);
       return { kind: "RelativeFileStateHandle", relativePath: name, stateSize: BigInt(size) };
     };
     const privateState: HandleAndLocalPath[] = [];
     for (const t of files.tables) {
+      const s = streamed.get(t.fileName);
+      if (s) {
+        checkSize(s.uri, await s.written, t.info.size);
+        privateState.push({
+          localPath: t.fileName,
+          handle: { kind: "RelativeFileStateHandle", relativePath: s.name, stateSize: BigInt(t.info.size) },
+        });
+        continue;
+      }
       const local = join(spool, t.fileName);
       privateState.push({ localPath: t.fileName, handle: await upload(local, t.info.size) });
       await rm(local, { force: true });
@@ -239,7 +358,13 @@ async function checkInstance(
       ) {
         throw fault(uri, `the MANIFEST's entry for ${t.fileName} is not the table written`);
       }
-      const sst = await db.openTable(m);
+      // Opened on its own, not through the instance (which caches every table with its decoded index:
+      // memory growing with the state), and dropped once checked.
+      const file = db.files.get(t.fileName);
+      if (!file || file.size !== t.info.size) {
+        throw fault(uri, `${t.fileName} has ${file?.size ?? "no"} bytes, ${t.info.size} written`);
+      }
+      const sst = await SstReader.open(file);
       const p = sst.properties;
       if (
         p.numEntries !== t.info.entries ||

@@ -103,7 +103,7 @@ export function encodeBlockHandle(h: BlockHandle, out: ByteWriter = new ByteWrit
 }
 
 /** Bytes of table output buffered before {@link SstWriter.take} is expected (the output buffer's start size). */
-const OUTPUT_CAPACITY = (1 << 20) + (64 << 10);
+const OUTPUT_CAPACITY = 320 << 10;
 
 /** Writes one table; see the module doc. */
 export class SstWriter {

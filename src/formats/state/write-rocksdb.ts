@@ -112,6 +112,12 @@ export interface RocksDbInstanceFiles {
 /** Default {@link RocksDbInstanceOptions.maxRunBytes}: 16 MiB. */
 export const DEFAULT_MAX_RUN_BYTES = 16 * 1024 * 1024;
 
+/**
+ * Table bytes handed to the sink at a time (256 KiB): small enough that a store's stream buffering a
+ * few pieces ahead stays small, large enough to cost few writes.
+ */
+const TABLE_PIECE_BYTES = 256 * 1024;
+
 /** Table file numbers start here (RocksDB's own first tables of a new database get similar numbers). */
 const FIRST_TABLE_NUMBER = 8;
 
@@ -143,7 +149,7 @@ class FamilyWriter {
     w.add(key, value);
     this.lastKey = key;
     if (w.written >= this.targetFileSize) return this.close();
-    if (w.buffered >= 1 << 20) return (this.sink as TableSink).write(w.take());
+    if (w.buffered >= TABLE_PIECE_BYTES) return (this.sink as TableSink).write(w.take());
     return undefined;
   }
 
@@ -174,7 +180,7 @@ class FamilyWriter {
 
 /**
  * Writes the records of one subtask as a RocksDB instance (see the module doc). Table bytes go to
- * `options.openTable` sinks as they are produced; memory is one data block (and up to 1 MiB of table
+ * `options.openTable` sinks as they are produced; memory is one data block (and up to 256 KiB of table
  * bytes) and one index per column family plus `maxRunBytes` of one run.
  *
  * @param records canonical records in canonical order (key groups ascending, one run per state and
