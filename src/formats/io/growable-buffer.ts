@@ -9,7 +9,7 @@ export abstract class GrowableBuffer {
   protected pos = 0;
 
   constructor(initialCapacity = 256) {
-    this.buf = new Uint8Array(Math.max(16, initialCapacity));
+    this.buf = uninitialized(Math.max(16, initialCapacity));
     this.view = new DataView(this.buf.buffer);
   }
 
@@ -24,9 +24,19 @@ export abstract class GrowableBuffer {
     if (need <= this.buf.byteLength) return;
     let cap = this.buf.byteLength * 2;
     while (cap < need) cap *= 2;
-    const next = new Uint8Array(cap);
+    const next = uninitialized(cap);
     next.set(this.buf.subarray(0, this.pos));
     this.buf = next;
     this.view = new DataView(next.buffer);
   }
+}
+
+/**
+ * A plain `Uint8Array` of `n` bytes whose contents need not be zeroed (`Buffer.allocUnsafeSlow`: its own
+ * memory, not the shared pool): the writers only ever hand out bytes below their position, which they
+ * wrote, so zero-filling every buffer (the 256 KiB pieces of a table writer, say) would be wasted.
+ */
+function uninitialized(n: number): Uint8Array {
+  // Small ones: a plain allocation is as cheap (and may live on V8's heap).
+  return n < 4096 ? new Uint8Array(n) : new Uint8Array(Buffer.allocUnsafeSlow(n).buffer, 0, n);
 }

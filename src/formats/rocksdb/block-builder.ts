@@ -81,17 +81,54 @@ export class BlockBuilder {
     }
     this.out.varint(shared).varint(key.byteLength - shared);
     if (this.valueLengths) this.out.varint(value.byteLength);
-    this.out.bytes(key.subarray(shared)).bytes(value);
-    this.lastKey = key.slice();
+    this.out.bytes(shared === 0 ? key : key.subarray(shared)).bytes(value);
+    // With a restart at every entry (index and meta blocks) no key is ever shared.
+    if (this.restartInterval > 1) this.lastKey = key.slice();
+    this.counter++;
+    this.entries++;
+  }
+
+  /**
+   * Appends a data block entry whose key is `userKey ‖ suffix` (an internal key: the user key and its
+   * 8-byte trailer) without building the key, given `shared`: the length of the prefix `userKey` has in
+   * common with the previous entry's user key (the caller knows it from its order check; it is used
+   * unless this entry is a restart point). Any shared length up to the true common prefix decodes to
+   * the same key (`DecodeEntry`); RocksDB may share a few bytes more when one user key is a prefix of
+   * the next. A builder takes entries from this method or from {@link add}, not both.
+   */
+  addKeyParts(userKey: Uint8Array, shared: number, suffix: Uint8Array, value: Uint8Array): void {
+    if (this.counter >= this.restartInterval) {
+      this.restarts.push(this.out.length);
+      this.counter = 0;
+      shared = 0;
+    } else if (this.entries === 0) {
+      shared = 0;
+    }
+    const keyLength = userKey.byteLength + suffix.byteLength;
+    const o = this.out.reserve(15 + keyLength - shared + value.byteLength);
+    o.varint32Unchecked(shared).varint32Unchecked(keyLength - shared);
+    if (this.valueLengths) o.varint32Unchecked(value.byteLength);
+    o.rangeUnchecked(userKey, shared, userKey.byteLength)
+      .rangeUnchecked(suffix, 0, suffix.byteLength)
+      .rangeUnchecked(value, 0, value.byteLength);
     this.counter++;
     this.entries++;
   }
 
   /** The finished block contents (restart array and count appended); call {@link reset} before reuse. */
   finish(): Uint8Array {
+    return this.finishView().slice();
+  }
+
+  /**
+   * {@link finish} without the copy: a view of the builder's buffer, valid until the next
+   * {@link reset} (the block is compressed and checksummed at once, then the builder reused).
+   */
+  finishView(): Uint8Array {
+    this.out.reserve(4 * this.restarts.length + 4);
     for (const r of this.restarts) this.out.fixed32(r);
     this.out.fixed32(this.restarts.length);
-    return this.out.toBytes();
+    return this.out.current();
   }
 
   /** Empties the builder for the next block. */

@@ -21,9 +21,44 @@ export class ByteWriter extends GrowableBuffer {
     return this.buf.slice(0, this.pos);
   }
 
+  /** Makes room for `n` more bytes, so that the unchecked writes below may follow. */
+  reserve(n: number): this {
+    this.ensure(n);
+    return this;
+  }
+
+  /**
+   * `PutVarint32` without checks, for lengths the caller knows are in [0, 2^31): after
+   * {@link reserve} of 5 bytes (the hot path of block building).
+   */
+  varint32Unchecked(v: number): this {
+    while (v >= 0x80) {
+      this.buf[this.pos++] = (v & 0x7f) | 0x80;
+      v >>>= 7;
+    }
+    this.buf[this.pos++] = v;
+    return this;
+  }
+
+  /** `src[start, end)`, after {@link reserve}; short ranges are copied byte by byte (cheaper than a view). */
+  rangeUnchecked(src: Uint8Array, start: number, end: number): this {
+    const n = end - start;
+    if (n < 48) {
+      const buf = this.buf;
+      let p = this.pos;
+      for (let i = start; i < end; i++) buf[p++] = src[i] as number;
+      this.pos = p;
+    } else {
+      this.buf.set(start === 0 && end === src.byteLength ? src : src.subarray(start, end), this.pos);
+      this.pos += n;
+    }
+    return this;
+  }
+
   /** Forgets the bytes written (the capacity is kept). */
-  reset(): void {
+  reset(): this {
     this.pos = 0;
+    return this;
   }
 
   /** One byte (the low 8 bits of `v`). */

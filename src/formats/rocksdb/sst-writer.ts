@@ -97,35 +97,32 @@ const VALUE_TRAILER = (() => {
   return t;
 })();
 
-/** `EncodeInternalKey(userKey, 0, kTypeValue)`. */
-function internalKey(userKey: Uint8Array): Uint8Array {
-  const k = new Uint8Array(userKey.byteLength + 8);
-  k.set(userKey, 0);
-  k.set(VALUE_TRAILER, userKey.byteLength);
-  return k;
-}
-
 /** `BlockHandle::EncodeTo`: varint64 offset, varint64 size. */
 export function encodeBlockHandle(h: BlockHandle, out: ByteWriter = new ByteWriter(20)): ByteWriter {
   return out.varint(h.offset).varint(h.size);
 }
+
+/** Bytes of table output buffered before {@link SstWriter.take} is expected (the output buffer's start size). */
+const OUTPUT_CAPACITY = 320 << 10;
 
 /** Writes one table; see the module doc. */
 export class SstWriter {
   private readonly options: Required<SstWriterOptions>;
   private readonly data: BlockBuilder;
   private readonly index = new BlockBuilder({ restartInterval: 1, valueLengths: false });
-  private pending: Uint8Array[] = [];
-  private pendingBytes = 0;
+  /** Table bytes produced and not yet taken. */
+  private out = new ByteWriter(OUTPUT_CAPACITY);
   private offset = 0;
-  private lastUserKey: Uint8Array | null = null;
+  /** The previous user key: `lastKey[0, lastLength)` (a reused buffer, not a copy per entry). */
+  private lastKey = new Uint8Array(64);
+  private lastLength = -1;
   private firstUserKey: Uint8Array | null = null;
-  private blockLastKey: Uint8Array | null = null;
   private entries = 0;
   private dataBlocks = 0;
   private rawKeySize = 0;
   private rawValueSize = 0;
   private finished = false;
+  private readonly handleScratch = new ByteWriter(24);
 
   /** @throws InvalidArgumentError for a bad block size, restart interval or column family id. */
   constructor(options: SstWriterOptions) {
@@ -152,7 +149,7 @@ export class SstWriter {
 
   /** Bytes produced and not yet taken. */
   get buffered(): number {
-    return this.pendingBytes;
+    return this.out.length;
   }
 
   /** Bytes produced so far (taken or not): the offset of the next block. */
@@ -166,51 +163,63 @@ export class SstWriter {
   }
 
   /**
-   * Adds a put of `value` under `userKey` (sequence 0).
+   * Adds a put of `value` under `userKey` (sequence 0). Neither array is kept: both may be reused
+   * once the call returns.
    * @throws InvalidArgumentError when `userKey` is not greater than the previous one, or after finish.
    */
   add(userKey: Uint8Array, value: Uint8Array): void {
     if (this.finished) throw new InvalidArgumentError("SST writer already finished");
-    if (this.lastUserKey && compareBytes(userKey, this.lastUserKey) <= 0) {
-      throw new InvalidArgumentError(
-        `SST keys must be strictly ascending: ${Buffer.from(userKey).toString("hex")} after ${Buffer.from(this.lastUserKey).toString("hex")}`,
-      );
+    const len = userKey.byteLength;
+    // The common prefix with the previous key gives both the order check and the shared length.
+    let shared = 0;
+    const last = this.lastKey;
+    const lastLength = this.lastLength;
+    if (lastLength >= 0) {
+      const n = len < lastLength ? len : lastLength;
+      while (shared < n && userKey[shared] === last[shared]) shared++;
+      if (shared === n ? len <= lastLength : (userKey[shared] as number) < (last[shared] as number)) {
+        throw new InvalidArgumentError(
+          `SST keys must be strictly ascending: ${Buffer.from(userKey).toString("hex")} after ${Buffer.from(last.subarray(0, lastLength)).toString("hex")}`,
+        );
+      }
     }
-    const ikey = internalKey(userKey);
+    const ikeyLength = len + 8;
     if (
       !this.data.empty &&
-      this.data.estimateSizeAfter(ikey.byteLength, value.byteLength) > this.options.blockSize
+      this.data.estimateSizeAfter(ikeyLength, value.byteLength) > this.options.blockSize
     ) {
       this.flushDataBlock();
     }
-    this.data.add(ikey, value);
-    const key = userKey.slice();
-    this.lastUserKey = key;
-    this.blockLastKey = key;
-    if (!this.firstUserKey) this.firstUserKey = key;
+    this.data.addKeyParts(userKey, shared, VALUE_TRAILER, value);
+    if (len > last.byteLength) {
+      this.lastKey = new Uint8Array(Math.max(len, 2 * last.byteLength));
+      this.lastKey.set(userKey);
+    } else {
+      for (let i = shared; i < len; i++) last[i] = userKey[i] as number;
+    }
+    this.lastLength = len;
+    if (!this.firstUserKey) this.firstUserKey = userKey.slice();
     this.entries++;
-    this.rawKeySize += ikey.byteLength;
+    this.rawKeySize += ikeyLength;
     this.rawValueSize += value.byteLength;
+  }
+
+  /** The previous user key (a copy), or null. */
+  private lastUserKey(): Uint8Array | null {
+    return this.lastLength < 0 ? null : this.lastKey.slice(0, this.lastLength);
   }
 
   /** The bytes produced since the last take (whole blocks), and forgets them. */
   take(): Uint8Array {
-    const out =
-      this.pending.length === 1
-        ? (this.pending[0] as Uint8Array)
-        : Buffer.concat(this.pending, this.pendingBytes);
-    this.pending = [];
-    this.pendingBytes = 0;
-    return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
+    const bytes = this.out.current();
+    this.out = new ByteWriter(Math.max(OUTPUT_CAPACITY, bytes.byteLength));
+    return bytes;
   }
 
-  private emit(bytes: Uint8Array): void {
-    this.pending.push(bytes);
-    this.pendingBytes += bytes.byteLength;
-    this.offset += bytes.byteLength;
-  }
-
-  /** `WriteMaybeCompressedBlock`: contents (compressed when worth it), then the 5-byte trailer. */
+  /**
+   * `WriteMaybeCompressedBlock`: contents (compressed when worth it), then the 5-byte trailer, into
+   * the output. `contents` may be a view that is reused afterwards.
+   */
   private writeBlock(contents: Uint8Array, compress: boolean): BlockHandle {
     let stored = contents;
     let type: number = CompressionType.NONE;
@@ -218,27 +227,37 @@ export class SstWriter {
       const c = snappy().compressSync(Buffer.from(contents.buffer, contents.byteOffset, contents.byteLength));
       // GoodCompressionRatio: at least 12.5% smaller.
       if (c.byteLength < contents.byteLength - contents.byteLength / 8) {
-        stored = new Uint8Array(c.buffer, c.byteOffset, c.byteLength);
+        stored = c;
         type = CompressionType.SNAPPY;
       }
     }
     const handle = { offset: this.offset, size: stored.byteLength };
-    const block = new Uint8Array(stored.byteLength + BLOCK_TRAILER_SIZE);
-    block.set(stored, 0);
-    block[stored.byteLength] = type;
-    const checksum = builtinChecksum(ChecksumType.CRC32C, block.subarray(0, stored.byteLength + 1));
-    new DataView(block.buffer).setUint32(stored.byteLength + 1, checksum, true);
-    this.emit(block);
+    const out = this.out;
+    const start = out.length;
+    out
+      .reserve(stored.byteLength + BLOCK_TRAILER_SIZE)
+      .bytes(stored)
+      .u8(type);
+    const checksum = builtinChecksum(ChecksumType.CRC32C, out.current().subarray(start));
+    out.fixed32(checksum);
+    this.offset += stored.byteLength + BLOCK_TRAILER_SIZE;
     return handle;
+  }
+
+  private emit(bytes: Uint8Array): void {
+    this.out.bytes(bytes);
+    this.offset += bytes.byteLength;
   }
 
   private flushDataBlock(): void {
     if (this.data.empty) return;
-    const handle = this.writeBlock(this.data.finish(), true);
+    const handle = this.writeBlock(this.data.finishView(), true);
     this.data.reset();
     this.dataBlocks++;
     // The separator: the block's last user key (>= every key of the block, < the next block's first).
-    this.index.add(this.blockLastKey as Uint8Array, encodeBlockHandle(handle).toBytes());
+    // (Both are copied by the index builder: views of reused buffers do.)
+    const encoded = encodeBlockHandle(handle, this.handleScratch.reset()).current();
+    this.index.add(this.lastKey.subarray(0, this.lastLength), encoded);
   }
 
   /**
@@ -272,7 +291,7 @@ export class SstWriter {
       entries: this.entries,
       dataBlocks: this.dataBlocks,
       smallestKey: this.firstUserKey,
-      largestKey: this.lastUserKey,
+      largestKey: this.lastUserKey(),
       smallestSeqno: 0n,
       largestSeqno: 0n,
       dataSize,

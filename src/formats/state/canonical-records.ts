@@ -4,7 +4,9 @@
  * of its decoding reader and of Flink's `FullSnapshotRestoreOperation` / `KeyGroupsIterator`, which
  * also hand out `(kvStateId, key, value)` byte arrays with the meta-data flag cleared.
  *
- * Memory is bounded by a batch of records plus the store's read block, whatever the file size.
+ * Keys and values handed out are views of the stream's buffers (decompressed chunks joined; never
+ * written again once read), so a record costs no copy; memory is bounded by the buffers a batch of
+ * records and the store's read block span, whatever the file size.
  */
 
 import { CorruptSnapshotError } from "../../errors.js";
@@ -14,6 +16,7 @@ import type { CanonicalRecord } from "./canonical-writer.js";
 import type { KeyedBackendHeader } from "./headers.js";
 import { END_OF_KEY_GROUP_MARK, META_DATA_FOLLOWS_FLAG } from "./keyed.js";
 import {
+  type BufferInput,
   FileCursor,
   FramedPieces,
   NEED_MORE,
@@ -125,28 +128,23 @@ export async function* readCanonicalRecords(
       header.compressed ? 0 : cursor.position,
     );
     let stateId = await input.read((i) => i.readUnsignedShort());
+    // Records are decoded as many at a time as the buffer holds whole (no retry of a half-read one).
+    const decode = (i: BufferInput): number => decodeRecords(i, kg, nStates, stateId, batch, RECORD_BATCH);
     for (;;) {
-      if (stateId >= nStates) {
-        throw input.corrupt(`key group ${kg}: state id ${stateId}, but the header has ${nStates} states`);
-      }
-      const sid = stateId;
-      const step = (i: DataInput) => readRawRecord(i, kg, sid);
-      let rec = input.tryRead(step);
-      if (rec === NEED_MORE) {
+      let next = input.tryRead(decode);
+      if (next === NEED_MORE) {
         if (batch.length > 0) {
           yield batch;
           batch = [];
         }
-        rec = await input.read(step);
+        next = await input.read(decode);
       }
-      batch.push(rec.record);
       if (batch.length >= RECORD_BATCH) {
         yield batch;
         batch = [];
       }
-      if (rec.next === -1) continue;
-      if (rec.next === END_OF_KEY_GROUP_MARK) break;
-      stateId = rec.next;
+      if (next === END_OF_KEY_GROUP_MARK) break;
+      if (next !== SAME_STATE) stateId = next;
     }
     if (!(await input.atEnd())) {
       throw input.corrupt(`key group ${kg}: ${input.buffered} bytes after its end-of-key-group mark`);
@@ -161,6 +159,77 @@ export async function* readCanonicalRecords(
   if (batch.length > 0) yield batch;
 }
 
+/** Returned by {@link decodeRecords} when it stopped inside a state run (batch full, bytes short). */
+const SAME_STATE = -1;
+
+/**
+ * Decodes the records of state `stateId`'s run from the buffered bytes into `out`, while they are
+ * buffered whole and `out` has fewer than `max` records: keys and values are views of the stream's
+ * buffer (which is never rewritten), the key's 0x80 flag cleared in place.
+ *
+ * @returns the state id that follows the run's last record (END_OF_KEY_GROUP_MARK at the end of the key
+ *   group), or {@link SAME_STATE} when it stopped inside the run.
+ * @throws the input's underflow (read more, retry) when not even one record is buffered whole;
+ *   CorruptSnapshotError for a bad length, a state id outside the header, or the stream's end.
+ */
+function decodeRecords(
+  i: BufferInput,
+  kg: number,
+  nStates: number,
+  stateId: number,
+  out: CanonicalRecord[],
+  max: number,
+): number {
+  if (stateId >= nStates) {
+    throw i.corrupt(`key group ${kg}: state id ${stateId}, but the header has ${nStates} states`);
+  }
+  const bytes = i.bytes;
+  const end = bytes.byteLength;
+  let pos = i.position;
+  let decoded = 0;
+  for (;;) {
+    if (decoded > 0 && out.length >= max) break;
+    const at = pos;
+    if (end - at < 4) break;
+    const kLen =
+      ((bytes[at] as number) << 24) |
+      ((bytes[at + 1] as number) << 16) |
+      ((bytes[at + 2] as number) << 8) |
+      (bytes[at + 3] as number);
+    if (kLen < 1) throw i.corrupt(`key length ${kLen}`, at);
+    const vAt = at + 4 + kLen;
+    if (end - vAt < 4) break;
+    const vLen =
+      ((bytes[vAt] as number) << 24) |
+      ((bytes[vAt + 1] as number) << 16) |
+      ((bytes[vAt + 2] as number) << 8) |
+      (bytes[vAt + 3] as number);
+    if (vLen < 0) throw i.corrupt(`negative value length ${vLen}`, vAt);
+    const flagged = ((bytes[at + 4] as number) & META_DATA_FOLLOWS_FLAG) !== 0;
+    const recordEnd = vAt + 4 + vLen + (flagged ? 2 : 0);
+    if (recordEnd > end) break;
+    const key = bytes.subarray(at + 4, vAt);
+    key[0] = (key[0] as number) & ~META_DATA_FOLLOWS_FLAG;
+    out.push({ keyGroup: kg, stateId, key, value: bytes.subarray(vAt + 4, vAt + 4 + vLen) });
+    decoded++;
+    pos = recordEnd;
+    if (flagged) {
+      i.seek(pos);
+      return ((bytes[pos - 2] as number) << 8) | (bytes[pos - 1] as number);
+    }
+  }
+  if (decoded === 0) {
+    // Not one whole record: the input asks for more bytes (or, at the stream's end, fails with the
+    // position of the truncated field).
+    i.seek(pos);
+    readRawRecord(i, kg, stateId);
+    throw i.corrupt("unreachable: a record that decodes but did not");
+  }
+  i.seek(pos);
+  return SAME_STATE;
+}
+
+/** One record read field by field (the slow path, for its errors at the end of the stream). */
 function readRawRecord(i: DataInput, kg: number, stateId: number): { record: CanonicalRecord; next: number } {
   const kAt = i.position;
   const kLen = i.readInt();

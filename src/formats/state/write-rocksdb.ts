@@ -24,12 +24,15 @@
  * Order: records come per key group ascending and, in a key group, per state run (each state once), as
  * canonical files hold them. RocksDB needs each column family's keys ascending bytewise; within a key
  * group and state, canonical order is RocksDB's key order when a RocksDB backend wrote the savepoint,
- * but hash order when the hashmap backend did. So each run (one key group of one state) is buffered and
- * sorted, up to `maxRunBytes`; a run past that bound is written as it comes, which works when it is
- * already sorted (a RocksDB-written run) and otherwise fails with a clear error.
+ * but hash order when the hashmap backend did. So each run (one key group of one state) is buffered up
+ * to `maxRunBytes` and sorted unless it is already in order (checked as it comes); a longer run goes
+ * through an external merge sort (`./external-sort.ts`: sorted chunks spilled to `spillDirectory`, then
+ * a k-way merge; a run in order makes a single chunk that is only read back). Memory is bounded by
+ * `maxRunBytes` whatever the run, and so whatever the state size.
  */
 
-import { CorruptSnapshotError, InvalidArgumentError } from "../../errors.js";
+import { tmpdir } from "node:os";
+import { CorruptSnapshotError } from "../../errors.js";
 import { DataOutput } from "../io/data-output.js";
 import type { KeyGroupRange } from "../metadata/model.js";
 import { compareBytes } from "../rocksdb/coding.js";
@@ -43,6 +46,7 @@ import {
 } from "../rocksdb/manifest-writer.js";
 import { type SstCompression, type SstFileInfo, SstWriter } from "../rocksdb/sst-writer.js";
 import type { CanonicalRecord } from "./canonical-writer.js";
+import { ExternalSorter, RECORD_OVERHEAD } from "./external-sort.js";
 import { type KeyedBackendHeader, writeKeyedBackendHeader } from "./headers.js";
 
 /** Where one table file's bytes go (a local spool file, an upload). */
@@ -66,8 +70,14 @@ export interface RocksDbInstanceOptions {
   compression?: SstCompression;
   /** A table is closed and a new one started once it has this many bytes (default 64 MiB). */
   targetFileSize?: number;
-  /** Bytes of one key group of one state sorted in memory at most (default 256 MiB). */
+  /**
+   * Bytes of one run (key group of one state; keys + values + 64 per record) held in memory at most
+   * (default {@link DEFAULT_MAX_RUN_BYTES}). Past it, a run in key order so far is written as it comes,
+   * and a run out of order is sorted externally in chunks of this size under `spillDirectory`.
+   */
   maxRunBytes?: number;
+  /** Local directory for the external sort's chunk files (default the OS temporary directory). */
+  spillDirectory?: string;
   /** `rocksdb.creating.db.identity` and the session id written into the tables. */
   dbId?: string;
   dbSessionId?: string;
@@ -95,7 +105,18 @@ export interface RocksDbInstanceFiles {
   records: number;
   /** Key groups with at least one record. */
   keyGroups: number;
+  /** Runs larger than `maxRunBytes`, which went through the external sort. */
+  externalRuns: number;
 }
+
+/** Default {@link RocksDbInstanceOptions.maxRunBytes}: 16 MiB. */
+export const DEFAULT_MAX_RUN_BYTES = 16 * 1024 * 1024;
+
+/**
+ * Table bytes handed to the sink at a time (256 KiB): small enough that a store's stream buffering a
+ * few pieces ahead stays small, large enough to cost few writes.
+ */
+const TABLE_PIECE_BYTES = 256 * 1024;
 
 /** Table file numbers start here (RocksDB's own first tables of a new database get similar numbers). */
 const FIRST_TABLE_NUMBER = 8;
@@ -107,31 +128,42 @@ class FamilyWriter {
   private sink: TableSink | null = null;
   private fileName = "";
   lastKey: Uint8Array | null = null;
+  private readonly targetFileSize: number;
 
   constructor(
     readonly id: number,
     readonly name: string,
     private readonly options: RocksDbInstanceOptions,
     private readonly nextNumber: () => number,
-  ) {}
+  ) {
+    this.targetFileSize = options.targetFileSize ?? 64 * 1024 * 1024;
+  }
 
-  async add(key: Uint8Array, value: Uint8Array): Promise<void> {
-    if (!this.writer) {
-      this.fileName = tableFileName(this.nextNumber());
-      this.sink = await this.options.openTable(this.fileName);
-      this.writer = new SstWriter({
-        columnFamilyId: this.id,
-        columnFamilyName: this.name,
-        mergeOperator: FLINK_MERGE_OPERATOR_CLASS,
-        compression: this.options.compression ?? "snappy",
-        ...(this.options.dbId === undefined ? {} : { dbId: this.options.dbId }),
-        ...(this.options.dbSessionId === undefined ? {} : { dbSessionId: this.options.dbSessionId }),
-      });
-    }
-    this.writer.add(key, value);
+  /**
+   * Adds an entry (keys strictly ascending); returns a promise only when bytes go to the sink (every
+   * MiB, and when a table is full), so that the common case costs no microtask.
+   */
+  add(key: Uint8Array, value: Uint8Array): Promise<void> | undefined {
+    const w = this.writer;
+    if (!w) return this.start().then(() => this.add(key, value));
+    w.add(key, value);
     this.lastKey = key;
-    if (this.writer.buffered >= 1 << 20) await (this.sink as TableSink).write(this.writer.take());
-    if (this.writer.written >= (this.options.targetFileSize ?? 64 * 1024 * 1024)) await this.close();
+    if (w.written >= this.targetFileSize) return this.close();
+    if (w.buffered >= TABLE_PIECE_BYTES) return (this.sink as TableSink).write(w.take());
+    return undefined;
+  }
+
+  private async start(): Promise<void> {
+    this.fileName = tableFileName(this.nextNumber());
+    this.sink = await this.options.openTable(this.fileName);
+    this.writer = new SstWriter({
+      columnFamilyId: this.id,
+      columnFamilyName: this.name,
+      mergeOperator: FLINK_MERGE_OPERATOR_CLASS,
+      compression: this.options.compression ?? "snappy",
+      ...(this.options.dbId === undefined ? {} : { dbId: this.options.dbId }),
+      ...(this.options.dbSessionId === undefined ? {} : { dbSessionId: this.options.dbSessionId }),
+    });
   }
 
   /** Finishes the current table, if any. */
@@ -148,22 +180,22 @@ class FamilyWriter {
 
 /**
  * Writes the records of one subtask as a RocksDB instance (see the module doc). Table bytes go to
- * `options.openTable` sinks as they are produced; memory is one data block and one index per column
- * family plus one sorted run.
+ * `options.openTable` sinks as they are produced; memory is one data block (and up to 256 KiB of table
+ * bytes) and one index per column family plus `maxRunBytes` of one run.
  *
  * @param records canonical records in canonical order (key groups ascending, one run per state and
  *   key group), keys without the 0x80 meta-data flag (as `readCanonicalRecords` hands them out).
  * @throws CorruptSnapshotError for a record outside the key-group range, a key whose key-group prefix
  *   is not its key group, key groups out of order, a state id outside the header, a key repeated in a
- *   state, or a run that comes back after another state's (keys then are out of order);
- *   InvalidArgumentError when a run past `maxRunBytes` is not sorted.
+ *   state, or a run that comes back after another state's (keys then are out of order); the file
+ *   system's errors of the external sort's chunk files.
  */
 export async function writeRocksDbInstance(
   records: AsyncIterable<CanonicalRecord[]>,
   options: RocksDbInstanceOptions,
 ): Promise<RocksDbInstanceFiles> {
   const { header, keyGroupRange: range, keyGroupPrefixBytes: prefix } = options;
-  const maxRunBytes = options.maxRunBytes ?? 256 * 1024 * 1024;
+  const maxRunBytes = options.maxRunBytes ?? DEFAULT_MAX_RUN_BYTES;
   let number = FIRST_TABLE_NUMBER;
   const nextNumber = () => number++;
   const families = header.states.map((s, i) => new FamilyWriter(i + 1, s.name, options, nextNumber));
@@ -176,69 +208,112 @@ export async function writeRocksDbInstance(
 
   let count = 0;
   let keyGroups = 0;
+  let externalRuns = 0;
   let runKeyGroup = -1;
   let runState = -1;
+  /** The current run's records while they are buffered (mode "buffer"). */
   let run: CanonicalRecord[] = [];
   let runBytes = 0;
-  /** The run outgrew maxRunBytes: its records go straight to the table (they must be sorted). */
-  let streaming = false;
-  const put = async (r: CanonicalRecord) => {
-    const fam = families[r.stateId] as FamilyWriter;
-    if (fam.lastKey) {
-      const c = compareBytes(r.key, fam.lastKey);
-      if (c === 0) throw fail(`state ${JSON.stringify(fam.name)}: key ${hex(r.key)} appears twice`);
-      if (c < 0) {
-        throw streaming
-          ? new InvalidArgumentError(
-              `state ${JSON.stringify(fam.name)}, key group ${r.keyGroup}: more than ${maxRunBytes} bytes, not in RocksDB key order; sorting it needs more memory (maxRunBytes)`,
-            )
-          : fail(
-              `state ${JSON.stringify(fam.name)}: key ${hex(r.key)} after ${hex(fam.lastKey)} (a state's records of one key group are not in one run)`,
-            );
-      }
+  /** Whether the buffered records are strictly ascending so far. */
+  let runSorted = true;
+  /** buffer: in memory; spill: past the bound, in the external sorter. */
+  let mode: "buffer" | "spill" = "buffer";
+  let sorter: ExternalSorter | null = null;
+  /** Refuses `key` unless it is above the family's last key (a repeated key, a state's run split). */
+  const checkOrder = (fam: FamilyWriter, key: Uint8Array) => {
+    if (!fam.lastKey) return;
+    const c = compareBytes(key, fam.lastKey);
+    if (c === 0) throw fail(`state ${JSON.stringify(fam.name)}: key ${hex(key)} appears twice`);
+    if (c < 0) {
+      throw fail(
+        `state ${JSON.stringify(fam.name)}: key ${hex(key)} after ${hex(fam.lastKey)} (a state's records of one key group are not in one run)`,
+      );
     }
-    await fam.add(r.key, r.value);
-    count++;
   };
-  const flushRun = async () => {
-    if (run.length === 0) return;
-    run.sort((a, b) => compareBytes(a.key, b.key));
-    for (const r of run) await put(r);
+  /**
+   * Writes records of the current run in key order. `ascending`: they were seen to be strictly
+   * ascending as they came, so only the first needs checking against what the family holds.
+   */
+  const writeAll = async (rs: readonly { key: Uint8Array; value: Uint8Array }[], ascending: boolean) => {
+    const fam = families[runState] as FamilyWriter;
+    for (let i = 0; i < rs.length; i++) {
+      const r = rs[i] as { key: Uint8Array; value: Uint8Array };
+      if (i === 0 || !ascending) checkOrder(fam, r.key);
+      const p = fam.add(r.key, r.value);
+      if (p) await p;
+    }
+    count += rs.length;
+  };
+  const endRun = async () => {
+    if (mode === "buffer") {
+      if (!runSorted) run.sort((a, b) => compareBytes(a.key, b.key));
+      await writeAll(run, runSorted);
+    } else if (mode === "spill") {
+      const s = sorter as ExternalSorter;
+      try {
+        for await (const batch of s.sorted()) await writeAll(batch, false);
+      } finally {
+        await s.close();
+      }
+      sorter = null;
+    }
     run = [];
     runBytes = 0;
+    runSorted = true;
+    mode = "buffer";
   };
-  for await (const batch of records) {
-    for (const r of batch) {
-      if (r.keyGroup < range.start || r.keyGroup > range.end) {
-        throw fail(`record of key group ${r.keyGroup} outside the key groups ${range.start}-${range.end}`);
-      }
-      if (r.stateId < 0 || r.stateId >= families.length) {
-        throw fail(`state id ${r.stateId}, but the header has ${families.length} states`);
-      }
-      if (keyGroupOf(r.key, prefix) !== r.keyGroup) {
-        throw fail(`key ${hex(r.key)} of key group ${r.keyGroup} does not start with its key-group prefix`);
-      }
-      if (r.keyGroup !== runKeyGroup || r.stateId !== runState) {
-        if (r.keyGroup < runKeyGroup) throw fail(`key group ${r.keyGroup} after key group ${runKeyGroup}`);
-        await flushRun();
-        if (r.keyGroup !== runKeyGroup) keyGroups++;
-        runKeyGroup = r.keyGroup;
-        runState = r.stateId;
-        streaming = false;
-      }
-      if (streaming) {
-        await put(r);
-        continue;
-      }
-      run.push(r);
-      runBytes += r.key.byteLength + r.value.byteLength + 64;
-      if (runBytes > maxRunBytes) {
-        await flushRun();
-        streaming = true;
+  try {
+    for await (const batch of records) {
+      for (const r of batch) {
+        if (r.keyGroup !== runKeyGroup || r.stateId !== runState) {
+          if (r.keyGroup < range.start || r.keyGroup > range.end) {
+            throw fail(
+              `record of key group ${r.keyGroup} outside the key groups ${range.start}-${range.end}`,
+            );
+          }
+          if (r.stateId < 0 || r.stateId >= families.length) {
+            throw fail(`state id ${r.stateId}, but the header has ${families.length} states`);
+          }
+          if (r.keyGroup < runKeyGroup) throw fail(`key group ${r.keyGroup} after key group ${runKeyGroup}`);
+          await endRun();
+          if (r.keyGroup !== runKeyGroup) keyGroups++;
+          runKeyGroup = r.keyGroup;
+          runState = r.stateId;
+        }
+        if (keyGroupOf(r.key, prefix) !== r.keyGroup) {
+          throw fail(`key ${hex(r.key)} of key group ${r.keyGroup} does not start with its key-group prefix`);
+        }
+        if (mode === "spill") {
+          await (sorter as ExternalSorter).add(r);
+          continue;
+        }
+        if (
+          runSorted &&
+          run.length > 0 &&
+          compareBytes(r.key, (run[run.length - 1] as CanonicalRecord).key) <= 0
+        ) {
+          runSorted = false;
+        }
+        run.push(r);
+        runBytes += r.key.byteLength + r.value.byteLength + RECORD_OVERHEAD;
+        if (runBytes > maxRunBytes) {
+          // Past the bound: the external sorter (one chunk, never merged, when the run is in order).
+          sorter = new ExternalSorter({
+            memoryBytes: maxRunBytes,
+            directory: options.spillDirectory ?? tmpdir(),
+          });
+          mode = "spill";
+          externalRuns++;
+          for (const x of run) await sorter.add(x);
+          run = [];
+          runBytes = 0;
+        }
       }
     }
+    await endRun();
+  } finally {
+    await (sorter as ExternalSorter | null)?.close();
   }
-  await flushRun();
   for (const f of families) await f.close();
 
   const tables = families.flatMap((f) => f.files);
@@ -271,5 +346,6 @@ export async function writeRocksDbInstance(
     current: currentFileContents(manifestName),
     records: count,
     keyGroups,
+    externalRuns,
   };
 }

@@ -2,19 +2,30 @@
  * `writeRocksDbInstance`: canonical records into a Flink RocksDB instance (one column family per state),
  * read back with the RocksDB reader (`RocksDbInstance`, `readRocksDbCanonicalRecords`): runs in hash order
  * are sorted, large column families roll over into several tables at the bottommost level, a run past
- * the sort bound is streamed when sorted and refused when not, and records out of place are refused.
+ * the memory bound is sorted externally (also Flink's hashmap-written key groups, with a bound that
+ * spills every run), and records out of place are refused.
  */
 
 import assert from "node:assert/strict";
+import { mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, it } from "node:test";
-import { CorruptSnapshotError, InvalidArgumentError } from "../../../src/errors.js";
+import { CorruptSnapshotError } from "../../../src/errors.js";
 import { DataInput } from "../../../src/formats/io/data-input.js";
+import type { KeyGroupsStateHandle } from "../../../src/formats/metadata/model.js";
 import {
   memoryFile,
   type RandomAccessFile,
   RocksDbInstance,
   readManifest,
 } from "../../../src/formats/rocksdb/index.js";
+import {
+  canonicalKeyLayout,
+  heapEntryToCanonical,
+  readHeapRawEntries,
+} from "../../../src/formats/state/canonical-heap.js";
+import { readCanonicalRecords } from "../../../src/formats/state/canonical-records.js";
 import type { CanonicalRecord } from "../../../src/formats/state/canonical-writer.js";
 import { type KeyedBackendHeader, readKeyedBackendHeader } from "../../../src/formats/state/headers.js";
 import { readKeyedHeader } from "../../../src/formats/state/keyed.js";
@@ -177,27 +188,98 @@ describe("writeRocksDbInstance", () => {
     assert.deepEqual(await readBack(files, header, range, 1024), show(rs));
   });
 
-  it("streams a run past the sort bound when it is sorted, refuses it when not", async () => {
+  it("sorts a run past the memory bound externally (spilled chunks, k-way merge), in order or not", async () => {
     const header = await realHeader();
     const range = { start: 0, end: 127 };
-    const sorted = records([7, 8], [0], 300, 1, true);
-    const { files, result } = await write(sorted, {
-      header,
-      keyGroupRange: range,
-      keyGroupPrefixBytes: 1,
-      maxRunBytes: 2000,
-    });
-    assert.equal(result.records, 600);
-    assert.deepEqual(await readBack(files, header, range, 128), show(sorted));
-    await assert.rejects(
-      write(records([7], [0], 300, 1), {
-        header,
-        keyGroupRange: range,
-        keyGroupPrefixBytes: 1,
-        maxRunBytes: 2000,
-      }),
-      (e: unknown) => e instanceof InvalidArgumentError && /maxRunBytes/.test(e.message),
+    const spillDirectory = mkdtempSync(join(tmpdir(), "sk-write-rocksdb-spill-"));
+    try {
+      for (const sorted of [true, false]) {
+        const rs = [...records([7, 8], [0, 1], 300, 1, sorted), ...records([9], [0], 3, 1, sorted)];
+        const { files, result } = await write(rs, {
+          header,
+          keyGroupRange: range,
+          keyGroupPrefixBytes: 1,
+          maxRunBytes: 2000,
+          spillDirectory,
+        });
+        assert.equal(result.records, rs.length);
+        assert.equal(result.externalRuns, 4, "the four runs of 300 records, not the one of 3");
+        assert.deepEqual(await readBack(files, header, range, 128), show(rs));
+        assert.deepEqual(readdirSync(spillDirectory), [], "chunk files removed");
+      }
+      // A repeated key is found after the merge, and the chunks are removed all the same.
+      const rs = records([7], [0], 300, 1);
+      await assert.rejects(
+        write([...rs, rs[5] as CanonicalRecord], {
+          header,
+          keyGroupRange: range,
+          keyGroupPrefixBytes: 1,
+          maxRunBytes: 2000,
+          spillDirectory,
+        }),
+        (e: unknown) => e instanceof CorruptSnapshotError && /appears twice/.test(e.message),
+      );
+      assert.deepEqual(readdirSync(spillDirectory), []);
+    } finally {
+      rmSync(spillDirectory, { recursive: true, force: true });
+    }
+  });
+
+  it("writes the records of Flink's hashmap snapshots (hash order) with a bound that spills every run", async () => {
+    // Canonical savepoints of the hashmap backend, and heap native ones through their canonical records.
+    const sources = (await canonicalKeyedFiles()).filter((f) =>
+      /savepoint-(canonical|native)-hashmap$/.test(f.fixture.id),
     );
+    assert.ok(sources.length > 0);
+    const spillDirectory = mkdtempSync(join(tmpdir(), "sk-write-rocksdb-spill-"));
+    try {
+      let unsortedRuns = 0;
+      for (const f of sources) {
+        const file = memoryStateFile(f.bytes, `file:///${f.id}`);
+        const { header } = await readKeyedHeader(file);
+        const handle = f.handle as KeyGroupsStateHandle;
+        const rs: CanonicalRecord[] = [];
+        if (f.fixture.id.endsWith("canonical-hashmap")) {
+          for await (const b of readCanonicalRecords(file, handle, header)) rs.push(...b);
+        } else {
+          const layout = canonicalKeyLayout(header, f.operator.maxParallelism);
+          for await (const b of readHeapRawEntries(file, handle, header)) {
+            for (const e of b) rs.push(...heapEntryToCanonical(e, layout));
+          }
+        }
+        const runs = new Set(rs.map((r) => `${r.keyGroup}/${r.stateId}`)).size;
+        // As Flink wrote them, and with every run reversed (the fixtures' runs are short: 1 to 3 records).
+        const reversed: CanonicalRecord[] = [];
+        for (let i = 0; i < rs.length; ) {
+          let j = i;
+          while (j < rs.length && rs[j]?.keyGroup === rs[i]?.keyGroup && rs[j]?.stateId === rs[i]?.stateId)
+            j++;
+          reversed.push(...rs.slice(i, j).reverse());
+          if (j - i > 1) unsortedRuns++;
+          i = j;
+        }
+        for (const input of [rs, reversed]) {
+          const { files: db, result } = await write(input, {
+            header,
+            keyGroupRange: handle.keyGroupRange,
+            keyGroupPrefixBytes: f.operator.maxParallelism > 128 ? 2 : 1,
+            maxRunBytes: 1,
+            spillDirectory,
+          });
+          assert.equal(result.externalRuns, runs, `${f.id}: every run through the external sort`);
+          assert.equal(result.records, rs.length, f.id);
+          assert.deepEqual(
+            await readBack(db, header, handle.keyGroupRange, f.operator.maxParallelism),
+            show(rs),
+            f.id,
+          );
+        }
+      }
+      assert.ok(unsortedRuns > 0, "some reversed runs are out of order");
+      assert.deepEqual(readdirSync(spillDirectory), []);
+    } finally {
+      rmSync(spillDirectory, { recursive: true, force: true });
+    }
   });
 
   it("refuses records out of place", async () => {
