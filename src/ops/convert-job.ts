@@ -20,6 +20,7 @@ import {
   readHeapRawEntries,
 } from "../formats/state/canonical-heap.js";
 import { readCanonicalRecords } from "../formats/state/canonical-records.js";
+import { checkCanonicalKeyGroups } from "../formats/state/canonical-verify.js";
 import { CanonicalKeyGroupsWriter, type CanonicalRecord } from "../formats/state/canonical-writer.js";
 import type { KeyedBackendHeader } from "../formats/state/headers.js";
 import { readKeyedHeader } from "../formats/state/keyed.js";
@@ -290,7 +291,11 @@ async function runRocksDbJob(job: Job, targetDir: string, options: JobOptions): 
   };
 }
 
-/** Re-reads a converted file through the store and checks its structure and record count. */
+/**
+ * Re-reads a converted file through the store and checks its header, its structure and its record count:
+ * canonical files by `checkCanonicalKeyGroups` (every check of `readCanonicalRecords`, records counted
+ * rather than built), heap files by `readHeapRawEntries`.
+ */
 async function verifyWritten(
   job: Job,
   targetDir: string,
@@ -307,7 +312,15 @@ async function verifyWritten(
   }
   let n = 0;
   if (handle.kind === "KeyGroupsSavepointStateHandle") {
-    for await (const b of readCanonicalRecords(file, handle, header)) n += b.length;
+    // the structural walk of every record, as readCanonicalRecords checks them, without building them
+    const check = await checkCanonicalKeyGroups(file, handle, header);
+    n = check.records;
+    const withData = handle.offsets.filter((o) => o > 0n).length;
+    if (check.keyGroups !== withData) {
+      throw new StoreFaultError(`${uri}: ${check.keyGroups} key groups read back, ${withData} written`, {
+        uri,
+      });
+    }
   } else {
     for await (const b of readHeapRawEntries(file, handle, header)) n += b.length;
   }
