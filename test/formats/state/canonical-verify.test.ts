@@ -89,10 +89,14 @@ describe("checkCanonicalKeyGroups", () => {
     );
     const h = { ...handle, offsets: good.offsets };
     const first = Number(good.offsets.find((o) => o > 0n));
+    const put = (b: Uint8Array, bytes: number[], at: number) => {
+      b.set(bytes, at);
+      return b;
+    };
     const damage: [string, (b: Uint8Array) => Uint8Array][] = [
-      ["state id outside the header", (b) => (b.set([0x7f, 0x00], first), b)],
-      ["negative key length", (b) => (b.set([0xff, 0xff, 0xff, 0xff], first + 2), b)],
-      ["key longer than the data", (b) => (b.set([0x00, 0x7f, 0xff, 0xff], first + 2), b)],
+      ["state id outside the header", (b) => put(b, [0x7f, 0x00], first)],
+      ["negative key length", (b) => put(b, [0xff, 0xff, 0xff, 0xff], first + 2)],
+      ["key longer than the data", (b) => put(b, [0x00, 0x7f, 0xff, 0xff], first + 2)],
       ["truncated file", (b) => b.subarray(0, b.byteLength - 3)],
       ["a byte after the last end mark", (b) => Uint8Array.from([...b, 0])],
     ];
