@@ -102,6 +102,23 @@ export class ReadAhead {
     }
     const want = offset + length;
     const limit = Math.max(want, Math.min(this.end, this.file.size));
+    // The usual miss: a block straddling the end of the buffer, the next chunk already requested. Only
+    // the block's bytes are joined; the chunk becomes the buffer as it is.
+    const p0 = this.pending;
+    if (p0 && p0.start === bufEnd && offset >= this.bufStart && offset < bufEnd) {
+      this.pending = null;
+      const next = await p0.bytes;
+      if (want <= bufEnd + next.byteLength) {
+        const out = new Uint8Array(length);
+        out.set(this.buf.subarray(offset - this.bufStart), 0);
+        out.set(next.subarray(0, want - bufEnd), bufEnd - offset);
+        this.buf = next;
+        this.bufStart = bufEnd;
+        this.prefetch(bufEnd + next.byteLength, limit);
+        return out;
+      }
+      this.pending = { start: bufEnd, bytes: Promise.resolve(next) };
+    }
     const parts: Uint8Array[] = [];
     let from = offset;
     if (offset >= this.bufStart && offset < bufEnd) {
@@ -122,12 +139,16 @@ export class ReadAhead {
     }
     this.buf = parts.length === 1 ? (parts[0] as Uint8Array) : concat(parts);
     this.bufStart = offset;
-    if (from < limit && this.pending === null) {
-      const bytes = this.fetch(from, Math.min(this.chunk, limit - from));
-      bytes.catch(() => {}); // surfaced when awaited
-      this.pending = { start: from, bytes };
-    }
+    this.prefetch(from, limit);
     return this.buf.subarray(0, length);
+  }
+
+  /** Requests the chunk at `from` (below `limit`) unless a request is under way. */
+  private prefetch(from: number, limit: number): void {
+    if (from >= limit || this.pending !== null) return;
+    const bytes = this.fetch(from, Math.min(this.chunk, limit - from));
+    bytes.catch(() => {}); // surfaced when awaited
+    this.pending = { start: from, bytes };
   }
 
   /** Releases the file (after a read in flight has settled). Idempotent. */
