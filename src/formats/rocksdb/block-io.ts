@@ -47,8 +47,8 @@ export function verifyBlockTrailer(
   }
 }
 
-/** Bytes a {@link ReadAhead} fetches per request (2 MiB): hundreds of 4 KiB blocks per read. */
-export const READ_AHEAD_CHUNK = 2 * 1024 * 1024;
+/** Bytes a {@link ReadAhead} fetches per request (1 MiB): hundreds of 4 KiB blocks per read; two per sorted run in memory. */
+export const READ_AHEAD_CHUNK = 1024 * 1024;
 
 /**
  * Sequential reads of a file's blocks through large read-ahead chunks: each request fetches
