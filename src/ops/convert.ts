@@ -43,7 +43,6 @@
  * target, whose tables are spooled to a local temporary directory), whatever the state size.
  */
 
-import { randomUUID } from "node:crypto";
 import pMap from "p-map";
 import { InvalidArgumentError, NotFoundError, StoreFaultError, UnsupportedVersionError } from "../errors.js";
 import { readMetadata, writeMetadata } from "../formats/metadata/index.js";
@@ -58,28 +57,19 @@ import type {
 import { filePointer } from "../formats/metadata/pointers.js";
 import { decodeCheckpointProperties } from "../formats/metadata/properties.js";
 import { mapStreamHandles } from "../formats/metadata/rewrite.js";
-import { type FlinkRocksDbState, openFlinkRocksDb } from "../formats/rocksdb/flink.js";
-import {
-  canonicalKeyLayout,
-  heapConversionProblems,
-  heapEntryToCanonical,
-  readHeapRawEntries,
-} from "../formats/state/canonical-heap.js";
-import { readCanonicalRecords } from "../formats/state/canonical-records.js";
-import { CanonicalKeyGroupsWriter, type CanonicalRecord } from "../formats/state/canonical-writer.js";
-import type { KeyedBackendHeader } from "../formats/state/headers.js";
+import { heapConversionProblems } from "../formats/state/canonical-heap.js";
 import { detectKeyedLayout, type KeyedLayout, readKeyedHeader } from "../formats/state/keyed.js";
-import { readRocksDbCanonicalRecords } from "../formats/state/rocksdb-canonical.js";
-import { type StateFile, type StateFileResolver, snapshotFileResolver } from "../formats/state/stream.js";
-import {
-  canonicalToHeapProblems,
-  canonicalToHeapSections,
-  HeapKeyGroupsWriter,
-  heapKeyLayout,
-} from "../formats/state/write-heap.js";
+import { type StateFileResolver, snapshotFileResolver } from "../formats/state/stream.js";
+import { canonicalToHeapProblems } from "../formats/state/write-heap.js";
 import type { StoreRegistry } from "../storage/registry.js";
 import { joinUri, relativeTo } from "../storage/uri.js";
-import { writeRocksDbSubtask } from "./convert-rocksdb.js";
+import { type Job, jobSpec, openJobSource, runJob } from "./convert-job.js";
+import {
+  defaultConcurrency,
+  registerWorkerErrorClass,
+  runJobsInWorkers,
+  workerStoresFor,
+} from "./convert-workers.js";
 import { type LoadedSnapshot, loadSnapshot } from "./locate.js";
 import { prepareTarget } from "./target.js";
 
@@ -101,6 +91,8 @@ export class UnsupportedConversionError extends UnsupportedVersionError {
     this.subtaskIndex = options.subtaskIndex;
   }
 }
+
+registerWorkerErrorClass("UnsupportedConversionError", UnsupportedConversionError);
 
 /** The formats {@link convertSnapshot} writes. */
 export type ConvertTarget = "canonical" | "native";
@@ -124,8 +116,20 @@ export interface ConvertOptions {
   compression?: boolean;
   /** RocksDB target: local directory where table files are spooled before upload (default the OS temp dir). */
   spoolDirectory?: string;
-  /** Subtasks converted in parallel (default 2); other files are copied 4 times as many at a time. */
+  /**
+   * Subtasks converted in parallel (default: the CPUs available, `os.availableParallelism()`); other files
+   * are copied 4 times as many at a time.
+   */
   concurrency?: number;
+  /**
+   * Run the subtasks on worker threads (one subtask per worker, at most `concurrency` workers), so that a
+   * conversion uses several cores. `"auto"` (default): when `concurrency` > 1, there are at least two
+   * subtasks to convert with {@link WORKER_MIN_BYTES} or more of source between them, and every file is
+   * local (workers open their own local stores); otherwise in the main thread. `true`: whenever the files
+   * are local and `concurrency` > 1. `false`: always in the main thread. Unset, the environment variable
+   * `SAVEPOINT_KIT_CONVERT_WORKERS` (`1`/`true`, `0`/`false`) decides, else `"auto"`.
+   */
+  workers?: boolean | "auto";
   /** Verify Snappy checksums of the source (default true). */
   verifyChecksums?: boolean;
   /** Re-read every converted file and check its record count (default true). */
@@ -197,26 +201,6 @@ export interface ConvertReport {
   totals: { converted: number; relabelled: number; kept: number; copied: number; bytesWritten: number };
 }
 
-/** Bytes handed to the store per write (a streamed file is written in pieces of about this size). */
-const WRITE_CHUNK = 1024 * 1024;
-
-interface Job {
-  conversion: KeyedConversion;
-  operatorIndex: number;
-  subtaskPosition: number;
-  /** The source's key groups (for RocksDB native state: `rocks`, with a file-less stand-in here). */
-  handle: KeyGroupsStateHandle;
-  file: StateFile;
-  /** RocksDB native state: the opened instance (its handle's key-group range is `handle`'s). */
-  rocks?: FlinkRocksDbState;
-  header: KeyedBackendHeader;
-  maxParallelism: number;
-  /** The snapshot's checkpoint id (recorded in RocksDB handles). */
-  checkpointId: bigint;
-  /** The handle for the new `_metadata` (set after a run). */
-  result?: KeyedStateHandle;
-}
-
 /**
  * Converts the snapshot at `input` (directory or `_metadata`, any store) into directory `target` (any
  * store), as described in the module doc.
@@ -257,6 +241,14 @@ export async function convertLoaded(
   } else if (options.to !== "canonical") {
     throw new InvalidArgumentError(
       `unknown target format ${JSON.stringify(options.to)}: canonical or native`,
+    );
+  }
+  if (
+    options.concurrency !== undefined &&
+    !(Number.isInteger(options.concurrency) && options.concurrency >= 1)
+  ) {
+    throw new InvalidArgumentError(
+      `concurrency must be a whole number of at least 1, not ${options.concurrency}`,
     );
   }
   const sourceDir = loaded.directory;
@@ -329,17 +321,31 @@ export async function convertLoaded(
     bytesTotal: toConvert.reduce((n, j) => n + j.conversion.from.bytes, 0),
   };
   options.onProgress?.({ ...progress });
-  await pMap(
-    toConvert,
-    async (j) => {
-      await runJob(j, targetDir, options);
-      report.totals.bytesWritten += j.conversion.to.bytes ?? 0;
-      progress.subtasksDone++;
-      progress.bytesDone += j.conversion.from.bytes;
-      options.onProgress?.({ ...progress });
-    },
-    { concurrency: options.concurrency ?? 2 },
-  );
+  const done = (j: Job) => {
+    report.totals.bytesWritten += j.conversion.to.bytes ?? 0;
+    progress.subtasksDone++;
+    progress.bytesDone += j.conversion.from.bytes;
+    options.onProgress?.({ ...progress });
+  };
+  const concurrency = options.concurrency ?? defaultConcurrency();
+  if (useWorkers(toConvert, concurrency, sourceDir, targetDir, options)) {
+    const specs = toConvert.map((j) => jobSpec(j, sourceDir, targetDir, options));
+    await runJobsInWorkers(specs, concurrency, (i, outcome) => {
+      const j = toConvert[i] as Job;
+      j.result = outcome.result;
+      j.conversion.to = outcome.to;
+      done(j);
+    });
+  } else {
+    await pMap(
+      toConvert,
+      async (j) => {
+        await runJob(j, targetDir, options);
+        done(j);
+      },
+      { concurrency },
+    );
+  }
   await pMap(
     report.copies,
     async (c) => {
@@ -358,7 +364,7 @@ export async function convertLoaded(
       }
       report.totals.bytesWritten += c.size;
     },
-    { concurrency: Math.max(1, options.concurrency ?? 2) * 4 },
+    { concurrency: concurrency * 4 },
   );
 
   // 5. The new _metadata, last.
@@ -380,6 +386,34 @@ export async function convertLoaded(
   await targetStore.writeAtomic(targetMetadata, bytes, { overwrite: true });
   report.totals.bytesWritten += bytes.byteLength;
   return report;
+}
+
+/** Source bytes below which `workers: "auto"` converts in the main thread (worker start-up would dominate). */
+export const WORKER_MIN_BYTES = 32 * 1024 * 1024;
+
+/** Whether to run the jobs on worker threads (see {@link ConvertOptions.workers}). */
+function useWorkers(
+  jobs: Job[],
+  concurrency: number,
+  sourceDir: string,
+  targetDir: string,
+  options: ConvertOptions,
+): boolean {
+  const env = process.env.SAVEPOINT_KIT_CONVERT_WORKERS;
+  const mode =
+    options.workers ??
+    (env === "1" || env === "true" ? true : env === "0" || env === "false" ? false : "auto");
+  if (mode === false || concurrency < 2 || jobs.length === 0) return false;
+  if (mode === "auto") {
+    if (jobs.length < 2) return false;
+    if (jobs.reduce((n, j) => n + j.conversion.from.bytes, 0) < WORKER_MIN_BYTES) return false;
+  }
+  const uris = [sourceDir, targetDir];
+  for (const j of jobs) {
+    uris.push(j.file.uri);
+    if (j.rocks) for (const f of j.rocks.db.files.values()) uris.push(f.uri);
+  }
+  return workerStoresFor(options.stores, uris);
 }
 
 /** The new managed keyed handle of a subtask (the mapped one for `keep`, relabelled or converted). */
@@ -414,7 +448,9 @@ async function planKeyed(
       const h = s.managedKeyedState;
       const checkpointId = loaded.metadata.checkpointId;
       if (h.kind === "IncrementalRemoteKeyedStateHandle" && (options.to === "canonical" || toRocksDb)) {
-        jobs.push(await planRocksDb(oi, si, op, s.subtaskIndex, h, options, resolver, checkpointId));
+        jobs.push(
+          await planRocksDb(oi, si, op, s.subtaskIndex, h, options, resolver, checkpointId, loaded.directory),
+        );
         continue;
       }
       if (h.kind !== "KeyGroupsStateHandle" && h.kind !== "KeyGroupsSavepointStateHandle") {
@@ -463,6 +499,8 @@ async function planKeyed(
         handle: h,
         file,
         header,
+        source: h,
+        label: `${op.uid ?? op.operatorId}[${s.subtaskIndex}]`,
         maxParallelism: op.maxParallelism,
         checkpointId,
         conversion: {
@@ -535,29 +573,22 @@ async function planRocksDb(
   options: ConvertOptions,
   resolver: StateFileResolver,
   checkpointId: bigint,
+  sourceDir: string,
 ): Promise<Job> {
   const keep = options.to === "native";
-  const rocks = await openFlinkRocksDb(h, resolver, { label: `${op.uid ?? op.operatorId}[${subtaskIndex}]` });
-  const meta = await resolver.open(h.metaStateHandle as StreamStateHandle);
+  const label = `${op.uid ?? op.operatorId}[${subtaskIndex}]`;
+  const { handle, file: meta, rocks, header } = await openJobSource(h, sourceDir, options.stores, label);
   let bytes = meta.size;
   for (const e of [...h.sharedState, ...h.privateState]) bytes += (await resolver.open(e.handle)).size;
-  const header = rocks.header;
   const compressed = options.compression ?? header.compressed;
-  // A stand-in: the key groups the canonical file will cover; the records come from `rocks`.
-  const handle: KeyGroupsStateHandle = {
-    kind: "KeyGroupsSavepointStateHandle",
-    tag: 7,
-    keyGroupRange: h.keyGroupRange,
-    offsets: [],
-    delegate: h.metaStateHandle as StreamStateHandle,
-    stateHandleId: null,
-  };
   return {
     operatorIndex,
     subtaskPosition,
     handle,
     file: meta,
-    rocks,
+    ...(rocks ? { rocks } : {}),
+    source: h,
+    label,
     header,
     maxParallelism: op.maxParallelism,
     checkpointId,
@@ -605,166 +636,6 @@ function copyPointer(
   const to = joinUri(targetDir, rel);
   if (!copies.has(p.uri)) copies.set(p.uri, { from: p.uri, to, size: 0 });
   return { kind: "RelativeFileStateHandle", relativePath: rel, stateSize: p.stateSize };
-}
-
-/** Converts one subtask's key groups into a new file under `targetDir`; sets `job.result`. */
-async function runJob(job: Job, targetDir: string, options: ConvertOptions): Promise<void> {
-  if (options.to === "native" && options.backend === "rocksdb") return runRocksDbJob(job, targetDir, options);
-  const name = randomUUID();
-  const uri = joinUri(targetDir, name);
-  const store = options.stores.storeFor(uri);
-  const header: KeyedBackendHeader = { ...job.header, compressed: job.conversion.to.compressed };
-  const read = {
-    ...(options.verifyChecksums === undefined ? {} : { verifyChecksums: options.verifyChecksums }),
-  };
-  let offsets: bigint[] = [];
-  let size = 0;
-  let records = 0;
-  let keyGroups = 0;
-  async function* canonicalBytes(): AsyncGenerator<Uint8Array> {
-    const layout = canonicalKeyLayout(job.header, job.maxParallelism);
-    const w = new CanonicalKeyGroupsWriter({
-      header,
-      keyGroupRange: job.handle.keyGroupRange,
-      keyGroupPrefixBytes: layout.prefixBytes,
-    });
-    if (job.rocks) {
-      for await (const batch of readRocksDbCanonicalRecords(job.rocks, job.maxParallelism)) {
-        for (const r of batch) w.add(r);
-        if (w.buffered >= WRITE_CHUNK) yield w.take();
-      }
-    } else {
-      for await (const batch of readHeapRawEntries(job.file, job.handle, job.header, read)) {
-        for (const e of batch) for (const r of heapEntryToCanonical(e, layout)) w.add(r);
-        if (w.buffered >= WRITE_CHUNK) yield w.take();
-      }
-    }
-    const r = w.finish();
-    yield w.take();
-    ({ offsets, size, records } = r);
-    keyGroups = r.keyGroups;
-  }
-  async function* heapBytes(): AsyncGenerator<Uint8Array> {
-    const layout = heapKeyLayout(job.header, job.maxParallelism);
-    const w = new HeapKeyGroupsWriter({ header, keyGroupRange: job.handle.keyGroupRange });
-    let kg = -1;
-    let pending: CanonicalRecord[] = [];
-    const flush = () => {
-      if (pending.length === 0) return;
-      w.writeKeyGroup(kg, canonicalToHeapSections(kg, pending, layout, job.file.uri));
-      keyGroups++;
-      pending = [];
-    };
-    for await (const batch of readCanonicalRecords(job.file, job.handle, job.header, read)) {
-      for (const r of batch) {
-        if (r.keyGroup !== kg) {
-          flush();
-          kg = r.keyGroup;
-        }
-        pending.push(r);
-      }
-      if (w.buffered >= WRITE_CHUNK) yield w.take();
-    }
-    flush();
-    const r = w.finish();
-    yield w.take();
-    ({ offsets, size } = r);
-    records = r.entries;
-  }
-  const toCanonical = options.to === "canonical";
-  const written = await store.write(uri, toCanonical ? canonicalBytes() : heapBytes(), { overwrite: true });
-  if (written !== size) {
-    throw new StoreFaultError(`${uri}: ${written} bytes written, the converter produced ${size}`, { uri });
-  }
-  const delegate: StreamStateHandle = {
-    kind: "RelativeFileStateHandle",
-    relativePath: name,
-    stateSize: BigInt(size),
-  };
-  job.result = toCanonical
-    ? {
-        kind: "KeyGroupsSavepointStateHandle",
-        tag: 7,
-        keyGroupRange: job.handle.keyGroupRange,
-        offsets,
-        delegate,
-        stateHandleId: null,
-      }
-    : {
-        kind: "KeyGroupsStateHandle",
-        tag: 12,
-        keyGroupRange: job.handle.keyGroupRange,
-        offsets,
-        delegate,
-        stateHandleId: randomUUID(),
-      };
-  if (options.verify !== false) await verifyWritten(job, targetDir, uri, header, records, options);
-  job.conversion.to = { ...job.conversion.to, uri, bytes: size, records, keyGroups };
-}
-
-/** The canonical records of a job's source: canonical key groups as they are, heap entries converted. */
-async function* sourceRecords(job: Job, options: ConvertOptions): AsyncGenerator<CanonicalRecord[]> {
-  const read = {
-    ...(options.verifyChecksums === undefined ? {} : { verifyChecksums: options.verifyChecksums }),
-  };
-  if (job.conversion.from.layout === "heap") {
-    const layout = canonicalKeyLayout(job.header, job.maxParallelism);
-    for await (const batch of readHeapRawEntries(job.file, job.handle, job.header, read)) {
-      yield batch.flatMap((e) => heapEntryToCanonical(e, layout));
-    }
-  } else {
-    yield* readCanonicalRecords(job.file, job.handle, job.header, read);
-  }
-}
-
-/** Writes one subtask's records as a RocksDB instance under `targetDir`; sets `job.result`. */
-async function runRocksDbJob(job: Job, targetDir: string, options: ConvertOptions): Promise<void> {
-  const r = await writeRocksDbSubtask(sourceRecords(job, options), {
-    header: job.header,
-    keyGroupRange: job.handle.keyGroupRange,
-    maxParallelism: job.maxParallelism,
-    checkpointId: job.checkpointId,
-    targetDir,
-    stores: options.stores,
-    compression: job.conversion.to.compressed ? "snappy" : "none",
-    source: job.file.uri,
-    ...(options.spoolDirectory === undefined ? {} : { spoolDirectory: options.spoolDirectory }),
-    ...(options.verify === undefined ? {} : { verify: options.verify }),
-  });
-  job.result = r.handle;
-  job.conversion.to = {
-    ...job.conversion.to,
-    uri: r.metaUri,
-    bytes: r.bytes,
-    records: r.records,
-    keyGroups: r.keyGroups,
-  };
-}
-
-/** Re-reads a converted file through the store and checks its structure and record count. */
-async function verifyWritten(
-  job: Job,
-  targetDir: string,
-  uri: string,
-  header: KeyedBackendHeader,
-  expected: number,
-  options: ConvertOptions,
-): Promise<void> {
-  const handle = job.result as KeyGroupsStateHandle;
-  const file = await snapshotFileResolver(targetDir, (u) => options.stores.storeFor(u)).open(handle.delegate);
-  const { header: again } = await readKeyedHeader(file);
-  if (again.states.length !== header.states.length || again.compressed !== header.compressed) {
-    throw new StoreFaultError(`${uri}: the written header does not read back`, { uri });
-  }
-  let n = 0;
-  if (handle.kind === "KeyGroupsSavepointStateHandle") {
-    for await (const b of readCanonicalRecords(file, handle, header)) n += b.length;
-  } else {
-    for await (const b of readHeapRawEntries(file, handle, header)) n += b.length;
-  }
-  if (n !== expected) {
-    throw new StoreFaultError(`${uri}: ${n} records read back, ${expected} written`, { uri });
-  }
 }
 
 /** Reads back the `_metadata` about to be written and checks it equals the model. */

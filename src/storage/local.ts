@@ -10,6 +10,7 @@
 
 import { randomBytes } from "node:crypto";
 import { createReadStream, createWriteStream } from "node:fs";
+import type { FileHandle } from "node:fs/promises";
 import { constants, copyFile, link, mkdir, open, readdir, rename, stat, unlink } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { PassThrough, Readable } from "node:stream";
@@ -21,7 +22,14 @@ import {
   SavepointKitError,
   StoreFaultError,
 } from "../errors.js";
-import type { FileStatus, ReadStreamOptions, Store, StoreCapabilities, WriteOptions } from "./store.js";
+import type {
+  FileStatus,
+  RangeReader,
+  ReadStreamOptions,
+  Store,
+  StoreCapabilities,
+  WriteOptions,
+} from "./store.js";
 import { formatUri, toLocalPath } from "./uri.js";
 import { countedSource } from "./write-source.js";
 
@@ -107,28 +115,37 @@ export class LocalStore implements Store {
   }
 
   async readRange(uri: string, offset: number, length: number): Promise<Uint8Array> {
+    const reader = await this.openRead(uri);
+    try {
+      return await reader.read(offset, length);
+    } finally {
+      await reader.close();
+    }
+  }
+
+  /**
+   * The file held open (one `FileHandle`) for positional reads: what reading an SST block by block or
+   * a key-groups file chunk by chunk needs, without an open and a close per range.
+   * @throws NotFoundError / PermissionDeniedError / StoreFaultError (also from `read`).
+   */
+  async openRead(uri: string): Promise<RangeReader> {
     const path = toLocalPath(uri);
-    let fh: Awaited<ReturnType<typeof open>> | undefined;
+    let fh: FileHandle;
     try {
       fh = await open(path, "r");
-      const out = new Uint8Array(length);
-      let done = 0;
-      while (done < length) {
-        const { bytesRead } = await fh.read(out, done, length - done, offset + done);
-        if (bytesRead === 0) {
-          throw new StoreFaultError(
-            `short read: wanted bytes ${offset}..${offset + length} but the file ends after ${offset + done}`,
-            { uri },
-          );
-        }
-        done += bytesRead;
-      }
-      return out;
     } catch (err) {
       throw mapFsError(err, uri);
-    } finally {
-      await fh?.close();
     }
+    let closed: Promise<void> | null = null;
+    return {
+      read: (offset, length) => readFully(fh, uri, offset, length),
+      close: () => {
+        closed ??= fh.close().catch((err) => {
+          throw mapFsError(err, uri);
+        });
+        return closed;
+      },
+    };
   }
 
   async readAll(uri: string, options?: { maxBytes?: number }): Promise<Uint8Array> {
@@ -355,6 +372,27 @@ export class LocalStore implements Store {
   }
 
   async close(): Promise<void> {}
+}
+
+/** Exactly `length` bytes of `fh` at `offset`. @throws StoreFaultError for a short file; mapped fs errors. */
+async function readFully(fh: FileHandle, uri: string, offset: number, length: number): Promise<Uint8Array> {
+  try {
+    const out = new Uint8Array(length);
+    let done = 0;
+    while (done < length) {
+      const { bytesRead } = await fh.read(out, done, length - done, offset + done);
+      if (bytesRead === 0) {
+        throw new StoreFaultError(
+          `short read: wanted bytes ${offset}..${offset + length} but the file ends after ${offset + done}`,
+          { uri },
+        );
+      }
+      done += bytesRead;
+    }
+    return out;
+  } catch (err) {
+    throw mapFsError(err, uri);
+  }
 }
 
 /**

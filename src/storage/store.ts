@@ -53,6 +53,17 @@ export interface ReadStreamOptions {
   length?: number;
 }
 
+/**
+ * A file held open for positional reads ({@link Store.openRead}): many ranges of one file without
+ * reopening it for each. Close it when done; reads after `close` fail.
+ */
+export interface RangeReader {
+  /** Exactly `length` bytes starting at `offset`; a short file gives StoreFaultError, as `readRange`. */
+  read(offset: number, length: number): Promise<Uint8Array>;
+  /** Releases the file (idempotent). */
+  close(): Promise<void>;
+}
+
 /** Options of {@link Store.write}, {@link Store.writeAtomic} and {@link Store.copy}. */
 export interface WriteOptions {
   /** Replace an existing file (default true). With false, an existing file gives AlreadyExistsError. */
@@ -89,6 +100,13 @@ export interface Store {
    * @throws CorruptSnapshotError-free: a short file gives StoreFaultError naming the bytes it had.
    */
   readRange(uri: string, offset: number, length: number): Promise<Uint8Array>;
+
+  /**
+   * Optional: opens the file at `uri` once for many {@link RangeReader.read}s (a local file handle),
+   * where that is cheaper than a `readRange` per range. Stores without it are read by `readRange`.
+   * @throws NotFoundError / PermissionDeniedError / StoreFaultError as `readRange`.
+   */
+  openRead?(uri: string): Promise<RangeReader>;
 
   /**
    * The whole file. Refuses files larger than `maxBytes` (default 2 GiB) before reading them, so a wrong

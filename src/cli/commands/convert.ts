@@ -17,7 +17,7 @@ interface ConvertArgs {
   dryRun: boolean;
   overwrite: boolean;
   compression?: boolean;
-  concurrency: number;
+  concurrency?: number;
   verifyChecksums: boolean;
 }
 
@@ -61,7 +61,11 @@ export const convertCommand: CliCommand<ConvertArgs> = {
           "Snappy-compress the converted key-group files (default: as the source files are); with --backend rocksdb the SST blocks (default: on)",
         type: "boolean",
       })
-      .option("concurrency", { describe: "subtasks converted in parallel", type: "number", default: 2 })
+      .option("concurrency", {
+        describe:
+          "subtasks converted in parallel, each on a worker thread for local files (default: the number of CPUs)",
+        type: "number",
+      })
       .option("verify-checksums", {
         describe: "verify the CRC-32C of compressed (Snappy) chunks of the source",
         type: "boolean",
@@ -78,7 +82,7 @@ export const convertCommand: CliCommand<ConvertArgs> = {
         dryRun: args.dryRun,
         overwrite: args.overwrite,
         ...(args.compression === undefined ? {} : { compression: args.compression }),
-        concurrency: args.concurrency,
+        ...(args.concurrency === undefined ? {} : { concurrency: args.concurrency }),
         verifyChecksums: args.verifyChecksums,
         ...(progress
           ? {

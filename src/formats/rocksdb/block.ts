@@ -48,6 +48,8 @@ export interface IndexBlockFormat {
   hasFirstKey: boolean;
 }
 
+const EMPTY = new Uint8Array(0);
+
 /** Where the entries end and how many restarts there are (`Block::Block`). */
 function blockLayout(contents: Uint8Array, origin: ByteOrigin): { entriesEnd: number; numRestarts: number } {
   const size = contents.byteLength;
@@ -96,8 +98,8 @@ function readKey(r: ByteReader, prev: Uint8Array, withValueLength: boolean) {
 /**
  * Decodes every entry of a data or meta block (contents without trailer, decompressed).
  *
- * Keys are views into one buffer per block (keys stored whole are views into the block itself),
- * values are views into the block: no per-entry allocation besides the views.
+ * Keys stored whole are views into the block itself, keys that share a prefix views into an arena
+ * (one per block, rarely more), values views into the block: no per-entry allocation besides the views.
  * @throws CorruptSnapshotError (label and absolute offset from `origin`) for bad lengths.
  */
 export function decodeBlock(contents: Uint8Array, origin: ByteOrigin): BlockEntry[] {
@@ -120,46 +122,39 @@ export function decodeBlock(contents: Uint8Array, origin: ByteOrigin): BlockEntr
     }
     throw fail(`${what}: varint32 longer than 5 bytes`, p);
   };
-  // Pass 1: check the entries and size the buffer for the keys that share a prefix.
-  let arenaSize = 0;
-  let count = 0;
-  let prevLength = 0;
-  for (let p = 0; p < entriesEnd; ) {
-    const shared = varint(p, "shared key length");
-    const nonShared = varint(next, "unshared key length");
-    const valueLength = varint(next, "value length");
-    if (shared > prevLength) {
-      throw fail(`entry shares ${shared} key bytes but the previous key has ${prevLength}`, p);
-    }
-    if (next + nonShared + valueLength > entriesEnd) {
-      throw fail(`entry of ${nonShared} key and ${valueLength} value bytes overruns the block`, p);
-    }
-    if (shared > 0) arenaSize += shared + nonShared;
-    prevLength = shared + nonShared;
-    p = next + nonShared + valueLength;
-    count++;
-  }
-  // Pass 2: build the keys and values.
-  const arena = new Uint8Array(arenaSize);
+  // One pass: check each entry and build it. Keys that share a prefix are rebuilt in an arena, which is
+  // replaced by a larger one when it fills (keys already built keep the old one).
+  let arena = EMPTY;
   let used = 0;
-  const out: BlockEntry[] = new Array(count);
+  const out: BlockEntry[] = [];
   let prev: Uint8Array = b.subarray(0, 0);
-  for (let p = 0, i = 0; p < entriesEnd; i++) {
+  for (let p = 0; p < entriesEnd; ) {
     const at = p;
     const shared = varint(p, "shared key length");
     const nonShared = varint(next, "unshared key length");
     const valueLength = varint(next, "value length");
+    if (shared > prev.byteLength) {
+      throw fail(`entry shares ${shared} key bytes but the previous key has ${prev.byteLength}`, p);
+    }
     const keyStart = next;
+    if (keyStart + nonShared + valueLength > entriesEnd) {
+      throw fail(`entry of ${nonShared} key and ${valueLength} value bytes overruns the block`, p);
+    }
     let key: Uint8Array;
     if (shared === 0) key = b.subarray(keyStart, keyStart + nonShared);
     else {
+      const n = shared + nonShared;
+      if (used + n > arena.byteLength) {
+        arena = new Uint8Array(Math.max(2 * arena.byteLength, entriesEnd, n));
+        used = 0;
+      }
       arena.set(prev.subarray(0, shared), used);
       arena.set(b.subarray(keyStart, keyStart + nonShared), used + shared);
-      key = arena.subarray(used, used + shared + nonShared);
-      used += shared + nonShared;
+      key = arena.subarray(used, used + n);
+      used += n;
     }
     const valueStart = keyStart + nonShared;
-    out[i] = { key, value: b.subarray(valueStart, valueStart + valueLength), at };
+    out.push({ key, value: b.subarray(valueStart, valueStart + valueLength), at });
     prev = key;
     p = valueStart + valueLength;
   }

@@ -157,28 +157,37 @@ export class RocksDbInstance {
   openTable(meta: FileMetaData): Promise<SstReader> {
     let p = this.tables.get(meta.number);
     if (!p) {
-      const name = tableFileName(meta.number);
-      const file = this.files.get(name) ?? this.files.get(name.replace(/\.sst$/, ".ldb"));
-      if (!file) {
-        const where = this.openOptions.label ? ` (${this.openOptions.label})` : "";
-        return Promise.reject(
-          new NotFoundError(name, {
-            message: `the MANIFEST lists ${name}, which is not among the files${where}`,
-          }),
-        );
-      }
-      if (file.size !== meta.fileSize) {
-        return Promise.reject(
-          new CorruptSnapshotError(`${name} has ${file.size} bytes, the MANIFEST says ${meta.fileSize}`, {
-            uri: file.uri,
-            offset: 0,
-          }),
-        );
-      }
-      p = SstReader.open(file, { ...this.openOptions.table, largestSeqno: meta.largestSeqno });
+      p = this.loadTable(meta);
       this.tables.set(meta.number, p);
     }
     return p;
+  }
+
+  /**
+   * Opens a live table file without keeping it: what a scan uses, so that a table's index is in memory
+   * only while the scan is in that table, whatever the number and size of the tables.
+   * @throws as {@link openTable}.
+   */
+  private loadTable(meta: FileMetaData): Promise<SstReader> {
+    const name = tableFileName(meta.number);
+    const file = this.files.get(name) ?? this.files.get(name.replace(/\.sst$/, ".ldb"));
+    if (!file) {
+      const where = this.openOptions.label ? ` (${this.openOptions.label})` : "";
+      return Promise.reject(
+        new NotFoundError(name, {
+          message: `the MANIFEST lists ${name}, which is not among the files${where}`,
+        }),
+      );
+    }
+    if (file.size !== meta.fileSize) {
+      return Promise.reject(
+        new CorruptSnapshotError(`${name} has ${file.size} bytes, the MANIFEST says ${meta.fileSize}`, {
+          uri: file.uri,
+          offset: 0,
+        }),
+      );
+    }
+    return SstReader.open(file, { ...this.openOptions.table, largestSeqno: meta.largestSeqno });
   }
 
   /**
@@ -198,7 +207,8 @@ export class RocksDbInstance {
 
   /**
    * The merged contents of a column family (what RocksDB's iterator returns), in key order, in
-   * batches; memory bounded by one data block per sorted run.
+   * batches; memory bounded by one table's index and read-ahead per sorted run (tables are opened for
+   * the scan and dropped after it, not cached).
    * @throws NotFoundError for an unknown column family; the merge's and the table reader's errors.
    */
   async *entryBatches(
@@ -213,7 +223,7 @@ export class RocksDbInstance {
     const fileOf = (meta: FileMetaData): LsmFile => ({
       name: tableFileName(meta.number),
       meta,
-      open: () => this.openTable(meta),
+      open: () => this.tables.get(meta.number) ?? this.loadTable(meta),
     });
     yield* mergeRuns(sortedRuns(cf.levels, fileOf), {
       ...(options.from ? { from: options.from } : {}),

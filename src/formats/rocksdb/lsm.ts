@@ -171,6 +171,14 @@ class RunCursor {
     return this.pos < this.batch.length;
   }
 
+  /** Ends the current file's iteration (releasing its read-ahead) before the run is used up. */
+  async close(): Promise<void> {
+    const b = this.batches;
+    this.batches = null;
+    this.fileIndex = this.run.files.length;
+    if (b) await b.return?.(undefined);
+  }
+
   /** Loads the next non-empty batch (opening the next files as needed); false at the end. */
   async refill(): Promise<boolean> {
     for (;;) {
@@ -338,17 +346,33 @@ class CursorHeap {
  *   whatever the table reader throws.
  */
 export async function* mergeRuns(runs: LsmRun[], options: MergeOptions = {}): AsyncGenerator<KeyValue[]> {
-  const batchSize = options.batchSize ?? 1024;
   const range = {
     ...(options.from ? { from: options.from } : {}),
     ...(options.to ? { to: options.to } : {}),
   };
   const tombstones = new TombstoneSet();
   const heap = new CursorHeap();
-  for (const [rank, run] of runs.entries()) {
-    const c = new RunCursor(run, rank, range, (ts) => tombstones.add(ts));
-    if (await c.refill()) heap.push(c);
+  const cursors: RunCursor[] = [];
+  try {
+    for (const [rank, run] of runs.entries()) {
+      const c = new RunCursor(run, rank, range, (ts) => tombstones.add(ts));
+      cursors.push(c);
+      if (await c.refill()) heap.push(c);
+    }
+    yield* mergeHeap(heap, tombstones, options);
+  } finally {
+    // files still open when the consumer stops early (or an error ends the merge)
+    for (const c of cursors) await c.close();
   }
+}
+
+/** The merge loop of {@link mergeRuns} over its filled cursor heap. */
+async function* mergeHeap(
+  heap: CursorHeap,
+  tombstones: TombstoneSet,
+  options: MergeOptions,
+): AsyncGenerator<KeyValue[]> {
+  const batchSize = options.batchSize ?? 1024;
   const what = options.label ? ` in ${options.label}` : "";
   let out: KeyValue[] = [];
   const operands: Uint8Array[] = [];

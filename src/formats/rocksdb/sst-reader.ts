@@ -26,8 +26,9 @@
  */
 
 import { UnsupportedVersionError } from "../../errors.js";
+import type { RangeReader } from "../../storage/store.js";
 import { decodeBlock, decodeIndexBlock, type IndexBlockFormat, type IndexEntry } from "./block.js";
-import { checksumTypeName, verifyBlockTrailer } from "./block-io.js";
+import { checksumTypeName, ReadAhead, verifyBlockTrailer } from "./block-io.js";
 import { type ByteOrigin, ByteReader, compareBytes, corrupt, latin1String } from "./coding.js";
 import { DEFAULT_MAX_BLOCK_BYTES, decompressBlock } from "./compression.js";
 import {
@@ -55,6 +56,8 @@ export interface RandomAccessFile {
   readonly size: number;
   /** Exactly `length` bytes from `offset` (within `size`). */
   read(offset: number, length: number): Promise<Uint8Array>;
+  /** Optional: the file held open for many reads (see `StateFile.open`); the caller closes it. */
+  open?(): Promise<RangeReader>;
 }
 
 /** A {@link RandomAccessFile} over bytes in memory. */
@@ -256,10 +259,29 @@ export class SstReader {
     }
   }
 
-  /** Decodes the point entries of one data block. */
-  async readDataBlock(handle: BlockHandle): Promise<SstEntry[]> {
+  /**
+   * Where the data blocks end: the end of the last one (single-level index), else the metaindex (data
+   * blocks come first in a block-based table). Read-ahead stops there.
+   */
+  private dataEnd(): number {
+    const last = this.topIndex[this.topIndex.length - 1];
+    if (last && this.properties.indexType !== IndexType.TWO_LEVEL_INDEX_SEARCH) {
+      return Math.min(this.file.size, last.handle.offset + last.handle.size + BLOCK_TRAILER_SIZE);
+    }
+    return this.footer.metaindexHandle.offset;
+  }
+
+  /**
+   * Decodes the point entries of one data block.
+   * @param source where to read the block (default the file; {@link entryBatches} passes a read-ahead).
+   */
+  async readDataBlock(handle: BlockHandle, source?: ReadAhead): Promise<SstEntry[]> {
     const label = `data block at ${handle.offset}`;
-    const contents = await this.readBlock(handle, label);
+    const contents = await readBlockContents(
+      { file: this.file, footer: this.footer, opts: this.options, ...(source ? { source } : {}) },
+      handle,
+      label,
+    );
     const origin: ByteOrigin = { uri: this.file.uri, baseOffset: handle.offset, label };
     const out: SstEntry[] = [];
     for (const e of decodeBlock(contents, origin)) {
@@ -280,8 +302,21 @@ export class SstReader {
    */
   async *entryBatches(range: SstRangeOptions = {}): AsyncGenerator<SstEntry[]> {
     const { from, to } = range;
+    const source = new ReadAhead(this.file, this.dataEnd());
+    try {
+      yield* this.blockBatches(source, from, to);
+    } finally {
+      await source.close();
+    }
+  }
+
+  private async *blockBatches(
+    source: ReadAhead,
+    from?: Uint8Array,
+    to?: Uint8Array,
+  ): AsyncGenerator<SstEntry[]> {
     for await (const handle of this.dataBlockHandles(from)) {
-      let batch = await this.readDataBlock(handle);
+      let batch = await this.readDataBlock(handle, source);
       if (from && batch.length > 0 && compareBytes((batch[0] as SstEntry).userKey, from) < 0) {
         batch = batch.filter((e) => compareBytes(e.userKey, from) >= 0);
       }
@@ -326,6 +361,8 @@ interface BlockSource {
   file: RandomAccessFile;
   footer: Footer;
   opts: { verifyChecksums: boolean; maxBlockBytes: number };
+  /** Read through this instead of `file.read` (sequential data blocks). */
+  source?: ReadAhead;
 }
 
 /** Reads a block and its trailer, verifies the checksum, decompresses. */
@@ -342,7 +379,7 @@ async function readBlockContents(src: BlockSource, handle: BlockHandle, label: s
   if (handle.size > src.opts.maxBlockBytes) {
     throw corrupt(`${label} of ${handle.size} bytes is over the limit`, origin, handle.offset);
   }
-  const read = await src.file.read(handle.offset, handle.size + BLOCK_TRAILER_SIZE);
+  const read = await (src.source ?? src.file).read(handle.offset, handle.size + BLOCK_TRAILER_SIZE);
   // A plain Uint8Array view (a Buffer's subarray is much slower, and entries are views of this).
   const bytes = new Uint8Array(read.buffer, read.byteOffset, read.byteLength);
   if (bytes.byteLength !== handle.size + BLOCK_TRAILER_SIZE) {

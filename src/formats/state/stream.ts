@@ -17,7 +17,7 @@
  */
 
 import { CorruptSnapshotError, NotFoundError } from "../../errors.js";
-import type { Store } from "../../storage/store.js";
+import type { RangeReader, Store } from "../../storage/store.js";
 import { DataInput } from "../io/data-input.js";
 import type { StreamStateHandle } from "../metadata/model.js";
 import { filePointer } from "../metadata/pointers.js";
@@ -36,6 +36,11 @@ export interface StateFile {
   readonly claimedSize: number;
   /** Exactly `length` bytes from `offset` (within {@link size}). */
   read(offset: number, length: number): Promise<Uint8Array>;
+  /**
+   * Optional: the file held open for many reads (offsets as in {@link read}), where the store can
+   * (`Store.openRead`); the caller closes it. Without it, read with {@link read}.
+   */
+  open?(): Promise<RangeReader>;
 }
 
 /** A StateFile over bytes in memory (a ByteStreamStateHandle's data, or test bytes). */
@@ -77,11 +82,20 @@ export function snapshotFileResolver(directory: string, storeFor: (uri: string) 
       const start = Number(p.startPos);
       const claimed = Number(p.stateSize);
       const size = Math.max(0, Math.min(claimed, st.size - start));
-      return {
+      const file: StateFile = {
         uri: p.uri,
         size,
         claimedSize: claimed,
         read: (offset, length) => store.readRange(p.uri, start + offset, length),
+      };
+      if (!store.openRead) return file;
+      const openRead = store.openRead.bind(store);
+      return {
+        ...file,
+        async open(): Promise<RangeReader> {
+          const r = await openRead(p.uri);
+          return start === 0 ? r : { read: (o, n) => r.read(start + o, n), close: () => r.close() };
+        },
       };
     },
   };
