@@ -39,8 +39,10 @@
  *
  * The source is never modified. Memory is bounded by one key group (heap target) or one Snappy block
  * and one record batch (canonical target; from RocksDB, plus one reader batch per column family), or
- * one sorted run (one key group of one state, up to 256 MiB) and one block per column family (RocksDB
- * target, whose tables are spooled to a local temporary directory), whatever the state size.
+ * one run of at most 16 MiB (one key group of one state; a longer run out of key order is sorted
+ * externally, in chunks spilled to a local temporary directory) and one block per column family (RocksDB
+ * target; tables are written in place on a local target, spooled locally for other stores), whatever
+ * the state size. Subtasks convert in parallel worker threads (`concurrency`), each with its own heap.
  */
 
 import pMap from "p-map";
@@ -132,7 +134,12 @@ export interface ConvertOptions {
   workers?: boolean | "auto";
   /** Verify Snappy checksums of the source (default true). */
   verifyChecksums?: boolean;
-  /** Re-read every converted file and check its record count (default true). */
+  /**
+   * Check every converted output after writing it (default true): canonical files are walked record
+   * by record and counted (`canonical-verify.ts`); a written RocksDB instance is checked from its
+   * MANIFEST, table properties, index blocks and first and last data blocks (`checkInstance` in
+   * `convert-rocksdb.ts`), not by reading every entry back.
+   */
   verify?: boolean;
   /** Called as converted subtasks finish (and once before the first). */
   onProgress?: (p: ConvertProgress) => void;
@@ -383,6 +390,9 @@ export async function convertLoaded(
   };
   const bytes = writeMetadata(result);
   checkWritten(bytes, targetMetadata, result);
+  // Every file the new `_metadata` points at is on stable storage before it is written: the stores
+  // sync each file's bytes as they write it; left are the names (a directory sync each, local files).
+  await targetStore.syncFiles?.([...report.copies.map((c) => c.to), targetMetadata], { namesOnly: true });
   await targetStore.writeAtomic(targetMetadata, bytes, { overwrite: true });
   report.totals.bytesWritten += bytes.byteLength;
   return report;
