@@ -392,7 +392,12 @@ export async function convertLoaded(
   checkWritten(bytes, targetMetadata, result);
   // Every file the new `_metadata` points at is on stable storage before it is written: the stores
   // sync each file's bytes as they write it; left are the names (a directory sync each, local files).
-  await targetStore.syncFiles?.([...report.copies.map((c) => c.to), targetMetadata], { namesOnly: true });
+  // (The target directory exists only when something was written into it.)
+  if (toConvert.length > 0 || report.copies.length > 0) {
+    await targetStore.syncFiles?.([...report.copies.map((c) => c.to), targetMetadata], {
+      namesOnly: true,
+    });
+  }
   await targetStore.writeAtomic(targetMetadata, bytes, { overwrite: true });
   report.totals.bytesWritten += bytes.byteLength;
   return report;
