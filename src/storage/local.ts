@@ -102,13 +102,20 @@ export class LocalStore implements Store {
   };
 
   async stat(uri: string): Promise<FileStatus | null> {
-    const path = toLocalPath(uri);
+    return this.statPath(toLocalPath(uri), uri);
+  }
+
+  /**
+   * {@link stat} of a local path, named in errors by `uri` (default: its `file://` URI): what `list`
+   * calls, without formatting and parsing a URI per file.
+   */
+  private async statPath(path: string, uri?: string): Promise<FileStatus | null> {
     try {
       const s = await stat(path);
       if (!s.isFile()) return null;
       return { uri: fileUri(path), size: s.size, modified: s.mtime };
     } catch (err) {
-      const e = mapFsError(err, uri);
+      const e = mapFsError(err, uri ?? fileUri(path));
       if (e instanceof NotFoundError) return null;
       throw e;
     }
@@ -253,7 +260,7 @@ export class LocalStore implements Store {
       }
       // a stat per file, a batch at a time: one at a time, a directory of many files waits on each
       for (let i = 0; i < files.length; i += LIST_STAT_BATCH) {
-        const batch = files.slice(i, i + LIST_STAT_BATCH).map((f) => this.stat(fileUri(f)));
+        const batch = files.slice(i, i + LIST_STAT_BATCH).map((f) => this.statPath(f));
         for (const s of await Promise.all(batch)) if (s) yield s;
       }
     }

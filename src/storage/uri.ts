@@ -55,11 +55,11 @@ export function normalizePath(path: string, forUri: string): string {
  * @param cwd base for relative local paths (default `process.cwd()`).
  * @throws UnsupportedUriError when the URI has no path or a malformed authority.
  */
-export function parseUri(input: string, cwd: string = process.cwd()): ParsedUri {
+export function parseUri(input: string, cwd?: string): ParsedUri {
   const m = SCHEME_RE.exec(input);
   // A single letter before ':' is a Windows drive, not a scheme; we treat it as a path too.
   if (!m || (m[1] as string).length === 1) {
-    const abs = isAbsolute(input) ? input : resolvePath(cwd, input);
+    const abs = isAbsolute(input) ? input : resolvePath(cwd ?? process.cwd(), input);
     return { scheme: "file", authority: "", path: normalizePath(abs, input) };
   }
   const scheme = (m[1] as string).toLowerCase();
@@ -160,17 +160,17 @@ export function joinUri(dir: string, child: string): string {
  * not inside itself.
  */
 export function isInside(dir: string, uri: string): boolean {
-  const d = parseUri(dir);
-  const u = parseUri(uri);
-  if (d.scheme !== u.scheme || d.authority !== u.authority) return false;
-  const prefix = d.path === "/" ? "/" : `${d.path}/`;
-  return u.path.startsWith(prefix) && u.path.length > prefix.length;
+  return insidePath(parseUri(dir), parseUri(uri)) !== undefined;
 }
 
 /** The path of `uri` relative to directory `dir`, or undefined when it is not inside. */
 export function relativeTo(dir: string, uri: string): string | undefined {
-  if (!isInside(dir, uri)) return undefined;
-  const d = parseUri(dir);
-  const u = parseUri(uri);
-  return u.path.slice(d.path === "/" ? 1 : d.path.length + 1);
+  return insidePath(parseUri(dir), parseUri(uri));
+}
+
+/** `u`'s path relative to directory `d` when `u` lies inside it (parsed once by the two callers above). */
+function insidePath(d: ParsedUri, u: ParsedUri): string | undefined {
+  if (d.scheme !== u.scheme || d.authority !== u.authority) return undefined;
+  const prefix = d.path === "/" ? "/" : `${d.path}/`;
+  return u.path.startsWith(prefix) && u.path.length > prefix.length ? u.path.slice(prefix.length) : undefined;
 }

@@ -89,6 +89,21 @@ describe("local: fs error mapping", () => {
   });
 });
 
+describe("local: listing", () => {
+  it("lists a file whose name holds a %XX sequence under its own size (stat of the path, not of a decoded URI)", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "spk-list-"));
+    try {
+      await writeFile(join(dir, "a%41b"), "1234");
+      await writeFile(join(dir, "plain"), "12");
+      const got = [];
+      for await (const f of new LocalStore().list(normalizeUri(dir))) got.push(f.size);
+      assert.deepEqual(got.sort(), [2, 4]);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe("local: rename and durability", () => {
   it("rename moves a file without copying it, creating directories; false across file systems", async () => {
     const dir = await mkdtemp(join(tmpdir(), "spk-rename-"));

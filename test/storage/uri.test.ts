@@ -120,6 +120,11 @@ describe("relative pointers", () => {
     assert.ok(!isInside("s3://b/sp", "s3a://b/sp/x"));
     assert.equal(relativeTo("hdfs://nn:1/a", "hdfs://nn:1/a/b/c"), "b/c");
     assert.equal(relativeTo("hdfs://nn:1/a", "hdfs://nn:2/a/b/c"), undefined);
+    assert.equal(relativeTo("file:///", "file:///a/b"), "a/b");
+    assert.equal(relativeTo("s3://b/", "s3://b/k"), "k");
+    assert.equal(relativeTo("file:///sp/a", "file:///sp/a"), undefined);
+    assert.equal(relativeTo("file:///sp/a", "file:///sp/ab/x"), undefined);
+    assert.equal(relativeTo("file:///sp/a", "s3://sp/a/x"), undefined);
     assert.equal(parentUri("file:///a/b/_metadata"), "file:///a/b");
     assert.equal(parentUri("s3://b/x"), "s3://b/");
     assert.equal(baseName("file:///a/b/_metadata"), "_metadata");
