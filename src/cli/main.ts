@@ -15,7 +15,7 @@ import { SavepointKitError } from "../errors.js";
 import { createDefaultRegistry } from "../storage/defaults.js";
 import type { StoreRegistry } from "../storage/registry.js";
 import type { CliContext, CommandOutput, GlobalArgs } from "./command.js";
-import { commands } from "./commands/index.js";
+import { commandsFor } from "./commands/index.js";
 import { EXIT_INTERNAL, EXIT_OK, EXIT_USAGE, exitCodeFor } from "./exit-codes.js";
 import { jsonChunks, toJson } from "./json.js";
 import { type StoreArgs, storeOptionsFromArgs, withStoreOptions } from "./store-options.js";
@@ -62,7 +62,7 @@ export async function runCli(
       .fail((msg, err) => {
         throw err ?? new UsageError(msg);
       });
-    for (const cmd of commands) {
+    for (const cmd of await commandsFor(argv)) {
       parser = parser.command(cmd.command, cmd.describe, cmd.builder, async (args) => {
         if (!context?.stores) created = createDefaultRegistry(storeOptionsFromArgs(args as StoreArgs));
         output = await cmd.run(args as never, { stores: context?.stores ?? (created as StoreRegistry) });
