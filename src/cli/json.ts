@@ -70,6 +70,13 @@ export function quoteJsonString(s: string): string {
   return PLAIN_STRING.test(s) ? `"${s}"` : JSON.stringify(s);
 }
 
+/** A string of printable ASCII other than `"` and `\`: its JSON is its Latin-1 bytes between quotes. */
+const PLAIN_ASCII = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
+
+/** Node's Buffer method behind `buf.write(s, offset, "latin1")`, without its argument checks (not in @types/node). */
+type LatinWritable = Buffer & { latin1Write(s: string, offset: number): number };
+
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
 const SPACE = 0x20;
@@ -82,6 +89,22 @@ function keyBytes(k: string): Uint8Array {
   if (b === undefined) {
     b = Buffer.from(`${quoteJsonString(k)}: `, "utf8");
     if (KEY_BYTES.size < 10_000) KEY_BYTES.set(k, b);
+  }
+  return b;
+}
+
+/** `\n`, `2 * depth` spaces and `"key": ` as UTF-8 bytes, by depth and key: an object member's start. */
+const KEY_LINES: Map<string, Uint8Array>[] = [];
+function keyLine(depth: number, k: string): Uint8Array {
+  let byKey = KEY_LINES[depth];
+  if (byKey === undefined) {
+    byKey = new Map();
+    KEY_LINES[depth] = byKey;
+  }
+  let b = byKey.get(k);
+  if (b === undefined) {
+    b = Buffer.from(`\n${"  ".repeat(depth)}${quoteJsonString(k)}: `, "utf8");
+    if (byKey.size < 10_000) byKey.set(k, b);
   }
   return b;
 }
@@ -99,6 +122,8 @@ export class JsonByteWriter {
   private buf: Buffer;
   private pos = 0;
   private readonly filled: Buffer[] = [];
+  /** The last string found plain ASCII (a file's `stored` pointer and its `uri` are often one string). */
+  private lastPlain = "";
 
   /** @param chunkSize bytes per buffer (at least 1; tests use tiny sizes to split every token). */
   constructor(readonly chunkSize = JSON_CHUNK_BYTES) {
@@ -210,23 +235,40 @@ export class JsonByteWriter {
 
   /** A string value as `JSON.stringify` writes it: quoted and escaped. */
   string(s: string): void {
+    const n = s.length;
+    const buf = this.buf;
+    const pos = this.pos;
+    if (n + 2 <= buf.length - pos && (s === this.lastPlain || PLAIN_ASCII.test(s))) {
+      this.lastPlain = s;
+      // Plain ASCII (file URIs, names, ids): its Latin-1 bytes between quotes.
+      buf[pos] = QUOTE;
+      const end = pos + 1 + (buf as LatinWritable).latin1Write(s, pos + 1);
+      buf[end] = QUOTE;
+      this.pos = end + 1;
+      return;
+    }
+    this.escaped(s);
+  }
+
+  /** {@link string} for strings that need escaping or do not fit the buffer: any split, any character. */
+  private escaped(s: string): void {
     this.byte(QUOTE);
     let buf = this.buf;
-    let pos = this.pos;
+    let p = this.pos;
     const n = s.length;
     let i = 0;
     for (; i < n; i++) {
       const c = s.charCodeAt(i);
       if (c < SPACE || c > 0x7e || c === QUOTE || c === BACKSLASH) break;
-      if (pos === buf.length) {
-        this.pos = pos;
+      if (p === buf.length) {
+        this.pos = p;
         this.next();
         buf = this.buf;
-        pos = 0;
+        p = 0;
       }
-      buf[pos++] = c;
+      buf[p++] = c;
     }
-    this.pos = pos;
+    this.pos = p;
     if (i < n) {
       // From the first character that is not plain ASCII (never the second half of a surrogate pair).
       const rest = i === 0 ? s : s.slice(i);
@@ -237,8 +279,27 @@ export class JsonByteWriter {
 
   /** A number as `JSON.stringify` writes it (`null` when not finite). */
   number(v: number): void {
-    if (Number.isFinite(v)) this.text(String(v));
+    if (v >= 0 && v <= 0xffffffff && Math.floor(v) === v) this.digits(v);
+    else if (Number.isFinite(v)) this.text(String(v));
     else this.bytes(NULL);
+  }
+
+  /** The decimal digits of an integer in [0, 2^53), as `String(v)` writes them (-0 as `0`). */
+  private digits(v: number): void {
+    let len = 1;
+    for (let t = v; t >= 10; t = Math.floor(t / 10)) len++;
+    if (len > this.buf.length - this.pos) {
+      this.text(String(v));
+      return;
+    }
+    const buf = this.buf;
+    let p = this.pos + len;
+    this.pos = p;
+    do {
+      const q = Math.floor(v / 10);
+      buf[--p] = 0x30 + (v - q * 10);
+      v = q;
+    } while (v > 0);
   }
 
   /**
@@ -260,7 +321,8 @@ export class JsonByteWriter {
         return true;
       case "bigint":
         this.byte(QUOTE);
-        this.text(value.toString());
+        if (value >= 0n && value <= MAX_SAFE) this.digits(Number(value));
+        else this.text(value.toString());
         this.byte(QUOTE);
         return true;
       case "object":
@@ -306,8 +368,7 @@ export class JsonByteWriter {
       if (v === undefined || typeof v === "function" || typeof v === "symbol") continue;
       if (!first) this.byte(0x2c);
       first = false;
-      this.newline(depth + 1);
-      this.bytes(keyBytes(k));
+      this.bytes(keyLine(depth + 1, k));
       this.value(v, depth + 1);
     }
     if (!first) this.newline(depth);
