@@ -191,6 +191,54 @@ describe("CLI JSON", () => {
       );
     });
 
+    it("write numbers and bigints at the edges of their digit fast paths as JSON.stringify", () => {
+      const edges = [
+        0,
+        -0,
+        1,
+        9,
+        10,
+        99,
+        100,
+        2 ** 31,
+        2 ** 32 - 1,
+        2 ** 32,
+        2 ** 53 - 1,
+        2 ** 53,
+        -1,
+        0.5,
+        1e21,
+        1e-7,
+      ];
+      const bigs = [
+        0n,
+        9n,
+        10n,
+        2n ** 53n - 1n,
+        2n ** 53n,
+        2n ** 53n + 1n,
+        -1n,
+        -(2n ** 63n),
+        2n ** 64n - 1n,
+      ];
+      const data = { edges, bigs, mixed: nest([...edges, ...bigs], 5) };
+      const expected = Buffer.from(native(data), "utf8");
+      for (const size of [1, 2, 3, 5, 11, 4096])
+        assert.deepEqual(bytesOf(data, size), expected, `size ${size}`);
+      fc.assert(
+        fc.property(
+          fc.nat(),
+          fc.bigInt({ min: -(2n ** 80n), max: 2n ** 80n }),
+          fc.integer({ min: 1, max: 6 }),
+          (n, b, size) => {
+            const d = [n, b, n / 7, Number(b)];
+            assert.deepEqual(bytesOf(d, size), Buffer.from(native(d), "utf8"));
+          },
+        ),
+        { numRuns: 500 },
+      );
+    });
+
     it("are handed over as filled and never reused by the writer", () => {
       const w = new JsonByteWriter(8);
       assert.ok(w.value({ a: "0123456789", b: [1, 2] }, 0));
