@@ -17,7 +17,7 @@ import type { StoreRegistry } from "../storage/registry.js";
 import type { CliContext, CommandOutput, GlobalArgs } from "./command.js";
 import { commandsFor } from "./commands/index.js";
 import { EXIT_INTERNAL, EXIT_OK, EXIT_USAGE, exitCodeFor } from "./exit-codes.js";
-import { jsonChunks, toJson } from "./json.js";
+import { jsonByteChunks, jsonChunks, toJson } from "./json.js";
 import { type StoreArgs, storeOptionsFromArgs, withStoreOptions } from "./store-options.js";
 
 /** The result of one CLI invocation. */
@@ -32,12 +32,13 @@ class UsageError extends Error {}
 /**
  * Runs the CLI on `argv` (without `node` and the script name) and returns what it would print.
  * Never throws and never exits the process. With `io.stdout`, standard output is handed over in chunks
- * as it is produced (and `stdout` in the result is empty).
+ * as it is produced (and `stdout` in the result is empty): `--json` output as UTF-8 bytes
+ * (`Uint8Array`s the consumer may keep), other output as strings.
  */
 export async function runCli(
   argv: string[],
   context?: Partial<CliContext>,
-  io?: { stdout?: (chunk: string) => void | Promise<void> },
+  io?: { stdout?: (chunk: string | Uint8Array) => void | Promise<void> },
 ): Promise<CliResult> {
   let created: StoreRegistry | undefined;
   let output: CommandOutput | undefined;
@@ -76,16 +77,18 @@ export async function runCli(
     let stdout = "";
     const toStdout = io?.stdout;
     const emit = toStdout
-      ? (chunk: string) => {
+      ? (chunk: string | Uint8Array) => {
           streamed = true;
           return toStdout(chunk);
         }
-      : (chunk: string) => {
-          stdout += chunk;
+      : (chunk: string | Uint8Array) => {
+          stdout += typeof chunk === "string" ? chunk : Buffer.from(chunk).toString("utf8");
         };
     if (out.stream) for await (const chunk of out.stream) await emit(chunk);
-    if (wantsJson) for (const chunk of jsonChunks(out.data)) await emit(chunk);
-    else await emit(out.text());
+    if (wantsJson) {
+      if (toStdout) for (const chunk of jsonByteChunks(out.data)) await emit(chunk);
+      else for (const chunk of jsonChunks(out.data)) await emit(chunk);
+    } else await emit(out.text());
     return { exitCode: out.exitCode ?? EXIT_OK, stdout, stderr: "" };
   } catch (err) {
     if (err instanceof UsageError) {

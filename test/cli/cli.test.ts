@@ -9,6 +9,11 @@ import { listFixtures } from "../helpers/fixtures.js";
 
 const fixtures = listFixtures();
 const scratch = mkdtempSync(join(tmpdir(), "savepoint-cli-"));
+
+/** What a consumer of `runCli`'s streamed output received, as text (`--json` comes as UTF-8 bytes). */
+function joinChunks(chunks: (string | Uint8Array)[]): string {
+  return Buffer.concat(chunks.map((c) => (typeof c === "string" ? Buffer.from(c) : c))).toString("utf8");
+}
 after(() => rmSync(scratch, { recursive: true, force: true }));
 
 describe("savepoint inspect", () => {
@@ -78,13 +83,13 @@ describe("savepoint inspect", () => {
     assert.ok(f);
     const bytes = readFileSync(f.metadataFile);
     // the same report, written in chunks to a consumer, equals the buffered one
-    const chunks: string[] = [];
+    const chunks: (string | Uint8Array)[] = [];
     const ok = await runCli(["inspect", f.metadataDir, "--json"], undefined, {
       stdout: (c) => void chunks.push(c),
     });
     assert.equal(ok.exitCode, 0, ok.stderr);
     const buffered = await runCli(["inspect", f.metadataDir, "--json"]);
-    assert.equal(chunks.join(""), buffered.stdout);
+    assert.equal(joinChunks(chunks), buffered.stdout);
     // the summary (known after the last operator) follows the operators
     const keys = Object.keys(JSON.parse(buffered.stdout));
     assert.ok(keys.indexOf("operators") < keys.indexOf("totals"), keys.join());
@@ -103,12 +108,12 @@ describe("savepoint inspect", () => {
     rmSync(dir, { recursive: true, force: true });
     mkdirSync(dir, { recursive: true });
     writeFileSync(join(dir, "_metadata"), big.subarray(0, big.length - (m.properties?.length ?? 0) - 20));
-    const partial: string[] = [];
+    const partial: (string | Uint8Array)[] = [];
     const r = await runCli(["inspect", dir, "--json"], undefined, { stdout: (c) => void partial.push(c) });
     assert.equal(r.exitCode, 2);
     assert.match(r.stderr, /cut-late\/_metadata at byte \d+/);
     assert.ok(partial.length > 0, "output had started");
-    assert.match(partial.join(""), /^\{\n {2}"metadataUri"/);
+    assert.match(joinChunks(partial), /^\{\n {2}"metadataUri"/);
     assert.equal(r.stdout, "", "no error object appended to a partial document");
   });
 

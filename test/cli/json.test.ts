@@ -2,6 +2,8 @@ import assert from "node:assert/strict";
 import { after, describe, it } from "node:test";
 import fc from "fast-check";
 import {
+  JsonByteWriter,
+  jsonByteChunks,
   jsonChunks,
   jsonReplacer,
   LaterJson,
@@ -18,6 +20,13 @@ const stores = new StoreRegistry();
 after(() => stores.close());
 
 const native = (data: unknown) => `${JSON.stringify(data, jsonReplacer, 2)}\n`;
+
+/** The bytes {@link jsonByteChunks} writes for `data` in chunks of `size`, checked to be at most `size` each. */
+function bytesOf(data: unknown, size: number): Buffer {
+  const chunks = [...jsonByteChunks(data, size)];
+  for (const c of chunks) assert.ok(c.length >= 1 && c.length <= size, `chunk of ${c.length} > ${size}`);
+  return Buffer.concat(chunks);
+}
 
 /** Strings JSON must escape, or that look as if it might: quotes, backslashes, controls, non-ASCII. */
 const ADVERSARIAL = [
@@ -42,6 +51,11 @@ function nest(v: unknown, depth: number): unknown {
   let out = v;
   for (let i = 0; i < depth; i++) out = i % 2 === 0 ? { [`k${i}`]: out, n: i } : [out, null];
   return out;
+}
+
+/** {@link jsonChunks} text with byte chunks of `size`. */
+function toJsonIn(data: unknown, size: number): string {
+  return [...jsonChunks(data, size)].join("");
 }
 
 describe("CLI JSON", () => {
@@ -138,6 +152,115 @@ describe("CLI JSON", () => {
     assert.equal(chunks.join(""), native(data));
   });
 
+  describe("byte chunks", () => {
+    it("are the UTF-8 bytes of JSON.stringify for random values, at every chunk size", () => {
+      fc.assert(
+        fc.property(
+          fc.jsonValue(),
+          fc.bigInt(),
+          fc.integer({ min: 0, max: 7 }),
+          fc.constantFrom(1, 2, 3, 5, 16, 4096),
+          (value, big, depth, size) => {
+            const data = nest({ value, big, deep: nest([value, big, undefined], 3) }, depth);
+            assert.deepEqual(bytesOf(data, size), Buffer.from(native(data), "utf8"));
+          },
+        ),
+        { numRuns: 400 },
+      );
+    });
+
+    it("escape strings and keys as JSON.stringify, split anywhere (lone surrogates, non-ASCII, long)", () => {
+      const long = [`${"a".repeat(5000)}é${"b".repeat(5000)}`, "\u0001".repeat(3000), "中".repeat(4000)];
+      for (const s of [...ADVERSARIAL, ...long]) {
+        const data = nest({ [s]: s, list: [s, { [s]: [s] }], n: 1.5e-9, big: -(2n ** 70n) }, 5);
+        const expected = Buffer.from(native(data), "utf8");
+        for (const size of [1, 2, 3, 4, 7, 64, 1 << 20]) {
+          assert.deepEqual(bytesOf(data, size), expected, `${JSON.stringify(s.slice(0, 20))} size ${size}`);
+        }
+      }
+      fc.assert(
+        fc.property(
+          fc.string({ unit: "binary", maxLength: 60 }),
+          fc.integer({ min: 1, max: 9 }),
+          (s, size) => {
+            const data = nest({ [s]: [s, s], x: s }, 6);
+            assert.deepEqual(bytesOf(data, size), Buffer.from(native(data), "utf8"));
+          },
+        ),
+        { numRuns: 500 },
+      );
+    });
+
+    it("write numbers and bigints at the edges of their digit fast paths as JSON.stringify", () => {
+      const edges = [
+        0,
+        -0,
+        1,
+        9,
+        10,
+        99,
+        100,
+        2 ** 31,
+        2 ** 32 - 1,
+        2 ** 32,
+        2 ** 53 - 1,
+        2 ** 53,
+        -1,
+        0.5,
+        1e21,
+        1e-7,
+      ];
+      const bigs = [
+        0n,
+        9n,
+        10n,
+        2n ** 53n - 1n,
+        2n ** 53n,
+        2n ** 53n + 1n,
+        -1n,
+        -(2n ** 63n),
+        2n ** 64n - 1n,
+      ];
+      const data = { edges, bigs, mixed: nest([...edges, ...bigs], 5) };
+      const expected = Buffer.from(native(data), "utf8");
+      for (const size of [1, 2, 3, 5, 11, 4096])
+        assert.deepEqual(bytesOf(data, size), expected, `size ${size}`);
+      fc.assert(
+        fc.property(
+          fc.nat(),
+          fc.bigInt({ min: -(2n ** 80n), max: 2n ** 80n }),
+          fc.integer({ min: 1, max: 6 }),
+          (n, b, size) => {
+            const d = [n, b, n / 7, Number(b)];
+            assert.deepEqual(bytesOf(d, size), Buffer.from(native(d), "utf8"));
+          },
+        ),
+        { numRuns: 500 },
+      );
+    });
+
+    it("are handed over as filled and never reused by the writer", () => {
+      const w = new JsonByteWriter(8);
+      assert.ok(w.value({ a: "0123456789", b: [1, 2] }, 0));
+      const first = w.take();
+      assert.ok(first.length >= 2);
+      const copy = Buffer.concat(first);
+      w.value("z".repeat(100), 0);
+      assert.deepEqual(Buffer.concat(first), copy, "earlier chunks unchanged by later writes");
+      assert.equal(
+        Buffer.concat([...first, ...w.end()]).toString(),
+        `${JSON.stringify({ a: "0123456789", b: [1, 2] }, null, 2)}"${"z".repeat(100)}"`,
+      );
+      assert.equal(w.pending, 0);
+      assert.throws(() => new JsonByteWriter(0), RangeError);
+    });
+
+    it("split a multi-byte character between chunks yet decode to the same text", () => {
+      const data = { s: "é中🙂".repeat(50) };
+      for (const size of [1, 2, 3, 5]) assert.equal(toJsonIn(data, size), native(data));
+    });
+  });
+
   describe("inspect reports of every fixture", () => {
     const fixtures = listFixtures();
     it("has fixtures", () => assert.ok(fixtures.length >= 10));
@@ -145,6 +268,7 @@ describe("CLI JSON", () => {
       it(`${f.id}: same text as JSON.stringify`, async () => {
         const r = await inspectSnapshot(f.metadataDir, { stores });
         assert.equal(toJson(r), native(r));
+        assert.deepEqual(bytesOf(r, 1000), Buffer.from(native(r), "utf8"));
       });
     }
   });
