@@ -12,7 +12,7 @@ import { randomBytes } from "node:crypto";
 import { createReadStream, createWriteStream } from "node:fs";
 import type { FileHandle } from "node:fs/promises";
 import { constants, copyFile, link, mkdir, open, readdir, rename, stat, unlink } from "node:fs/promises";
-import { dirname, join } from "node:path";
+import { dirname, join, sep } from "node:path";
 import { PassThrough, Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import {
@@ -342,7 +342,11 @@ export class LocalStore implements Store {
       }
     }
     const dirs = new Set(uris.map((u) => dirname(toLocalPath(u))));
-    const created = [...this.unsyncedDirs];
+    // Only the directories created for these files (ancestors of theirs): others may belong to an
+    // unsynced write elsewhere, or be gone already (a `sync: false` target deleted since).
+    const created = [...this.unsyncedDirs].filter((d) =>
+      [...dirs].some((f) => f === d || f.startsWith(d.endsWith(sep) ? d : d + sep)),
+    );
     for (const d of created) {
       dirs.add(d);
       dirs.add(dirname(d));

@@ -177,4 +177,28 @@ describe("local: rename and durability", () => {
       await rm(dir, { recursive: true, force: true });
     }
   });
+
+  it("syncFiles syncs only the created directories of the files given, not those of other writes (gone since)", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "spk-sync-"));
+    const synced: string[] = [];
+    const store = new LocalStore({
+      sync: async (path, kind) => {
+        synced.push(`${kind} ${path}`);
+        await syncPath(path, kind);
+      },
+    });
+    try {
+      // a `sync: false` write into a new directory, deleted afterwards (a scratch relocation)
+      const scratch = normalizeUri(join(dir, "scratch", "x", "f"));
+      await store.write(scratch, new Uint8Array([1]), { sync: false });
+      await rm(join(dir, "scratch"), { recursive: true });
+      const kept = normalizeUri(join(dir, "kept", "g"));
+      await store.write(kept, new Uint8Array([2]));
+      synced.length = 0;
+      await store.syncFiles([kept], { namesOnly: true });
+      assert.deepEqual(synced.sort(), [`directory ${dir}`, `directory ${join(dir, "kept")}`]);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
 });
