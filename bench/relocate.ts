@@ -14,7 +14,7 @@
  * Both also time `relocateSnapshot` called in this process (to a third target), which leaves out the
  * process start and module loading of the CLI.
  *
- * Run: `npm run build && npx tsx bench/relocate.ts [--mib 1024] [--s3-mib 256]`. Prints times, bytes/s
+ * Run: `npm run build && npx tsx bench/relocate.ts [--mib 1024] [--rounds 3] [--s3-mib 256]`. Prints times, bytes/s
  * and ratios (`--s3-mib 0` skips the S3 part). Nothing here is a test.
  */
 
@@ -122,34 +122,60 @@ async function main(): Promise<void> {
     const mib = arg("--mib", 1024);
     const src = join(work, "src");
     const bytes = makeSnapshot(src, Math.ceil(mib / FILE_MIB));
-    execFileSync("sync");
-    const cp = seconds(() => run("cp", ["-r", src, join(work, "cp")]));
-    execFileSync("sync");
-    // relocate fsyncs every copy before _metadata is written (a crash must not lose what it points at);
-    // `cp -r` does not, so the like-for-like baseline is `cp -r` followed by `sync`, and that of
-    // `relocate --no-sync` (durability left to the OS) is `cp -r`
-    const cpSync = seconds(() => run("sh", ["-c", `cp -r '${src}' '${join(work, "cp-sync")}' && sync`]));
-    const ours = seconds(() => run("node", [cli, "relocate", src, join(work, "ours")]));
-    run("node", [cli, "verify", join(work, "ours")]);
-    const oursNoSync = seconds(() =>
-      run("node", [cli, "relocate", "--no-sync", src, join(work, "ours-nosync")]),
-    );
-    execFileSync("sync");
+    // Several rounds, in a rotating order, medians reported: a run right after a synced 1 GiB copy
+    // is slower than one after a deletion (the journal and writeback state differ), so no contender
+    // always runs in the same slot. Each output is deleted and the disk synced before the next run.
+    const rounds = Math.max(1, arg("--rounds", 3));
     const local = createDefaultRegistry({ env: {} });
-    const inProcess = await secondsAsync(() =>
-      relocateSnapshot(src, join(work, "in-process"), { stores: local }),
-    );
-    const inProcessNoSync = await secondsAsync(() =>
-      relocateSnapshot(src, join(work, "in-process-nosync"), { stores: local, sync: false }),
-    );
+    const contenders: [string, (dst: string) => Promise<number>][] = [
+      ["cp", async (d) => seconds(() => run("cp", ["-r", src, d]))],
+      ["cpSync", async (d) => seconds(() => run("sh", ["-c", `cp -r '${src}' '${d}' && sync`]))],
+      ["ours", async (d) => seconds(() => run("node", [cli, "relocate", src, d]))],
+      ["oursNoSync", async (d) => seconds(() => run("node", [cli, "relocate", "--no-sync", src, d]))],
+      ["inProcess", (d) => secondsAsync(() => relocateSnapshot(src, d, { stores: local }))],
+      [
+        "inProcessNoSync",
+        (d) => secondsAsync(() => relocateSnapshot(src, d, { stores: local, sync: false })),
+      ],
+    ];
+    const times = new Map<string, number[]>(contenders.map(([n]) => [n, []]));
+    for (let r = 0; r < rounds; r++) {
+      for (let i = 0; i < contenders.length; i++) {
+        const [name, go] = contenders[(i + r) % contenders.length] as (typeof contenders)[number];
+        const dst = join(work, `run-${name}`);
+        execFileSync("sync");
+        (times.get(name) as number[]).push(await go(dst));
+        if (name === "ours" && r === rounds - 1) {
+          run("node", [cli, "verify", dst]);
+          continue; // kept for the --move run below
+        }
+        rmSync(dst, { recursive: true });
+      }
+    }
+    const median = (name: string) => {
+      const t = [...(times.get(name) as number[])].sort((a, b) => a - b);
+      return t[Math.floor(t.length / 2)] as number;
+    };
+    const [cp, cpSync, ours, oursNoSync, inProcess, inProcessNoSync] = contenders.map(([n]) => median(n)) as [
+      number,
+      number,
+      number,
+      number,
+      number,
+      number,
+    ];
     execFileSync("sync");
     // --move within one file system renames each file: no bytes copied
     const moved = seconds(() =>
-      run("node", [cli, "relocate", "--move", join(work, "ours"), join(work, "moved")]),
+      run("node", [cli, "relocate", "--move", join(work, "run-ours"), join(work, "moved")]),
     );
     run("node", [cli, "verify", join(work, "moved")]);
     await local.close();
-    console.log(`local to local, ${readdirSync(src).length} files, ${(bytes / 1048576).toFixed(0)} MiB`);
+    console.log(
+      `local to local, ${readdirSync(src).length} files, ${(bytes / 1048576).toFixed(0)} MiB, medians of ${rounds} rounds`,
+    );
+    for (const [n] of contenders)
+      console.log(`  ${n}: ${(times.get(n) as number[]).map((t) => t.toFixed(2)).join(", ")} s`);
     console.log("| | time | rate | time / baseline time |");
     console.log("|---|---|---|---|");
     const row = (what: string, t: number, base?: [string, number]) =>
@@ -163,8 +189,7 @@ async function main(): Promise<void> {
     row("savepoint relocate --no-sync (CLI process)", oursNoSync, ["cp -r", cp]);
     row("relocateSnapshot sync: false (library call)", inProcessNoSync, ["cp -r", cp]);
     row("savepoint relocate --move, one file system (CLI process; renames)", moved);
-    for (const d of ["cp", "cp-sync", "moved", "ours-nosync", "in-process", "in-process-nosync"])
-      rmSync(join(work, d), { recursive: true });
+    rmSync(join(work, "moved"), { recursive: true });
 
     const s3mib = arg("--s3-mib", 256);
     if (s3mib <= 0) return; // `--s3-mib 0`: the local part only
