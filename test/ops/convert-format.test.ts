@@ -191,6 +191,43 @@ describe("canonical writer: Flink's canonical savepoints re-encoded", () => {
   }
 });
 
+describe("canonical writer: uncompressed files of several MiB", () => {
+  it("streamed in pieces or at once, the same bytes, offsets and records (stages handed out whole)", async () => {
+    const f = [...keyedFiles(lines[0] as string, "savepoint-canonical-rocksdb").values()][0];
+    assert.ok(f);
+    const { header: flinkHeader } = await readKeyedHeader(memoryStateFile(f.bytes, "file:///x"));
+    const header = { ...flinkHeader, compressed: false };
+    const range = { start: 0, end: 127 };
+    const recs: CanonicalRecord[] = [];
+    // ~5 MiB over every key group and state: values of 0 B to 40 KiB, one of 1.5 MiB (larger than a stage)
+    for (let kg = 0; kg < 128; kg += kg % 3 === 0 ? 1 : 2) {
+      for (let stateId = 0; stateId < header.states.length; stateId++) {
+        for (let i = 0; i < 3; i++) {
+          const n = kg === 64 && stateId === 0 && i === 1 ? 1_500_000 : (kg * 7919 + i * 104729) % 40_000;
+          const value = new Uint8Array(n).fill((kg + stateId + i) & 0xff);
+          recs.push({ keyGroup: kg, stateId, key: Uint8Array.of(kg, stateId, i), value });
+        }
+      }
+    }
+    const whole = encodeCanonicalKeyGroups({ header, keyGroupRange: range, keyGroupPrefixBytes: 1 }, recs);
+    const w = new CanonicalKeyGroupsWriter({ header, keyGroupRange: range, keyGroupPrefixBytes: 1 });
+    const pieces: Uint8Array[] = [];
+    for (const r of recs) {
+      w.add(r);
+      if (w.buffered >= 256 * 1024) pieces.push(w.take());
+    }
+    const result = w.finish();
+    pieces.push(w.take());
+    const streamed = Buffer.concat(pieces);
+    assert.ok(streamed.byteLength > 5 * 1024 * 1024, `${streamed.byteLength}`);
+    assert.equal(result.size, streamed.byteLength);
+    assert.deepEqual(result.offsets, whole.offsets);
+    assert.equal(Buffer.compare(streamed, Buffer.from(whole.bytes)), 0);
+    const handle: KeyGroupsStateHandle = { ...f.handle, keyGroupRange: range, offsets: result.offsets };
+    assert.deepEqual(await records(streamed, handle, header), recs);
+  });
+});
+
 describe("heap native -> canonical, against Flink's canonical savepoint of the same job", () => {
   for (const line of lines) {
     it(`${line}: same header and, per key group, the same records (TTL timestamps aside)`, async () => {

@@ -52,6 +52,8 @@ export interface ColumnFamilyReadOptions {
   batchSize?: number;
   /** Overrides the merge operator found in OPTIONS / table properties. */
   mergeOperator?: MergeOperator | null;
+  /** Read-ahead of the whole merge in bytes (see `MergeOptions.readAheadBytes`; default 8 MiB). */
+  readAheadBytes?: number;
 }
 
 /** A column family as the instance knows it: MANIFEST state plus OPTIONS summary. */
@@ -229,6 +231,7 @@ export class RocksDbInstance {
       ...(options.from ? { from: options.from } : {}),
       ...(options.to ? { to: options.to } : {}),
       ...(options.batchSize ? { batchSize: options.batchSize } : {}),
+      ...(options.readAheadBytes ? { readAheadBytes: options.readAheadBytes } : {}),
       mergeOperator,
       label: `column family ${JSON.stringify(cf.name)}${this.openOptions.label ? ` of ${this.openOptions.label}` : ""}`,
     });

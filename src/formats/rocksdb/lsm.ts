@@ -23,6 +23,7 @@
  */
 
 import { CorruptSnapshotError, UnsupportedVersionError } from "../../errors.js";
+import { READ_AHEAD_CHUNK } from "./block-io.js";
 import { compareBytes, toHex } from "./coding.js";
 import { MAX_SEQUENCE, VALUE_TYPE_NAMES, ValueType } from "./format.js";
 import type { FileMetaData } from "./manifest.js";
@@ -114,6 +115,13 @@ export interface LsmRun {
   files: LsmFile[];
 }
 
+/** How many sorted runs {@link sortedRuns} makes of these levels (each level-0 file, each non-empty level). */
+export function sortedRunCount(levels: FileMetaData[][]): number {
+  let n = 0;
+  for (const [level, files] of levels.entries()) n += level === 0 ? files.length : files.length > 0 ? 1 : 0;
+  return n;
+}
+
 /** The sorted runs of a column family's levels (level-0 files newest first, then L1, L2, ...). */
 export function sortedRuns(levels: FileMetaData[][], fileOf: (f: FileMetaData) => LsmFile): LsmRun[] {
   const runs: LsmRun[] = [];
@@ -143,6 +151,25 @@ export interface MergeOptions {
   batchSize?: number;
   /** Label for errors, e.g. the column family name. */
   label?: string;
+  /**
+   * Bytes of read-ahead for the whole merge (default {@link MERGE_READ_AHEAD}): every run's table is
+   * read at once, each through two chunks, so a run's chunk is this divided by twice the number of
+   * runs (at most `READ_AHEAD_CHUNK`, at least {@link MIN_READ_AHEAD_CHUNK}). Memory then stays the
+   * same however many runs (level-0 files) a larger state has.
+   */
+  readAheadBytes?: number;
+}
+
+/** Default read-ahead of one {@link mergeRuns} (bytes): 8 MiB, i.e. 1 MiB chunks for up to 4 runs. */
+export const MERGE_READ_AHEAD = 8 * 1024 * 1024;
+
+/** Smallest read-ahead chunk of a run (bytes): a few data blocks per read. */
+export const MIN_READ_AHEAD_CHUNK = 64 * 1024;
+
+/** The read-ahead chunk of each of `runs` runs sharing `budget` bytes (see {@link MergeOptions.readAheadBytes}). */
+export function runReadAheadChunk(runs: number, budget: number = MERGE_READ_AHEAD): number {
+  const share = Math.floor(budget / (2 * Math.max(1, runs)));
+  return Math.max(MIN_READ_AHEAD_CHUNK, Math.min(READ_AHEAD_CHUNK, share));
 }
 
 /** A run's position: the current batch of entries of its current file. */
@@ -157,7 +184,7 @@ class RunCursor {
     readonly run: LsmRun,
     /** Lower is newer: level-0 files newest first, then levels in order. */
     readonly rank: number,
-    private readonly range: { from?: Uint8Array; to?: Uint8Array },
+    private readonly range: { from?: Uint8Array; to?: Uint8Array; readAheadChunk?: number },
     private readonly onOpen: (tombstones: RangeTombstone[]) => void,
   ) {}
 
@@ -349,6 +376,7 @@ export async function* mergeRuns(runs: LsmRun[], options: MergeOptions = {}): As
   const range = {
     ...(options.from ? { from: options.from } : {}),
     ...(options.to ? { to: options.to } : {}),
+    readAheadChunk: runReadAheadChunk(runs.length, options.readAheadBytes),
   };
   const tombstones = new TombstoneSet();
   const heap = new CursorHeap();

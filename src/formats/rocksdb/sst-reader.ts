@@ -28,7 +28,7 @@
 import { UnsupportedVersionError } from "../../errors.js";
 import type { RangeReader } from "../../storage/store.js";
 import { decodeBlock, decodeIndexBlock, type IndexBlockFormat, type IndexEntry } from "./block.js";
-import { checksumTypeName, ReadAhead, verifyBlockTrailer } from "./block-io.js";
+import { checksumTypeName, READ_AHEAD_CHUNK, ReadAhead, verifyBlockTrailer } from "./block-io.js";
 import { type ByteOrigin, ByteReader, compareBytes, corrupt, latin1String } from "./coding.js";
 import { DEFAULT_MAX_BLOCK_BYTES, decompressBlock } from "./compression.js";
 import {
@@ -100,6 +100,11 @@ export interface SstRangeOptions {
   from?: Uint8Array;
   /** User key where iteration stops (exclusive); default the end of the table. */
   to?: Uint8Array;
+  /**
+   * Bytes per read-ahead request of {@link SstReader.entryBatches} (default {@link READ_AHEAD_CHUNK});
+   * two such chunks are held while the table is read. Smaller when many tables are read at once.
+   */
+  readAheadChunk?: number;
 }
 
 /** Names of meta blocks (`table/meta_blocks.cc`). */
@@ -302,7 +307,7 @@ export class SstReader {
    */
   async *entryBatches(range: SstRangeOptions = {}): AsyncGenerator<SstEntry[]> {
     const { from, to } = range;
-    const source = new ReadAhead(this.file, this.dataEnd());
+    const source = new ReadAhead(this.file, this.dataEnd(), range.readAheadChunk ?? READ_AHEAD_CHUNK);
     try {
       yield* this.blockBatches(source, from, to);
     } finally {

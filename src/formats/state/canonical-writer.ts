@@ -18,7 +18,7 @@
  *
  * The writer keeps one record of lookahead, exactly as Flink does (the "meta data follows" flag is
  * only known once the next record is seen), and emits bytes as it goes: memory is one record plus one
- * Snappy block (64 KiB), whatever the state size. Offsets are positions in the output, so the caller
+ * stage (a 64 KiB Snappy block, or 1 MiB of an uncompressed file), whatever the state size. Offsets are positions in the output, so the caller
  * may stream the bytes straight to a store.
  */
 
@@ -118,8 +118,15 @@ export function mapEntryValue(value: Uint8Array | null): Uint8Array {
   return out;
 }
 
-/** Bytes of key-group data staged before they are written (64 KiB, one Snappy block). */
+/** Bytes of key-group data staged before they go to the Snappy stream (64 KiB, one Snappy block). */
 const STAGE_SIZE = 64 * 1024;
+
+/**
+ * Bytes staged before they are output in an uncompressed file (1 MiB, the size a caller takes at a
+ * time): a full stage is handed out as it is and a fresh one started, so output bytes are copied once
+ * (record -> stage), not three times (stage slice, then joined by {@link CanonicalKeyGroupsWriter.take}).
+ */
+const PLAIN_STAGE_SIZE = 1024 * 1024;
 
 /** One key/value pair of canonical key-group data. */
 export interface CanonicalRecord {
@@ -181,9 +188,9 @@ export class CanonicalKeyGroupsWriter {
   private keyGroups = 0;
   private finished = false;
   /** Key-group bytes staged before they go to the Snappy stream or the output (fewer, larger pieces). */
-  private stage = new Uint8Array(STAGE_SIZE);
+  private stage: Uint8Array;
   private staged = 0;
-  private stageView = new DataView(this.stage.buffer);
+  private stageView: DataView;
 
   constructor(private readonly options: CanonicalWriterOptions) {
     const r = options.keyGroupRange;
@@ -196,6 +203,8 @@ export class CanonicalKeyGroupsWriter {
       );
     }
     this.offsets = new Array<bigint>(Math.max(0, r.end - r.start + 1)).fill(0n);
+    this.stage = new Uint8Array(options.header.compressed ? STAGE_SIZE : PLAIN_STAGE_SIZE);
+    this.stageView = new DataView(this.stage.buffer);
     const out = new DataOutput(1024);
     writeKeyedBackendHeader(out, options.header);
     this.emit(out.toBytes());
@@ -277,6 +286,7 @@ export class CanonicalKeyGroupsWriter {
         this.endKeyGroup();
         this.prev = null;
       }
+      this.drain();
       this.finished = true;
     }
     return {
@@ -291,15 +301,15 @@ export class CanonicalKeyGroupsWriter {
   /** Returns (and forgets) the bytes produced so far. */
   take(): Uint8Array {
     this.drain();
-    const out = concatBytes(this.parts);
+    const out = this.parts.length === 1 ? (this.parts[0] as Uint8Array) : concatBytes(this.parts);
     this.parts.length = 0;
     this.pending = 0;
     return out;
   }
 
   private beginKeyGroup(keyGroup: number, stateId: number): void {
-    this.drain();
-    this.offsets[keyGroup - this.options.keyGroupRange.start] = BigInt(this.written);
+    // The previous key group's Snappy stream is closed (endKeyGroup): staged bytes are output bytes.
+    this.offsets[keyGroup - this.options.keyGroupRange.start] = BigInt(this.written + this.staged);
     this.keyGroups++;
     if (this.options.header.compressed) this.snappy = new SnappyFramedWriter(this.options.snappy);
     this.putShort(stateId);
@@ -307,8 +317,8 @@ export class CanonicalKeyGroupsWriter {
 
   private endKeyGroup(): void {
     this.putShort(END_OF_KEY_GROUP_MARK);
-    this.drain();
     if (this.snappy) {
+      this.drain();
       this.emit(this.snappy.close());
       this.snappy = null;
     }
@@ -353,17 +363,26 @@ export class CanonicalKeyGroupsWriter {
     return at;
   }
 
-  /** Moves the staged bytes into the key group's Snappy stream, or to the output. */
+  /**
+   * Moves the staged bytes into the key group's Snappy stream, or to the output: a stage at least half
+   * full is output as it is (a fresh stage replaces it), a smaller one copied out.
+   */
   private drain(): void {
     if (this.staged === 0) return;
-    const bytes = this.stage.slice(0, this.staged);
-    this.staged = 0;
     if (this.snappy) {
+      const bytes = this.stage.slice(0, this.staged);
+      this.staged = 0;
       const before = this.snappy.encodedLength;
       this.snappy.write(bytes);
       if (this.snappy.encodedLength !== before) this.emit(this.snappy.take());
+    } else if (2 * this.staged >= this.stage.byteLength) {
+      this.emit(this.stage.subarray(0, this.staged));
+      this.staged = 0;
+      this.stage = new Uint8Array(Math.max(PLAIN_STAGE_SIZE, this.stage.byteLength));
+      this.stageView = new DataView(this.stage.buffer);
     } else {
-      this.emit(bytes);
+      this.emit(this.stage.slice(0, this.staged));
+      this.staged = 0;
     }
   }
 

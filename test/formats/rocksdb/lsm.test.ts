@@ -7,12 +7,14 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { UnsupportedVersionError } from "../../../src/errors.js";
+import { READ_AHEAD_CHUNK } from "../../../src/formats/rocksdb/block-io.js";
 import {
   type KeyValue,
   mergeOperatorByName,
   RocksDbInstance,
   StringAppendOperator,
 } from "../../../src/formats/rocksdb/index.js";
+import { MIN_READ_AHEAD_CHUNK, runReadAheadChunk, sortedRunCount } from "../../../src/formats/rocksdb/lsm.js";
 import { abbreviateKey, dataDirFiles, dataJson } from "./helpers.js";
 
 const expected = dataJson("lsm.json");
@@ -80,6 +82,22 @@ describe("merged column families (lsm/)", () => {
       await collect(db.entries("values", { from: enc("k00100"), to: enc("k00200"), batchSize: 1 })),
       values.filter(([k]) => k >= hex(enc("k00100")) && k < hex(enc("k00200"))),
     );
+  });
+
+  it("a merge's read-ahead is shared by its runs: the chunk shrinks with more runs, the view stays", async () => {
+    assert.equal(runReadAheadChunk(1), READ_AHEAD_CHUNK);
+    assert.equal(runReadAheadChunk(4), READ_AHEAD_CHUNK);
+    assert.equal(runReadAheadChunk(29), Math.floor((8 * 1024 * 1024) / 58));
+    assert.equal(runReadAheadChunk(10_000), MIN_READ_AHEAD_CHUNK);
+    assert.equal(runReadAheadChunk(3, 3 * 2 * 100_000), 100_000);
+    const db = await RocksDbInstance.open(dataDirFiles("lsm"));
+    const levels = db.columnFamily("values")?.levels ?? [];
+    assert.equal(sortedRunCount(levels), 5); // three level-0 files, L1, L2
+    for (const cf of ["values", "partitioned"]) {
+      const want = expected.columnFamilies.find((c: any) => c.name === cf).merged;
+      // the smallest chunks (64 KiB, blocks straddling chunks) read the same entries
+      assert.deepEqual(await collect(db.entries(cf, { readAheadBytes: 1 })), want, cf);
+    }
   });
 
   it("merge operands without a merge operator are refused", async () => {
