@@ -11,7 +11,7 @@
  */
 
 import { execFileSync, spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { performance } from "node:perf_hooks";
@@ -27,16 +27,27 @@ function median(xs: number[]): number {
   return s[Math.floor(s.length / 2)] as number;
 }
 
-/** Wall seconds and peak RSS (MiB) of a whole process, via GNU time. */
+/**
+ * Wall seconds and peak RSS (MiB) of a whole process, via GNU time. Its standard output goes to a file
+ * (read back afterwards for the checks), as `> out.json` would: collecting hundreds of MB through a
+ * pipe into this process's memory would charge the benchmark's own reading to the measured process.
+ */
 function timed(cmd: string, args: string[]): { seconds: number; rssMiB: number; stdout: string } {
-  const r = spawnSync("/usr/bin/time", ["-f", "%e %M", cmd, ...args], {
-    maxBuffer: 1 << 30,
-    encoding: "utf8",
-  });
-  if (r.status !== 0) throw new Error(`${cmd} failed: ${r.stderr.slice(-2000)}`);
-  const last = r.stderr.trim().split("\n").pop() as string;
-  const [secs, kb] = last.split(" ").map(Number) as [number, number];
-  return { seconds: secs, rssMiB: kb / 1024, stdout: r.stdout };
+  const outFile = join(tmpdir(), `savepoint-bench-out-${process.pid}`);
+  const fd = openSync(outFile, "w");
+  try {
+    const r = spawnSync("/usr/bin/time", ["-f", "%e %M", cmd, ...args], {
+      stdio: ["ignore", fd, "pipe"],
+      encoding: "utf8",
+    });
+    if (r.status !== 0) throw new Error(`${cmd} failed: ${r.stderr.slice(-2000)}`);
+    const last = r.stderr.trim().split("\n").pop() as string;
+    const [secs, kb] = last.split(" ").map(Number) as [number, number];
+    return { seconds: secs, rssMiB: kb / 1024, stdout: readFileSync(outFile, "utf8") };
+  } finally {
+    closeSync(fd);
+    rmSync(outFile, { force: true });
+  }
 }
 
 function javaClasspath(): string {
