@@ -4,7 +4,8 @@
  *
  * Normal forms:
  * - local files: `file:///abs/path` (Flink writes `file:/abs/path`; plain and relative paths are
- *   resolved against the working directory);
+ *   resolved against the working directory); as in Flink's `Path`, nothing is percent-decoded
+ *   (`file:///a%20b` names the file `a%20b`, `file:/a b` the file `a b`);
  * - S3: `s3://bucket/key` (also `s3a://`, `s3p://`, `s3n://`: the scheme is kept, since Flink treats
  *   them as different file systems);
  * - HDFS: `hdfs://host:port/path` or `hdfs:///path` (default namenode).
@@ -78,17 +79,10 @@ export function parseUri(input: string, cwd?: string): ParsedUri {
     throw new UnsupportedUriError(input, `file URIs on another host are not supported: ${input}`);
   }
   if (scheme === "file") authority = "";
-  return { scheme, authority, path: normalizePath(decodePercent(rest, scheme), input) };
-}
-
-/** Local file URIs may be percent-encoded (`file:///a%20b`); Flink's own `file:/a b` is not. */
-function decodePercent(path: string, scheme: string): string {
-  if (scheme !== "file" || !path.includes("%")) return path;
-  try {
-    return decodeURIComponent(path);
-  } catch {
-    return path;
-  }
+  // No percent-decoding, for any scheme: Flink's `Path(String)` takes "URIs, but with unescaped
+  // elements" (it builds `new URI(scheme, authority, path, ...)`, which quotes `%`), so the pointer
+  // `file:/data/a%41b` Flink writes names the directory `a%41b`, and `a b` is written as it is.
+  return { scheme, authority, path: normalizePath(rest, input) };
 }
 
 /** Formats a parsed URI back to its normal string form. */
@@ -98,8 +92,7 @@ export function formatUri(u: ParsedUri): string {
 
 /**
  * A URI already in normal form that {@link normalizeUri} returns unchanged without parsing: a
- * lower-case scheme of two or more characters other than `file` (local URIs may need percent-decoding
- * or lose a `localhost`), `://`, an authority, and a path of one or more segments, none empty, `.` or
+ * lower-case scheme of two or more characters other than `file` (local URIs may lose a `localhost`), `://`, an authority, and a path of one or more segments, none empty, `.` or
  * `..` (so no `//` and no trailing slash). Every pointer Flink writes to S3 or HDFS has this form.
  */
 const NORMAL_REMOTE_URI = /^(?!file:)[a-z][a-z0-9+.-]+:\/\/[^/]*(?:\/(?!\.\.?(?:\/|$))[^/]+)+$/s;

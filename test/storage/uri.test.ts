@@ -25,7 +25,9 @@ describe("normalizeUri", () => {
     assert.equal(normalizeUri("S3A://bucket/k"), "s3a://bucket/k");
     assert.equal(normalizeUri("hdfs://nn:8020/user/x"), "hdfs://nn:8020/user/x");
     assert.equal(normalizeUri("hdfs:///user/x"), "hdfs:///user/x");
-    assert.equal(normalizeUri("file:///a%20b"), "file:///a b");
+    // as Flink's Path: no percent-decoding (`%` is a literal character of the name)
+    assert.equal(normalizeUri("file:///a%20b"), "file:///a%20b");
+    assert.equal(toLocalPath("file:///data/a%41b/x"), "/data/a%41b/x");
     assert.equal(normalizeUri("file:/a b"), "file:///a b");
   });
 
