@@ -7,6 +7,7 @@
  */
 
 import type { RangeReader } from "../../storage/store.js";
+import { concatBytes } from "../io/concat.js";
 import { builtinChecksum, CHECKSUM_NAMES, ChecksumType, contextModifier, unmaskCrc } from "./checksum.js";
 import { type ByteOrigin, corrupt } from "./coding.js";
 import type { BlockHandle, Footer } from "./format.js";
@@ -137,7 +138,7 @@ export class ReadAhead {
       parts.push(got);
       from += got.byteLength;
     }
-    this.buf = parts.length === 1 ? (parts[0] as Uint8Array) : concat(parts);
+    this.buf = parts.length === 1 ? (parts[0] as Uint8Array) : concatBytes(parts);
     this.bufStart = offset;
     this.prefetch(from, limit);
     return this.buf.subarray(0, length);
@@ -163,16 +164,4 @@ export class ReadAhead {
     this.reader = null;
     if (r) await (await r.catch(() => null))?.close();
   }
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  let n = 0;
-  for (const p of parts) n += p.byteLength;
-  const out = new Uint8Array(n);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.byteLength;
-  }
-  return out;
 }

@@ -31,6 +31,7 @@
  */
 
 import { CorruptSnapshotError } from "../../errors.js";
+import { concatBytes } from "../io/concat.js";
 import { crc32, snappy } from "../native-libs.js";
 
 /** The stream identifier chunk, as xerial's `SnappyFramed.HEADER_BYTES`. */
@@ -216,19 +217,6 @@ export function decodeSnappyFramed(
   return out;
 }
 
-/** Concatenates byte arrays. */
-export function concatBytes(parts: readonly Uint8Array[]): Uint8Array {
-  let n = 0;
-  for (const p of parts) n += p.byteLength;
-  const out = new Uint8Array(n);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.byteLength;
-  }
-  return out;
-}
-
 /** Options of {@link SnappyFramedWriter}. */
 export interface SnappyWriterOptions {
   /** Bytes buffered before a chunk is written (default 64 KiB, Flink's; at most 65536). */
@@ -330,3 +318,5 @@ export class SnappyFramedWriter {
 export function encodeSnappyFramed(data: Uint8Array, options: SnappyWriterOptions = {}): Uint8Array {
   return new SnappyFramedWriter(options).write(data).close();
 }
+
+export { concatBytes };
