@@ -515,7 +515,7 @@ async function deleteSource(
 async function referencedBySiblings(loaded: LoadedSnapshot, stores: StoreRegistry): Promise<Set<string>> {
   const parent = parentUri(loaded.directory);
   const refs = new Set<string>();
-  for await (const f of loaded.store.list(parent, { recursive: true })) {
+  for await (const f of loaded.store.list(parent, { recursive: true, maxDepth: 3 })) {
     if (baseName(f.uri) !== METADATA_FILE_NAME || f.uri === loaded.metadataUri) continue;
     const rel = relativeTo(parent, f.uri);
     if (rel === undefined || rel.split("/").length > 3) continue;

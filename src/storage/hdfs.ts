@@ -30,7 +30,14 @@ import {
   StoreFaultError,
   UnsupportedUriError,
 } from "../errors.js";
-import type { FileStatus, ReadStreamOptions, Store, StoreCapabilities, WriteOptions } from "./store.js";
+import type {
+  FileStatus,
+  ListOptions,
+  ReadStreamOptions,
+  Store,
+  StoreCapabilities,
+  WriteOptions,
+} from "./store.js";
 import { formatUri, parseUri } from "./uri.js";
 import { WebHdfsClient, type WebHdfsClientOptions, type WebHdfsFileStatus } from "./webhdfs-client.js";
 import { parseWebHdfsMap } from "./webhdfs-map.js";
@@ -322,18 +329,19 @@ export class HdfsStore implements Store {
     await this.write(uri, bytes, options);
   }
 
-  async *list(prefix: string, options?: { recursive?: boolean }): AsyncIterable<FileStatus> {
+  async *list(prefix: string, options?: ListOptions): AsyncIterable<FileStatus> {
     const recursive = options?.recursive ?? true;
+    const maxDepth = options?.maxDepth ?? Number.POSITIVE_INFINITY;
     const { client, path, authority } = this.resolve(prefix);
-    const stack = [path];
+    const stack: [string, number][] = [[path, 1]];
     while (stack.length > 0) {
-      const dir = stack.pop() as string;
+      const [dir, depth] = stack.pop() as [string, number];
       try {
         for await (const entry of client.listAll(dir)) {
           if (entry.pathSuffix === "") break; // `dir` is a file, not a directory
           const full = dir === "/" ? `/${entry.pathSuffix}` : `${dir}/${entry.pathSuffix}`;
           if (entry.type === "DIRECTORY") {
-            if (recursive) stack.push(full);
+            if (recursive && depth < maxDepth) stack.push([full, depth + 1]);
           } else if (entry.type === "FILE") {
             yield this.toStatus(authority, full, entry);
           }

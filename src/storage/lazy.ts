@@ -9,6 +9,7 @@ import { PassThrough, type Readable } from "node:stream";
 import type {
   CopyOptions,
   FileStatus,
+  ListOptions,
   ReadStreamOptions,
   Store,
   StoreCapabilities,
@@ -72,7 +73,7 @@ export class LazyStore implements Store {
     return (await this.store()).writeAtomic(uri, bytes, options);
   }
 
-  async *list(prefix: string, options?: { recursive?: boolean }): AsyncIterable<FileStatus> {
+  async *list(prefix: string, options?: ListOptions): AsyncIterable<FileStatus> {
     yield* (await this.store()).list(prefix, options);
   }
 

@@ -24,6 +24,7 @@ import {
 } from "../errors.js";
 import type {
   FileStatus,
+  ListOptions,
   RangeReader,
   ReadStreamOptions,
   Store,
@@ -235,12 +236,13 @@ export class LocalStore implements Store {
     }
   }
 
-  async *list(prefix: string, options?: { recursive?: boolean }): AsyncIterable<FileStatus> {
+  async *list(prefix: string, options?: ListOptions): AsyncIterable<FileStatus> {
     const recursive = options?.recursive ?? true;
+    const maxDepth = options?.maxDepth ?? Number.POSITIVE_INFINITY;
     const root = toLocalPath(prefix);
-    const stack = [root];
+    const stack: [string, number][] = [[root, 1]];
     while (stack.length > 0) {
-      const dir = stack.pop() as string;
+      const [dir, depth] = stack.pop() as [string, number];
       let entries: import("node:fs").Dirent[];
       try {
         entries = await readdir(dir, { withFileTypes: true });
@@ -253,7 +255,7 @@ export class LocalStore implements Store {
       for (const entry of entries) {
         const full = join(dir, entry.name);
         if (entry.isDirectory()) {
-          if (recursive) stack.push(full);
+          if (recursive && depth < maxDepth) stack.push([full, depth + 1]);
         } else if (entry.isFile()) {
           files.push(full);
         }

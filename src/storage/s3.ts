@@ -51,6 +51,7 @@ import {
 import type {
   CopyOptions,
   FileStatus,
+  ListOptions,
   ReadStreamOptions,
   Store,
   StoreCapabilities,
@@ -474,9 +475,10 @@ export class S3Store implements Store {
     }
   }
 
-  async *list(prefix: string, options?: { recursive?: boolean }): AsyncIterable<FileStatus> {
+  async *list(prefix: string, options?: ListOptions): AsyncIterable<FileStatus> {
     const loc = locate(prefix);
     const recursive = options?.recursive ?? true;
+    const maxDepth = options?.maxDepth ?? Number.POSITIVE_INFINITY;
     const keyPrefix = loc.key === "" ? "" : `${loc.key}/`;
     let token: string | undefined;
     do {
@@ -499,6 +501,8 @@ export class S3Store implements Store {
       for (const obj of page.Contents ?? []) {
         const key = obj.Key;
         if (key === undefined || key.endsWith("/") || key === keyPrefix) continue; // directory markers
+        if (maxDepth !== Number.POSITIVE_INFINITY && key.slice(keyPrefix.length).split("/").length > maxDepth)
+          continue; // deeper than asked: a key-prefix listing cannot stop descending, so filter
         const status: FileStatus = { uri: objectUri(loc, key), size: obj.Size ?? 0 };
         if (obj.LastModified) status.modified = obj.LastModified;
         const checksum = etagChecksum(obj.ETag);

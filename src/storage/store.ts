@@ -64,6 +64,18 @@ export interface RangeReader {
   close(): Promise<void>;
 }
 
+/** Options of {@link Store.list}. */
+export interface ListOptions {
+  /** Descend into subdirectories (default true). */
+  recursive?: boolean;
+  /**
+   * With `recursive`: only files at most this many levels below the prefix (1: the files directly in
+   * it, 2: also those of its subdirectories, ...). Local and HDFS stores do not descend further; S3,
+   * which lists by key prefix, filters.
+   */
+  maxDepth?: number;
+}
+
 /** Options of {@link Store.write}, {@link Store.writeAtomic} and {@link Store.copy}. */
 export interface WriteOptions {
   /** Replace an existing file (default true). With false, an existing file gives AlreadyExistsError. */
@@ -132,7 +144,7 @@ export interface Store {
    * The files under directory `prefix` (recursive by default), paginated internally. Order is
    * unspecified. A missing directory yields nothing.
    */
-  list(prefix: string, options?: { recursive?: boolean }): AsyncIterable<FileStatus>;
+  list(prefix: string, options?: ListOptions): AsyncIterable<FileStatus>;
 
   /** Copies a file within this store (server-side where `capabilities.serverSideCopy`). */
   copy(source: string, target: string, options?: CopyOptions): Promise<void>;

@@ -251,6 +251,15 @@ export function runStoreContract(
         shallow.every((f) => !f.uri.includes("/sub/")),
         "a non-recursive listing must not descend",
       );
+      // maxDepth: files of `dir` are at depth 1, `sub/deeper/g*` at depth 3
+      const depth = async (maxDepth: number) => {
+        const out: string[] = [];
+        for await (const f of store.list(dir, { recursive: true, maxDepth })) out.push(f.uri);
+        return out.length;
+      };
+      assert.equal(await depth(1), top, "maxDepth 1: the directory's own files");
+      assert.equal(await depth(2), top, "maxDepth 2: nothing directly in sub/");
+      assert.equal(await depth(3), expected.length, "maxDepth 3: down to sub/deeper/");
       assert.deepEqual(await listAll(store, u("no-such-dir")), []);
       // A prefix of a name is not a directory.
       assert.deepEqual(await listAll(store, joinUri(dir, "f00")), []);
