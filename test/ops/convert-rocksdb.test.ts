@@ -14,9 +14,18 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import {
+  cpSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import { after, describe, it } from "node:test";
 import { readMetadata } from "../../src/formats/metadata/index.js";
 import type {
@@ -250,9 +259,21 @@ describe("convertSnapshot, RocksDB native -> canonical", () => {
         e.handleKind === "IncrementalRemoteKeyedStateHandle" &&
         /convert it to canonical first/.test(e.message),
     );
-    // the checkpoint's shared/ pointers lead to where Flink wrote it, not to fixtures/
+    // A checkpoint whose absolute shared/ pointers lead to files that are gone. (Not the fixture
+    // itself: its pointers lead to where Flink wrote it, /tmp/savepoint-kit-fixtures, which exists
+    // on a machine that generated fixtures.) Its shared/ files are mapped onto a copy, then deleted.
+    const chk = dirOf("2.3", "checkpoint-rocksdb-incremental");
+    const jobDir = dirname(chk);
+    const copy = join(tmp, "gone", "snapshot");
+    cpSync(dirname(jobDir), copy, { recursive: true });
+    const mapped = join(tmp, "gone-mapped", basename(jobDir), basename(chk));
+    await relocateSnapshot(chk, mapped, {
+      stores,
+      maps: [{ from: `file:${dirname(jobDir).replace(FIXTURES_ROOT, GENERATED_ROOT)}`, to: copy }],
+    });
+    rmSync(join(copy, basename(jobDir), "shared"), { recursive: true });
     await assert.rejects(
-      convertSnapshot(dirOf("2.3", "checkpoint-rocksdb-incremental"), join(tmp, "refused2"), {
+      convertSnapshot(mapped, join(tmp, "refused2"), {
         stores,
         to: "canonical",
       }),
