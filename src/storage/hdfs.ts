@@ -9,6 +9,7 @@
  *   middle is resumed from the first byte not yet delivered, a bounded number of times.
  * - Listing pages with LISTSTATUS_BATCH (page size is the NameNode's `dfs.ls.limit`).
  * - Copies stream through this process (WebHDFS has no server-side copy) into a temporary file + rename.
+ * - `rename` within one NameNode is WebHDFS RENAME (relocate `--move` moves no bytes).
  *
  * Configuration (options win over the environment; see `docs/storage.md`):
  * - WebHDFS address per NameNode: `hdfs://nn:8020/...` -> `http://nn:9870` unless mapped by
@@ -359,6 +360,32 @@ export class HdfsStore implements Store {
     const written = await this.write(target, this.createReadStream(source), options);
     if (written !== src.size) {
       throw new StoreFaultError(`copy of ${source} moved ${written} of ${src.size} bytes`, { uri: target });
+    }
+  }
+
+  /**
+   * WebHDFS RENAME (HDFS `rename2`, atomic in the NameNode): no bytes move, and HDFS acknowledges a
+   * rename only once it is in the NameNode's edit log, so it is durable when this returns. The target's
+   * parent is created first (`rename2` refuses a missing parent). False, having changed nothing, when
+   * source and target are served by different NameNodes (different WebHDFS endpoints), so that the
+   * caller copies instead.
+   * @throws NotFoundError when the source is missing; AlreadyExistsError (naming the target) when it
+   *   exists and `overwrite` is false.
+   */
+  async rename(source: string, target: string, options?: { overwrite?: boolean }): Promise<boolean> {
+    const from = this.resolve(source);
+    const to = this.resolve(target);
+    if (from.client.baseUrl !== to.client.baseUrl) return false;
+    if (to.path === "/") throw new UnsupportedUriError(target, `not a file path: ${target}`);
+    if ((await from.client.getFileStatus(from.path))?.type !== "FILE") throw new NotFoundError(source);
+    const parent = to.path.slice(0, to.path.lastIndexOf("/")) || "/";
+    try {
+      await to.client.mkdirs(parent);
+      await from.client.rename(from.path, to.path, { overwrite: options?.overwrite ?? true });
+      return true;
+    } catch (err) {
+      if (err instanceof AlreadyExistsError) throw relabel(err, target);
+      throw relabel(err, source);
     }
   }
 

@@ -152,7 +152,8 @@ export interface Store {
   /**
    * Moves a file within this store without copying its bytes (a rename), replacing the target unless
    * `overwrite: false`; parent directories are created as needed. Returns false, having changed
-   * nothing, when this pair of places cannot be renamed between (local: different file systems), so
+   * nothing, when this pair of places cannot be renamed between (local: different file systems; HDFS:
+   * different NameNodes), so
    * that the caller copies instead. Absent on stores without a cheap rename (S3).
    * @throws NotFoundError when the source is missing; AlreadyExistsError as `write`.
    */

@@ -418,6 +418,31 @@ export function runStoreContract(
       assert.equal(typeof store.capabilities.serverSideCopy, "boolean");
     });
 
+    it("renames within the store without copying, creating directories (where it has rename)", {
+      timeout,
+    }, async (t) => {
+      if (!store.rename) {
+        t.skip("this store has no rename (relocate --move copies, then deletes)");
+        return;
+      }
+      const bytes = pattern(2 * ctx.boundary + 3, 14);
+      await store.write(u("rename/a"), chunked(bytes));
+      assert.equal(await store.rename(u("rename/a"), u("rename/new/dir/b")), true);
+      assert.equal(await store.stat(u("rename/a")), null, "the source name is gone");
+      assert.equal(sha256(await store.readAll(u("rename/new/dir/b"))), sha256(bytes));
+      await store.write(u("rename/c"), pattern(10, 15));
+      await rejectsWith(
+        store.rename(u("rename/c"), u("rename/new/dir/b"), { overwrite: false }),
+        AlreadyExistsError,
+        u("rename/new/dir/b"),
+      );
+      assert.equal(sha256(await store.readAll(u("rename/new/dir/b"))), sha256(bytes), "refused: target kept");
+      assert.equal(await store.rename(u("rename/c"), u("rename/new/dir/b")), true, "replaces by default");
+      assertBytes(await store.readAll(u("rename/new/dir/b")), pattern(10, 15));
+      await rejectsWith(store.rename(u("rename/missing"), u("rename/d")), NotFoundError, u("rename/missing"));
+      assert.equal(await store.stat(u("rename/d")), null);
+    });
+
     it("reports a stable random-name round trip through list + stat", { timeout }, async () => {
       const name = randomBytes(4).toString("hex");
       const uri = u(`stat/${name}`);

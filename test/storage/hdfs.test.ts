@@ -118,6 +118,20 @@ describe("hdfs: configuration and errors", { skip, timeout: 300_000 }, () => {
     assert.deepEqual(parseWebHdfsMap("a:1=http://h:2"), { "a:1": "http://h:2" });
   });
 
+  it("rename between two NameNodes declines (false) without a request, so that relocate copies", async () => {
+    const requests: string[] = [];
+    const store = new HdfsStore({
+      webhdfs: { "nn1:8020": "http://127.0.0.1:1", "nn2:8020": "http://127.0.0.1:2" },
+      fetch: async (input) => {
+        requests.push(String(input));
+        throw new Error("no request expected");
+      },
+      env: {},
+    });
+    assert.equal(await store.rename("hdfs://nn1:8020/a/f", "hdfs://nn2:8020/b/f"), false);
+    assert.deepEqual(requests, []);
+  });
+
   it("maps RemoteException bodies to typed errors", () => {
     const body = (exception: string) =>
       JSON.stringify({ RemoteException: { exception, message: "m\nstack" } });

@@ -77,6 +77,25 @@ describe("relocate across local, S3 and HDFS", { skip, timeout: 600_000 }, () =>
     });
   }
 
+  it("--move within one NameNode renames every file (no copy), and Flink's pointers still resolve", async () => {
+    const f = fixtures.find(
+      (x) => x.id === "flink-2.3/savepoint-native-rocksdb",
+    ) as (typeof fixtures)[number];
+    const first = `hdfs://${nn}/${run}/move-src/${f.id}`;
+    const moved = `hdfs://${nn}/${run}/move-dst/${f.id}`;
+    await relocateSnapshot(f.metadataDir, first, { stores });
+    const r = await relocateSnapshot(first, moved, { stores, move: true });
+    assert.ok(r.copies.length > 0);
+    assert.equal(r.totals.moved, r.copies.length, "every file renamed");
+    assert.equal(r.totals.copied, 0, "none copied");
+    const left = [];
+    for await (const x of stores.resolve(first).store.list(first)) left.push(x.uri);
+    assert.deepEqual(left, [], "nothing left at the source");
+    const v = await verifySnapshot(moved, { stores });
+    assert.ok(v.ok && v.selfContained, JSON.stringify(v.problems));
+    assert.deepEqual(await shape(moved), await shape(f.metadataDir));
+  });
+
   for (const f of fixtures.filter((x) => x.expected.snapshotType === "checkpoint")) {
     it(`${f.id}: a retained checkpoint moves to S3 with its shared files, absolute pointers rewritten`, async () => {
       const jobId = readdirSync(join(f.caseDir, "snapshot"))[0] as string;
