@@ -4,7 +4,8 @@
  *
  * Run: `npm run build && npx tsx bench/metadata.ts [operators...]` (default 50 100 200 operators at
  * parallelism 128, about 27, 54 and 108 MB (the largest above the issue's 100 MB)). Needs Java 17, Maven and GNU time (/usr/bin/time).
- * Prints wall times (median of 3 runs), peak RSS, ratios, and MB/s. Nothing here is a test.
+ * Prints wall and CPU times (median of 3 runs; output to /dev/null, checked in a separate run), peak
+ * RSS, ratios, and MB/s. Nothing here is a test.
  *
  * The files are written by Flink 2.3.0's own serializer (bench/java-loader `WriteLargeMetadata`, the
  * model of `large-metadata.ts`); each run also checks that our writer gives the same bytes.
@@ -28,25 +29,30 @@ function median(xs: number[]): number {
 }
 
 /**
- * Wall seconds and peak RSS (MiB) of a whole process, via GNU time. Its standard output goes to a file
- * (read back afterwards for the checks), as `> out.json` would: collecting hundreds of MB through a
- * pipe into this process's memory would charge the benchmark's own reading to the measured process.
+ * Wall and CPU (user + sys) seconds and peak RSS (MiB) of a whole process, via GNU time. Standard
+ * output goes to `out`: `/dev/null` for the timed runs (Flink's loader prints one number, so neither
+ * side is charged for the disk writing back hundreds of MB), a file for the check run (read back
+ * afterwards; collecting it through a pipe would charge the benchmark's own reading to the process).
  */
-function timed(cmd: string, args: string[]): { seconds: number; rssMiB: number; stdout: string } {
-  const outFile = join(tmpdir(), `savepoint-bench-out-${process.pid}`);
-  const fd = openSync(outFile, "w");
+function timed(
+  cmd: string,
+  args: string[],
+  out = "/dev/null",
+): { seconds: number; cpuSeconds: number; rssMiB: number; stdout: string } {
+  const fd = openSync(out, "w");
   try {
-    const r = spawnSync("/usr/bin/time", ["-f", "%e %M", cmd, ...args], {
+    const r = spawnSync("/usr/bin/time", ["-f", "%e %U %S %M", cmd, ...args], {
       stdio: ["ignore", fd, "pipe"],
       encoding: "utf8",
     });
     if (r.status !== 0) throw new Error(`${cmd} failed: ${r.stderr.slice(-2000)}`);
     const last = r.stderr.trim().split("\n").pop() as string;
-    const [secs, kb] = last.split(" ").map(Number) as [number, number];
-    return { seconds: secs, rssMiB: kb / 1024, stdout: readFileSync(outFile, "utf8") };
+    const [secs, user, sys, kb] = last.split(" ").map(Number) as [number, number, number, number];
+    const stdout = out === "/dev/null" ? "" : readFileSync(out, "utf8");
+    return { seconds: secs, cpuSeconds: user + sys, rssMiB: kb / 1024, stdout };
   } finally {
     closeSync(fd);
-    rmSync(outFile, { force: true });
+    if (out !== "/dev/null") rmSync(out, { force: true });
   }
 }
 
@@ -84,18 +90,23 @@ function main(): void {
         parse.push((performance.now() - t0) / 1000);
         if (m.operatorStates.length !== n) throw new Error("parse check failed");
       }
+      // the check runs (untimed): our JSON parses and lists every operator; the loader prints the count
+      const checkFile = join(work, "out.json");
+      const report = JSON.parse(timed("node", [cli, "inspect", "--json", dir], checkFile).stdout);
+      if (report.operators.length !== n) throw new Error("inspect check failed");
+      const loaderArgs = ["-cp", classpath, "dev.savepointkit.bench.LoadMetadata", file];
+      const printed = timed("java", loaderArgs, checkFile).stdout;
+      if (Number(printed.trim()) !== n) throw new Error(`java loader printed ${printed}`);
       const ours = [];
       const java = [];
       for (let i = 0; i < RUNS; i++) {
-        const o = timed("node", [cli, "inspect", "--json", dir]);
-        if (JSON.parse(o.stdout).operators.length !== n) throw new Error("inspect check failed");
-        ours.push(o);
-        const j = timed("java", ["-cp", classpath, "dev.savepointkit.bench.LoadMetadata", file]);
-        if (Number(j.stdout.trim()) !== n) throw new Error(`java loader printed ${j.stdout}`);
-        java.push(j);
+        ours.push(timed("node", [cli, "inspect", "--json", dir]));
+        java.push(timed("java", loaderArgs));
       }
       const o = median(ours.map((x) => x.seconds));
       const j = median(java.map((x) => x.seconds));
+      const oCpu = median(ours.map((x) => x.cpuSeconds));
+      const jCpu = median(java.map((x) => x.cpuSeconds));
       const p = median(parse);
       const rss = Math.max(...ours.map((x) => x.rssMiB));
       rows.push(
@@ -105,6 +116,7 @@ function main(): void {
           `${o.toFixed(2)} s`,
           `${j.toFixed(2)} s`,
           `${(j / o).toFixed(2)}x`,
+          `${oCpu.toFixed(2)} s / ${jCpu.toFixed(2)} s`,
           `${p.toFixed(3)} s`,
           `${(mb / p).toFixed(0)} MB/s`,
           `${rss.toFixed(0)} MiB`,
@@ -118,9 +130,9 @@ function main(): void {
     rmSync(work, { recursive: true, force: true });
   }
   console.log(
-    "| size | _metadata | savepoint inspect --json | Flink loader (java) | speed-up | our parse (in-process) | parse rate | our peak RSS | RSS / file | java peak RSS |",
+    "| size | _metadata | savepoint inspect --json | Flink loader (java) | speed-up | CPU ours / java | our parse (in-process) | parse rate | our peak RSS | RSS / file | java peak RSS |",
   );
-  console.log("|---|---|---|---|---|---|---|---|---|---|");
+  console.log("|---|---|---|---|---|---|---|---|---|---|---|");
   for (const r of rows) console.log(`| ${r} |`);
 }
 
