@@ -93,6 +93,14 @@ export interface PlannedCopy {
   /** Size of the source file (bytes). */
   size: number;
   /**
+   * What the run does with it: `copy`; with `move`, `rename` where source and target are on one store
+   * that renames (local files: `rename(2)`, no bytes copied; when they turn out to lie on different file
+   * systems it copies, then deletes the source once the target verifies), `copy-delete` where the store
+   * cannot rename (copy, delete the source once the target verifies), and `copy` for a file another
+   * snapshot references (kept, see {@link RelocateReport.keptForOtherSnapshots}).
+   */
+  action: "copy" | "rename" | "copy-delete";
+  /**
    * Set after the run: copied now; moved (renamed, with `move`: now or by an interrupted earlier run);
    * or already present and verified (resume).
    */
@@ -116,6 +124,11 @@ export interface RelocateReport {
    */
   deleted: string[];
   keptForOtherSnapshots: string[];
+  /**
+   * With `move`: sibling `_metadata` files that could not be read, and why. Such a sibling cannot prove
+   * any file unused, so every file under the source's parent directory is kept (copied, not moved).
+   */
+  unreadableSiblings: { uri: string; reason: string }[];
 }
 
 /**
@@ -163,6 +176,11 @@ export async function relocateLoaded(
 
   const maps = (options.maps ?? []).map(normalizeMap);
   const plan = await planRelocation(loaded, targetDir, maps, stores, options.move ?? false);
+  // Files other snapshots beside this one reference are never moved or deleted (only with `move`).
+  const siblings = options.move
+    ? await referencedBySiblings(loaded, stores)
+    : { refs: new Set<string>(), unreadable: [] };
+  for (const c of plan.copies) c.action = plannedAction(c, siblings.refs, options);
   const report: RelocateReport = {
     source: { metadataUri: loaded.metadataUri, directory: sourceDir },
     target: { metadataUri: targetMetadata, directory: targetDir },
@@ -179,12 +197,11 @@ export async function relocateLoaded(
     },
     deleted: [],
     keptForOtherSnapshots: [],
+    unreadableSiblings: siblings.unreadable,
   };
   if (options.dryRun) return report;
 
-  // Files other snapshots beside this one reference are never moved or deleted (only with `move`).
-  const siblings = options.move ? await referencedBySiblings(loaded, stores) : new Set<string>();
-  await copyAll(plan.copies, plan.sourceStatus, targetDir, siblings, options);
+  await copyAll(plan.copies, plan.sourceStatus, targetDir, options);
   report.totals.copied = plan.copies.filter((c) => c.outcome === "copied").length;
   report.totals.moved = plan.copies.filter((c) => c.outcome === "moved").length;
   report.totals.skipped = plan.copies.filter((c) => c.outcome === "skipped").length;
@@ -195,11 +212,22 @@ export async function relocateLoaded(
   await targetStore.writeAtomic(targetMetadata, bytes, { overwrite: true, sync });
 
   if (options.move) {
-    const { deleted, kept } = await deleteSource(loaded, plan.copies, siblings, stores);
+    const { deleted, kept } = await deleteSource(loaded, plan.copies, siblings.refs, stores);
     report.deleted = deleted;
     report.keptForOtherSnapshots = kept;
   }
   return report;
+}
+
+/** The planned {@link PlannedCopy.action} of a copy. */
+function plannedAction(
+  c: PlannedCopy,
+  siblingRefs: Set<string>,
+  options: RelocateOptions,
+): PlannedCopy["action"] {
+  if (!options.move || siblingRefs.has(c.from) || c.from === c.to) return "copy";
+  const src = options.stores.storeFor(c.from);
+  return src === options.stores.storeFor(c.to) && src.rename ? "rename" : "copy-delete";
 }
 
 /** Parses `old=new` as the CLI gives it. */
@@ -273,7 +301,7 @@ async function planRelocation(
       to = joinUri(targetDir, `external/${dirHash}/${baseName(f.uri)}`);
     }
     destination.set(f.uri, to);
-    copies.push({ from: f.uri, to, size: 0 });
+    copies.push({ from: f.uri, to, size: 0, action: "copy" });
   }
 
   // Source files must exist with the bytes the metadata needs; mapped files must exist at their new place.
@@ -354,7 +382,6 @@ async function copyAll(
   copies: PlannedCopy[],
   sourceStatus: Map<string, FileStatus>,
   targetDir: string,
-  siblings: Set<string>,
   options: RelocateOptions,
 ) {
   const { stores } = options;
@@ -388,8 +415,7 @@ async function copyAll(
       } else {
         const srcStore = stores.storeFor(c.from);
         const write: WriteOptions = { overwrite: true, sync };
-        const renamable = options.move && srcStore === dstStore && !siblings.has(c.from);
-        if (renamable && (await srcStore.rename?.(c.from, c.to, { overwrite: true }))) {
+        if (c.action === "rename" && (await srcStore.rename?.(c.from, c.to, { overwrite: true }))) {
           copied.push({ c, how: "moved" });
         } else if (srcStore === dstStore) {
           await srcStore.copy(c.from, c.to, { ...write, sourceStatus: src });
@@ -510,11 +536,17 @@ async function deleteSource(
 
 /**
  * Files referenced by other snapshots beside this one: every `_metadata` up to two levels below the
- * snapshot's parent directory (sibling `chk-M/_metadata`, sibling savepoints), other than our own.
+ * snapshot's parent directory (sibling `chk-M/_metadata`, sibling savepoints), other than our own. A
+ * sibling that cannot be read cannot prove any file unused: then every file under the parent is in
+ * `refs`, and the sibling is named in `unreadable` with the reason.
  */
-async function referencedBySiblings(loaded: LoadedSnapshot, stores: StoreRegistry): Promise<Set<string>> {
+async function referencedBySiblings(
+  loaded: LoadedSnapshot,
+  stores: StoreRegistry,
+): Promise<{ refs: Set<string>; unreadable: { uri: string; reason: string }[] }> {
   const parent = parentUri(loaded.directory);
   const refs = new Set<string>();
+  const unreadable: { uri: string; reason: string }[] = [];
   for await (const f of loaded.store.list(parent, { recursive: true, maxDepth: 3 })) {
     if (baseName(f.uri) !== METADATA_FILE_NAME || f.uri === loaded.metadataUri) continue;
     const rel = relativeTo(parent, f.uri);
@@ -523,12 +555,14 @@ async function referencedBySiblings(loaded: LoadedSnapshot, stores: StoreRegistr
       const bytes = await stores.storeFor(f.uri).readAll(f.uri);
       for (const file of buildInventory(readMetadata(bytes, f.uri), parentUri(f.uri)).files)
         refs.add(file.uri);
-    } catch {
-      // An unreadable sibling cannot prove a file unused: keep everything under the parent then.
-      for (const c of await listAll(parent, stores)) refs.add(c);
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      const reason = message.startsWith(`${f.uri}: `) ? message.slice(f.uri.length + 2) : message;
+      unreadable.push({ uri: f.uri, reason });
     }
   }
-  return refs;
+  if (unreadable.length > 0) for (const c of await listAll(parent, stores)) refs.add(c);
+  return { refs, unreadable };
 }
 
 async function listAll(dir: string, stores: StoreRegistry): Promise<string[]> {
