@@ -14,7 +14,8 @@
  * Pointers: a file that lands inside the target directory is written as a RelativeFileStateHandle (the
  * FLINK-39964 rule: relative only for files inside the directory the new `_metadata` is in); anything
  * else as an absolute FileStateHandle. `--map old=new` rewrites pointers under `old` to `new` without
- * copying those files (the user moved them); they must exist there.
+ * copying those files (the user moved them); they must exist there. When no pointer changes (a
+ * savepoint's relative pointers), the new `_metadata` is the source's bytes, as Flink wrote them.
  *
  * Safety: the source is never modified unless `move`; files are copied and verified (size, and checksum
  * where both stores give one) before `_metadata` is written, last and atomically; local copies are on
@@ -146,7 +147,8 @@ export async function relocateSnapshot(
   target: string,
   options: RelocateOptions,
 ): Promise<RelocateReport> {
-  return relocateLoaded(await loadSnapshot(input, options.stores), target, options);
+  // `bytes` are the file `metadata` was read from: kept as they are where no pointer changes
+  return relocate(await loadSnapshot(input, options.stores), target, options, true);
 }
 
 /**
@@ -159,6 +161,19 @@ export async function relocateLoaded(
   loaded: LoadedSnapshot,
   target: string,
   options: RelocateOptions,
+): Promise<RelocateReport> {
+  return relocate(loaded, target, options, false);
+}
+
+/**
+ * {@link relocateLoaded}; `bytesAreMetadata` says `loaded.bytes` encode `loaded.metadata` (not edited
+ * since it was read), so that they can be written as they are when the relocation changes no pointer.
+ */
+async function relocate(
+  loaded: LoadedSnapshot,
+  target: string,
+  options: RelocateOptions,
+  bytesAreMetadata: boolean,
 ): Promise<RelocateReport> {
   const { stores } = options;
   const sync = options.sync ?? true;
@@ -207,8 +222,14 @@ export async function relocateLoaded(
   report.totals.skipped = plan.copies.filter((c) => c.outcome === "skipped").length;
 
   // _metadata last, atomically, and only after checking that it reads back to the pointers we planned.
-  const bytes = writeMetadata(plan.metadata);
-  checkWritten(bytes, targetMetadata, targetDir, plan.expectedUris);
+  // When no pointer and no directory path changes (a savepoint's relative pointers), the new metadata
+  // is the old one: its own bytes, as Flink wrote them, resolve to the copies already (every pointer is
+  // relative to the directory, or absolute to a file that stays), so they are written unchanged.
+  let bytes = loaded.bytes;
+  if (!bytesAreMetadata || !plan.unchanged) {
+    bytes = writeMetadata(plan.metadata);
+    checkWritten(bytes, targetMetadata, targetDir, plan.expectedUris);
+  }
   await targetStore.writeAtomic(targetMetadata, bytes, { overwrite: true, sync });
 
   if (options.move) {
@@ -267,6 +288,8 @@ interface Plan {
   sourceStatus: Map<string, FileStatus>;
   /** Every file URI the new metadata must resolve to. */
   expectedUris: Set<string>;
+  /** True when `metadata` stores every pointer and directory path as the source does. */
+  unchanged: boolean;
 }
 
 async function planRelocation(
@@ -366,16 +389,30 @@ async function planRelocation(
       pointers.set(`${p.stored}\u0000${after}`, { before: p.stored, after, relative: rel !== undefined });
     return next;
   };
+  let directoryPathsChanged = false;
+  const mapDirectory = (path: string): string => {
+    const uri = normalizeUri(path, "/");
+    const m = applyMaps(uri, maps);
+    if (m !== undefined) return toFlinkPath(m);
+    const rel = relativeTo(sourceParent, uri);
+    return rel === undefined ? path : toFlinkPath(joinUri(targetParent, rel));
+  };
   const metadata = mapStreamHandles(loaded.metadata, rewrite, {
     mapDirectoryPath: (path) => {
-      const uri = normalizeUri(path, "/");
-      const m = applyMaps(uri, maps);
-      if (m !== undefined) return toFlinkPath(m);
-      const rel = relativeTo(sourceParent, uri);
-      return rel === undefined ? path : toFlinkPath(joinUri(targetParent, rel));
+      const next = mapDirectory(path);
+      if (next !== path) directoryPathsChanged = true;
+      return next;
     },
   });
-  return { copies, mapped, pointers: [...pointers.values()], metadata, sourceStatus, expectedUris };
+  return {
+    copies,
+    mapped,
+    pointers: [...pointers.values()],
+    metadata,
+    sourceStatus,
+    expectedUris,
+    unchanged: pointers.size === 0 && !directoryPathsChanged,
+  };
 }
 
 async function copyAll(

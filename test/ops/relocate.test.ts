@@ -25,7 +25,8 @@ import { readMetadata, writeMetadata } from "../../src/formats/metadata/index.js
 import { mapStreamHandles } from "../../src/formats/metadata/rewrite.js";
 import { listSnapshotFiles, verifySnapshot } from "../../src/ops/files.js";
 import { inspectSnapshot } from "../../src/ops/inspect.js";
-import { relocateSnapshot, toFlinkPath } from "../../src/ops/relocate.js";
+import { loadSnapshot } from "../../src/ops/locate.js";
+import { relocateLoaded, relocateSnapshot, toFlinkPath } from "../../src/ops/relocate.js";
 import { LocalStore, syncPath } from "../../src/storage/local.js";
 import { StoreRegistry } from "../../src/storage/registry.js";
 import type { CopyOptions } from "../../src/storage/store.js";
@@ -78,8 +79,15 @@ describe("relocate", () => {
       const report = await relocateSnapshot(f.metadataDir, target, { stores });
       assert.deepEqual(digest(f.caseDir), before, "the source changed");
       assert.equal(report.totals.copied, report.copies.length);
-      // All pointers of a savepoint are relative: the metadata needs no change at all.
+      // All pointers of a savepoint are relative: the metadata needs no change at all (its bytes are
+      // written as they are) ...
       assert.deepEqual(readFileSync(join(target, "_metadata")), readFileSync(f.metadataFile));
+      // ... and, encoded again (metadata that may have been edited), it comes out the same bytes
+      const again = await relocateLoaded(await loadSnapshot(f.metadataDir, stores), `${target}-encoded`, {
+        stores,
+      });
+      assert.equal(again.pointers.length, 0);
+      assert.deepEqual(readFileSync(join(`${target}-encoded`, "_metadata")), readFileSync(f.metadataFile));
       assert.ok((await verifySnapshot(target, { stores })).ok);
       const files = await listSnapshotFiles(target, { stores });
       assert.ok(files.selfContained);
