@@ -14,14 +14,16 @@
  * Both also time `relocateSnapshot` called in this process (to a third target), which leaves out the
  * process start and module loading of the CLI.
  *
- * Run: `npm run build && npx tsx bench/relocate.ts [--mib 1024] [--rounds 3] [--s3-mib 256]`. Prints times, bytes/s
- * and ratios (`--s3-mib 0` skips the S3 part). Nothing here is a test.
+ * Run: `npm run build && npx tsx bench/relocate.ts [--mib 1024] [--rounds 3] [--s3-mib 256] [--cli <main.js>]`.
+ * Prints times (and the CPU time, user + system, of each CLI and `cp` process), bytes/s and ratios
+ * (`--s3-mib 0` skips the S3 part; `--cli` times another build's CLI, e.g. a copy of `dist/` from before
+ * a change). Nothing here is a test.
  */
 
 import { execFileSync, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { loadavg, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { performance } from "node:perf_hooks";
 import { CopyObjectCommand, GetObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
@@ -32,7 +34,11 @@ import { createDefaultRegistry } from "../src/storage/defaults.js";
 import { startS3Server } from "../test/servers/s3-server.js";
 
 const root = resolve(import.meta.dirname, "..");
-const cli = join(root, "dist/cli/main.js");
+/** The executable (`bin` in package.json; it sizes libuv's thread pool), or another build's via `--cli`. */
+const cli = (() => {
+  const i = process.argv.indexOf("--cli");
+  return i >= 0 ? resolve(process.argv[i + 1] as string) : join(root, "dist/cli/bin.cjs");
+})();
 const FILE_MIB = 4;
 
 function arg(name: string, fallback: number): number {
@@ -93,7 +99,39 @@ function makeSnapshot(dir: string, files: number): number {
   return files * block.byteLength;
 }
 
-function seconds(fn: () => void): number {
+/**
+ * CPU time (user + system, seconds) of this process's waited-for children so far: fields 16 and 17 of
+ * `/proc/self/stat` (cutime, cstime, in clock ticks of 1/100 s on Linux). Null off Linux.
+ */
+function childCpuSeconds(): number | null {
+  try {
+    const stat = readFileSync("/proc/self/stat", "utf8");
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    // fields[0] is field 3 (state): cutime is field 16, cstime field 17
+    return (Number(fields[13]) + Number(fields[14])) / 100;
+  } catch {
+    return null;
+  }
+}
+
+/** CPU seconds of each contender's child processes, by contender (runs in a process only). */
+const cpuTimes = new Map<string, number[]>();
+
+function seconds(fn: () => void, cpuOf?: string): number {
+  const cpu0 = childCpuSeconds();
+  try {
+    return secondsOnly(fn);
+  } finally {
+    const cpu1 = childCpuSeconds();
+    if (cpuOf && cpu0 !== null && cpu1 !== null) {
+      const list = cpuTimes.get(cpuOf) ?? [];
+      list.push(cpu1 - cpu0);
+      cpuTimes.set(cpuOf, list);
+    }
+  }
+}
+
+function secondsOnly(fn: () => void): number {
   const t0 = performance.now();
   fn();
   return (performance.now() - t0) / 1000;
@@ -128,10 +166,13 @@ async function main(): Promise<void> {
     const rounds = Math.max(1, arg("--rounds", 3));
     const local = createDefaultRegistry({ env: {} });
     const contenders: [string, (dst: string) => Promise<number>][] = [
-      ["cp", async (d) => seconds(() => run("cp", ["-r", src, d]))],
-      ["cpSync", async (d) => seconds(() => run("sh", ["-c", `cp -r '${src}' '${d}' && sync`]))],
-      ["ours", async (d) => seconds(() => run("node", [cli, "relocate", src, d]))],
-      ["oursNoSync", async (d) => seconds(() => run("node", [cli, "relocate", "--no-sync", src, d]))],
+      ["cp", async (d) => seconds(() => run("cp", ["-r", src, d]), "cp")],
+      ["cpSync", async (d) => seconds(() => run("sh", ["-c", `cp -r '${src}' '${d}' && sync`]), "cpSync")],
+      ["ours", async (d) => seconds(() => run("node", [cli, "relocate", src, d]), "ours")],
+      [
+        "oursNoSync",
+        async (d) => seconds(() => run("node", [cli, "relocate", "--no-sync", src, d]), "oursNoSync"),
+      ],
       ["inProcess", (d) => secondsAsync(() => relocateSnapshot(src, d, { stores: local }))],
       [
         "inProcessNoSync",
@@ -172,10 +213,18 @@ async function main(): Promise<void> {
     run("node", [cli, "verify", join(work, "moved")]);
     await local.close();
     console.log(
-      `local to local, ${readdirSync(src).length} files, ${(bytes / 1048576).toFixed(0)} MiB, medians of ${rounds} rounds`,
+      `local to local, ${readdirSync(src).length} files, ${(bytes / 1048576).toFixed(0)} MiB, medians of ${rounds} rounds` +
+        ` (load average ${loadavg()
+          .map((l) => l.toFixed(2))
+          .join(" ")}: the machine's other work shows in wall times, less in CPU times)`,
     );
-    for (const [n] of contenders)
-      console.log(`  ${n}: ${(times.get(n) as number[]).map((t) => t.toFixed(2)).join(", ")} s`);
+    for (const [n] of contenders) {
+      const cpu = cpuTimes.get(n);
+      console.log(
+        `  ${n}: ${(times.get(n) as number[]).map((t) => t.toFixed(2)).join(", ")} s` +
+          (cpu ? `; CPU (user+sys) ${cpu.map((t) => t.toFixed(2)).join(", ")} s` : ""),
+      );
+    }
     console.log("| | time | rate | time / baseline time |");
     console.log("|---|---|---|---|");
     const row = (what: string, t: number, base?: [string, number]) =>

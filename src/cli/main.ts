@@ -121,8 +121,11 @@ function isBrokenPipe(err: unknown): boolean {
   return (err as NodeJS.ErrnoException | null)?.code === "EPIPE";
 }
 
-/** Entry point when run as the `savepoint` binary. */
-async function main(): Promise<void> {
+/**
+ * Runs the CLI on `process.argv` and sets `process.exitCode`: what the `savepoint` executable
+ * (`bin.cts`) calls, and what running this module directly (`node dist/cli/main.js`) does.
+ */
+export async function main(): Promise<void> {
   // Output goes to stdout as it is produced, with back-pressure, so a large --json report or a state
   // dump is never held in memory whole.
   // A reader that goes away (`savepoint dump … | head`) ends the output: the next write fails with EPIPE,

@@ -14,7 +14,8 @@
  * Pointers: a file that lands inside the target directory is written as a RelativeFileStateHandle (the
  * FLINK-39964 rule: relative only for files inside the directory the new `_metadata` is in); anything
  * else as an absolute FileStateHandle. `--map old=new` rewrites pointers under `old` to `new` without
- * copying those files (the user moved them); they must exist there.
+ * copying those files (the user moved them); they must exist there. When no pointer changes (a
+ * savepoint's relative pointers), the new `_metadata` is the source's bytes, as Flink wrote them.
  *
  * Safety: the source is never modified unless `move`; files are copied and verified (size, and checksum
  * where both stores give one) before `_metadata` is written, last and atomically; local copies are on
@@ -93,6 +94,14 @@ export interface PlannedCopy {
   /** Size of the source file (bytes). */
   size: number;
   /**
+   * What the run does with it: `copy`; with `move`, `rename` where source and target are on one store
+   * that renames (local files: `rename(2)`, no bytes copied; when they turn out to lie on different file
+   * systems it copies, then deletes the source once the target verifies), `copy-delete` where the store
+   * cannot rename (copy, delete the source once the target verifies), and `copy` for a file another
+   * snapshot references (kept, see {@link RelocateReport.keptForOtherSnapshots}).
+   */
+  action: "copy" | "rename" | "copy-delete";
+  /**
    * Set after the run: copied now; moved (renamed, with `move`: now or by an interrupted earlier run);
    * or already present and verified (resume).
    */
@@ -116,6 +125,11 @@ export interface RelocateReport {
    */
   deleted: string[];
   keptForOtherSnapshots: string[];
+  /**
+   * With `move`: sibling `_metadata` files that could not be read, and why. Such a sibling cannot prove
+   * any file unused, so every file under the source's parent directory is kept (copied, not moved).
+   */
+  unreadableSiblings: { uri: string; reason: string }[];
 }
 
 /**
@@ -133,7 +147,8 @@ export async function relocateSnapshot(
   target: string,
   options: RelocateOptions,
 ): Promise<RelocateReport> {
-  return relocateLoaded(await loadSnapshot(input, options.stores), target, options);
+  // `bytes` are the file `metadata` was read from: kept as they are where no pointer changes
+  return relocate(await loadSnapshot(input, options.stores), target, options, true);
 }
 
 /**
@@ -146,6 +161,19 @@ export async function relocateLoaded(
   loaded: LoadedSnapshot,
   target: string,
   options: RelocateOptions,
+): Promise<RelocateReport> {
+  return relocate(loaded, target, options, false);
+}
+
+/**
+ * {@link relocateLoaded}; `bytesAreMetadata` says `loaded.bytes` encode `loaded.metadata` (not edited
+ * since it was read), so that they can be written as they are when the relocation changes no pointer.
+ */
+async function relocate(
+  loaded: LoadedSnapshot,
+  target: string,
+  options: RelocateOptions,
+  bytesAreMetadata: boolean,
 ): Promise<RelocateReport> {
   const { stores } = options;
   const sync = options.sync ?? true;
@@ -163,6 +191,11 @@ export async function relocateLoaded(
 
   const maps = (options.maps ?? []).map(normalizeMap);
   const plan = await planRelocation(loaded, targetDir, maps, stores, options.move ?? false);
+  // Files other snapshots beside this one reference are never moved or deleted (only with `move`).
+  const siblings = options.move
+    ? await referencedBySiblings(loaded, stores)
+    : { refs: new Set<string>(), unreadable: [] };
+  for (const c of plan.copies) c.action = plannedAction(c, siblings.refs, options);
   const report: RelocateReport = {
     source: { metadataUri: loaded.metadataUri, directory: sourceDir },
     target: { metadataUri: targetMetadata, directory: targetDir },
@@ -179,27 +212,43 @@ export async function relocateLoaded(
     },
     deleted: [],
     keptForOtherSnapshots: [],
+    unreadableSiblings: siblings.unreadable,
   };
   if (options.dryRun) return report;
 
-  // Files other snapshots beside this one reference are never moved or deleted (only with `move`).
-  const siblings = options.move ? await referencedBySiblings(loaded, stores) : new Set<string>();
-  await copyAll(plan.copies, plan.sourceStatus, targetDir, siblings, options);
+  await copyAll(plan.copies, plan.sourceStatus, targetDir, options);
   report.totals.copied = plan.copies.filter((c) => c.outcome === "copied").length;
   report.totals.moved = plan.copies.filter((c) => c.outcome === "moved").length;
   report.totals.skipped = plan.copies.filter((c) => c.outcome === "skipped").length;
 
   // _metadata last, atomically, and only after checking that it reads back to the pointers we planned.
-  const bytes = writeMetadata(plan.metadata);
-  checkWritten(bytes, targetMetadata, targetDir, plan.expectedUris);
+  // When no pointer and no directory path changes (a savepoint's relative pointers), the new metadata
+  // is the old one: its own bytes, as Flink wrote them, resolve to the copies already (every pointer is
+  // relative to the directory, or absolute to a file that stays), so they are written unchanged.
+  let bytes = loaded.bytes;
+  if (!bytesAreMetadata || !plan.unchanged) {
+    bytes = writeMetadata(plan.metadata);
+    checkWritten(bytes, targetMetadata, targetDir, plan.expectedUris);
+  }
   await targetStore.writeAtomic(targetMetadata, bytes, { overwrite: true, sync });
 
   if (options.move) {
-    const { deleted, kept } = await deleteSource(loaded, plan.copies, siblings, stores);
+    const { deleted, kept } = await deleteSource(loaded, plan.copies, siblings.refs, stores);
     report.deleted = deleted;
     report.keptForOtherSnapshots = kept;
   }
   return report;
+}
+
+/** The planned {@link PlannedCopy.action} of a copy. */
+function plannedAction(
+  c: PlannedCopy,
+  siblingRefs: Set<string>,
+  options: RelocateOptions,
+): PlannedCopy["action"] {
+  if (!options.move || siblingRefs.has(c.from) || c.from === c.to) return "copy";
+  const src = options.stores.storeFor(c.from);
+  return src === options.stores.storeFor(c.to) && src.rename ? "rename" : "copy-delete";
 }
 
 /** Parses `old=new` as the CLI gives it. */
@@ -239,6 +288,8 @@ interface Plan {
   sourceStatus: Map<string, FileStatus>;
   /** Every file URI the new metadata must resolve to. */
   expectedUris: Set<string>;
+  /** True when `metadata` stores every pointer and directory path as the source does. */
+  unchanged: boolean;
 }
 
 async function planRelocation(
@@ -273,7 +324,7 @@ async function planRelocation(
       to = joinUri(targetDir, `external/${dirHash}/${baseName(f.uri)}`);
     }
     destination.set(f.uri, to);
-    copies.push({ from: f.uri, to, size: 0 });
+    copies.push({ from: f.uri, to, size: 0, action: "copy" });
   }
 
   // Source files must exist with the bytes the metadata needs; mapped files must exist at their new place.
@@ -338,23 +389,36 @@ async function planRelocation(
       pointers.set(`${p.stored}\u0000${after}`, { before: p.stored, after, relative: rel !== undefined });
     return next;
   };
+  let directoryPathsChanged = false;
+  const mapDirectory = (path: string): string => {
+    const uri = normalizeUri(path, "/");
+    const m = applyMaps(uri, maps);
+    if (m !== undefined) return toFlinkPath(m);
+    const rel = relativeTo(sourceParent, uri);
+    return rel === undefined ? path : toFlinkPath(joinUri(targetParent, rel));
+  };
   const metadata = mapStreamHandles(loaded.metadata, rewrite, {
     mapDirectoryPath: (path) => {
-      const uri = normalizeUri(path, "/");
-      const m = applyMaps(uri, maps);
-      if (m !== undefined) return toFlinkPath(m);
-      const rel = relativeTo(sourceParent, uri);
-      return rel === undefined ? path : toFlinkPath(joinUri(targetParent, rel));
+      const next = mapDirectory(path);
+      if (next !== path) directoryPathsChanged = true;
+      return next;
     },
   });
-  return { copies, mapped, pointers: [...pointers.values()], metadata, sourceStatus, expectedUris };
+  return {
+    copies,
+    mapped,
+    pointers: [...pointers.values()],
+    metadata,
+    sourceStatus,
+    expectedUris,
+    unchanged: pointers.size === 0 && !directoryPathsChanged,
+  };
 }
 
 async function copyAll(
   copies: PlannedCopy[],
   sourceStatus: Map<string, FileStatus>,
   targetDir: string,
-  siblings: Set<string>,
   options: RelocateOptions,
 ) {
   const { stores } = options;
@@ -388,8 +452,7 @@ async function copyAll(
       } else {
         const srcStore = stores.storeFor(c.from);
         const write: WriteOptions = { overwrite: true, sync };
-        const renamable = options.move && srcStore === dstStore && !siblings.has(c.from);
-        if (renamable && (await srcStore.rename?.(c.from, c.to, { overwrite: true }))) {
+        if (c.action === "rename" && (await srcStore.rename?.(c.from, c.to, { overwrite: true }))) {
           copied.push({ c, how: "moved" });
         } else if (srcStore === dstStore) {
           await srcStore.copy(c.from, c.to, { ...write, sourceStatus: src });
@@ -510,11 +573,17 @@ async function deleteSource(
 
 /**
  * Files referenced by other snapshots beside this one: every `_metadata` up to two levels below the
- * snapshot's parent directory (sibling `chk-M/_metadata`, sibling savepoints), other than our own.
+ * snapshot's parent directory (sibling `chk-M/_metadata`, sibling savepoints), other than our own. A
+ * sibling that cannot be read cannot prove any file unused: then every file under the parent is in
+ * `refs`, and the sibling is named in `unreadable` with the reason.
  */
-async function referencedBySiblings(loaded: LoadedSnapshot, stores: StoreRegistry): Promise<Set<string>> {
+async function referencedBySiblings(
+  loaded: LoadedSnapshot,
+  stores: StoreRegistry,
+): Promise<{ refs: Set<string>; unreadable: { uri: string; reason: string }[] }> {
   const parent = parentUri(loaded.directory);
   const refs = new Set<string>();
+  const unreadable: { uri: string; reason: string }[] = [];
   for await (const f of loaded.store.list(parent, { recursive: true, maxDepth: 3 })) {
     if (baseName(f.uri) !== METADATA_FILE_NAME || f.uri === loaded.metadataUri) continue;
     const rel = relativeTo(parent, f.uri);
@@ -523,12 +592,14 @@ async function referencedBySiblings(loaded: LoadedSnapshot, stores: StoreRegistr
       const bytes = await stores.storeFor(f.uri).readAll(f.uri);
       for (const file of buildInventory(readMetadata(bytes, f.uri), parentUri(f.uri)).files)
         refs.add(file.uri);
-    } catch {
-      // An unreadable sibling cannot prove a file unused: keep everything under the parent then.
-      for (const c of await listAll(parent, stores)) refs.add(c);
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      const reason = message.startsWith(`${f.uri}: `) ? message.slice(f.uri.length + 2) : message;
+      unreadable.push({ uri: f.uri, reason });
     }
   }
-  return refs;
+  if (unreadable.length > 0) for (const c of await listAll(parent, stores)) refs.add(c);
+  return { refs, unreadable };
 }
 
 async function listAll(dir: string, stores: StoreRegistry): Promise<string[]> {

@@ -25,7 +25,8 @@ import { readMetadata, writeMetadata } from "../../src/formats/metadata/index.js
 import { mapStreamHandles } from "../../src/formats/metadata/rewrite.js";
 import { listSnapshotFiles, verifySnapshot } from "../../src/ops/files.js";
 import { inspectSnapshot } from "../../src/ops/inspect.js";
-import { relocateSnapshot, toFlinkPath } from "../../src/ops/relocate.js";
+import { loadSnapshot } from "../../src/ops/locate.js";
+import { relocateLoaded, relocateSnapshot, toFlinkPath } from "../../src/ops/relocate.js";
 import { LocalStore, syncPath } from "../../src/storage/local.js";
 import { StoreRegistry } from "../../src/storage/registry.js";
 import type { CopyOptions } from "../../src/storage/store.js";
@@ -78,8 +79,15 @@ describe("relocate", () => {
       const report = await relocateSnapshot(f.metadataDir, target, { stores });
       assert.deepEqual(digest(f.caseDir), before, "the source changed");
       assert.equal(report.totals.copied, report.copies.length);
-      // All pointers of a savepoint are relative: the metadata needs no change at all.
+      // All pointers of a savepoint are relative: the metadata needs no change at all (its bytes are
+      // written as they are) ...
       assert.deepEqual(readFileSync(join(target, "_metadata")), readFileSync(f.metadataFile));
+      // ... and, encoded again (metadata that may have been edited), it comes out the same bytes
+      const again = await relocateLoaded(await loadSnapshot(f.metadataDir, stores), `${target}-encoded`, {
+        stores,
+      });
+      assert.equal(again.pointers.length, 0);
+      assert.deepEqual(readFileSync(join(`${target}-encoded`, "_metadata")), readFileSync(f.metadataFile));
       assert.ok((await verifySnapshot(target, { stores })).ok);
       const files = await listSnapshotFiles(target, { stores });
       assert.ok(files.selfContained);
@@ -308,6 +316,94 @@ describe("relocate", () => {
         assert.equal(inodes(own).get(rel), before.get(rel), `${rel} still at the source`);
       }
       assert.ok((await verifySnapshot(join(parent, "sp-2"), { stores })).ok, "the sibling still verifies");
+    });
+    it("a dry run says which files --move will rename, copy then delete, or copy and keep", async () => {
+      assert.ok(sp);
+      const source = join(scratch, "plan-move", "sp-1");
+      cpSync(sp.metadataDir, source, { recursive: true });
+      const target = join(scratch, "plan-move-dst");
+      const plan = await relocateSnapshot(source, target, { stores, move: true, dryRun: true });
+      assert.ok(plan.copies.length > 0);
+      assert.deepEqual(new Set(plan.copies.map((c) => c.action)), new Set(["rename"]));
+      const copyPlan = await relocateSnapshot(source, target, { stores, dryRun: true });
+      assert.deepEqual(new Set(copyPlan.copies.map((c) => c.action)), new Set(["copy"]));
+      const cli = await runCli(["relocate", source, target, "--move", "--dry-run"]);
+      assert.equal(cli.exitCode, 0, cli.stderr);
+      const lines = cli.stdout.split("\n");
+      assert.equal(lines.filter((l) => l.startsWith("  move (rename) ")).length, plan.copies.length);
+      assert.equal(lines.filter((l) => l.startsWith("  copy ")).length, 0, cli.stdout);
+      assert.match(
+        cli.stdout,
+        /different file systems, copied, and the source deleted once the target verifies/,
+      );
+
+      // a store that cannot rename: copied, then the source deleted
+      class NoRenameStore extends LocalStore {}
+      Object.defineProperty(NoRenameStore.prototype, "rename", { value: undefined });
+      const noRename = new StoreRegistry().register(["file"], () => new NoRenameStore());
+      const copyDelete = await relocateSnapshot(source, target, {
+        stores: noRename,
+        move: true,
+        dryRun: true,
+      });
+      assert.deepEqual(new Set(copyDelete.copies.map((c) => c.action)), new Set(["copy-delete"]));
+
+      // files a sibling snapshot references: copied (and kept), said so
+      const sibling = readMetadata(readFileSync(join(source, "_metadata")));
+      const absolute = mapStreamHandles(sibling, (h) =>
+        h.kind === "RelativeFileStateHandle"
+          ? {
+              kind: "FileStateHandle",
+              filePath: toFlinkPath(normalizeUri(join(source, h.relativePath))),
+              stateSize: h.stateSize,
+            }
+          : h,
+      );
+      const { mkdirSync, writeFileSync } = await import("node:fs");
+      mkdirSync(join(scratch, "plan-move", "sp-2"));
+      writeFileSync(join(scratch, "plan-move", "sp-2", "_metadata"), writeMetadata(absolute));
+      const kept = await relocateSnapshot(source, target, { stores, move: true, dryRun: true });
+      assert.deepEqual(new Set(kept.copies.map((c) => c.action)), new Set(["copy"]));
+      const keptCli = await runCli(["relocate", source, target, "--move", "--dry-run"]);
+      assert.equal(
+        keptCli.stdout.split("\n").filter((l) => l.startsWith("  copy ")).length,
+        kept.copies.length,
+      );
+      assert.ok(existsSync(join(source, "_metadata")) && !existsSync(target), "a dry run writes nothing");
+    });
+
+    it("an unreadable sibling _metadata keeps every source file, and the CLI names it and why", async () => {
+      assert.ok(sp);
+      const parent = join(scratch, "unreadable-sibling");
+      const source = join(parent, "sp-1");
+      cpSync(sp.metadataDir, source, { recursive: true });
+      const { mkdirSync, writeFileSync } = await import("node:fs");
+      mkdirSync(join(parent, "sp-2"));
+      const broken = join(parent, "sp-2", "_metadata");
+      writeFileSync(broken, Uint8Array.of(1, 2, 3));
+      const plan = await relocateSnapshot(source, join(scratch, "unreadable-dst"), {
+        stores,
+        move: true,
+        dryRun: true,
+      });
+      assert.equal(plan.unreadableSiblings.length, 1);
+      assert.equal(plan.unreadableSiblings[0]?.uri, normalizeUri(broken));
+      assert.ok((plan.unreadableSiblings[0]?.reason ?? "").length > 0);
+      assert.deepEqual(new Set(plan.copies.map((c) => c.action)), new Set(["copy"]));
+
+      const before = inodes(source);
+      const cli = await runCli(["relocate", source, join(scratch, "unreadable-dst"), "--move"]);
+      assert.equal(cli.exitCode, 0, cli.stderr);
+      assert.match(cli.stdout, /Kept +\d+ source files that other snapshots reference/);
+      const line = cli.stdout.split("\n").find((l) => l.startsWith("Unreadable "));
+      assert.ok(line, cli.stdout);
+      assert.ok(line.includes(normalizeUri(broken)), line);
+      assert.ok(line.includes(plan.unreadableSiblings[0]?.reason ?? "?"), line);
+      for (const c of plan.copies) {
+        const rel = relative(source, toLocalPath(c.from));
+        assert.equal(inodes(source).get(rel), before.get(rel), `${rel} kept at the source`);
+      }
+      assert.ok((await verifySnapshot(join(scratch, "unreadable-dst"), { stores })).ok);
     });
   });
 

@@ -1,6 +1,7 @@
 /** `savepoint relocate <src> <dst>`: copy or move a snapshot elsewhere, rewriting its file pointers. */
 
 import type { RelocateReport } from "../../ops/relocate.js";
+import { parentUri } from "../../storage/uri.js";
 import type { CliCommand } from "../command.js";
 import { progressReporter } from "../render/progress.js";
 import { formatBytes } from "../render/table.js";
@@ -82,6 +83,13 @@ export const relocateCommand: CliCommand<RelocateArgs> = {
   },
 };
 
+/** How a dry run names each planned action. */
+const PLAN_VERBS: Record<RelocateReport["copies"][number]["action"], string> = {
+  copy: "copy",
+  rename: "move (rename)",
+  "copy-delete": "move (copy, then delete the source)",
+};
+
 /** Renders a relocation report for a terminal. */
 export function renderRelocate(r: RelocateReport): string {
   const lines = [
@@ -94,7 +102,15 @@ export function renderRelocate(r: RelocateReport): string {
   if (r.mapped.length > 0) lines.push(`Mapped    ${r.mapped.length} files by --map (not copied)`);
   lines.push(`Pointers  ${r.pointers.length} rewritten`);
   if (r.dryRun) {
-    for (const c of r.copies) lines.push(`  copy ${c.from} -> ${c.to} (${formatBytes(c.size)})`);
+    if (r.copies.some((c) => c.action === "rename")) {
+      lines.push(
+        "  (rename: no bytes copied; where source and target turn out to be on different file systems, copied, and the source deleted once the target verifies)",
+      );
+    }
+    for (const c of r.copies) {
+      const what = c.from === c.to ? "keep" : PLAN_VERBS[c.action];
+      lines.push(`  ${what} ${c.from} -> ${c.to} (${formatBytes(c.size)})`);
+    }
     for (const m of r.mapped) lines.push(`  map  ${m.from} -> ${m.to}`);
     for (const p of r.pointers)
       lines.push(`  ptr  ${p.before} -> ${p.after}${p.relative ? " (relative)" : ""}`);
@@ -104,6 +120,11 @@ export function renderRelocate(r: RelocateReport): string {
   if (r.deleted.length > 0) lines.push(`Deleted   ${r.deleted.length} source files`);
   if (r.keptForOtherSnapshots.length > 0) {
     lines.push(`Kept      ${r.keptForOtherSnapshots.length} source files that other snapshots reference`);
+  }
+  for (const u of r.unreadableSiblings) {
+    lines.push(
+      `Unreadable ${u.uri}: ${u.reason}; it may reference any file beside it, so every source file under ${parentUri(r.source.directory)} is ${r.dryRun ? "to be copied and kept" : "kept"}`,
+    );
   }
   return `${lines.join("\n")}\n`;
 }
