@@ -63,7 +63,7 @@ function javaClasspath(): string {
 }
 
 function main(): void {
-  const cli = join(root, "dist/cli/main.js");
+  const cli = join(root, "dist/cli/bin.cjs");
   if (!existsSync(cli)) throw new Error("run `npm run build` first");
   const classpath = javaClasspath();
   const sizes = process.argv.slice(2).map(Number);
