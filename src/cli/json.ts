@@ -48,6 +48,17 @@ export class StreamedJsonArray {
   constructor(readonly items: Iterable<unknown>) {}
 }
 
+/**
+ * A value that writes its own JSON into a {@link JsonByteWriter}: the CLI's fast path for records
+ * whose shape is known (the subtask records of an inspect report). `write` must write exactly what
+ * `JSON.stringify(value, jsonReplacer, 2)` writes for the value it stands for, as it sits `depth`
+ * levels deep (its inner lines indented by `2 * (depth + 1)` spaces), and must write something.
+ * Not for the library's public values: only {@link jsonByteChunks} and the writer know it.
+ */
+export class WrittenJson {
+  constructor(readonly write: (w: JsonByteWriter, depth: number) => void) {}
+}
+
 /** Bytes of one output chunk of {@link jsonByteChunks} (the writer's buffer size). */
 export const JSON_CHUNK_BYTES = 1024 * 1024;
 
@@ -167,9 +178,14 @@ export class JsonByteWriter {
     let buf = this.buf;
     let pos = this.pos;
     const n = b.length;
-    if (n <= buf.length - pos && n < 64) {
-      for (let i = 0; i < n; i++) buf[pos++] = b[i] as number;
-      this.pos = pos;
+    if (n <= buf.length - pos) {
+      if (n < 64) {
+        for (let i = 0; i < n; i++) buf[pos++] = b[i] as number;
+        this.pos = pos;
+      } else {
+        buf.set(b, pos);
+        this.pos = pos + n;
+      }
       return;
     }
     let i = 0;
@@ -302,6 +318,24 @@ export class JsonByteWriter {
     } while (v > 0);
   }
 
+  /** A `bigint` as {@link jsonReplacer} has `JSON.stringify` write it: its decimal digits, quoted. */
+  bigint(v: bigint): void {
+    this.byte(QUOTE);
+    this.bigintDigits(v);
+    this.byte(QUOTE);
+  }
+
+  /** The decimal digits of a `bigint` (with `-` when negative), unquoted: `v.toString()`. */
+  bigintDigits(v: bigint): void {
+    if (v >= 0n && v <= MAX_SAFE) this.digits(Number(v));
+    else this.text(v.toString());
+  }
+
+  /** `true` or `false`. */
+  boolean(v: boolean): void {
+    this.bytes(v ? TRUE : FALSE);
+  }
+
   /**
    * Writes `value` as it sits `depth` levels deep (its inner lines indented by `2 * (depth + 1)`
    * spaces); false (nothing written) where `JSON.stringify` writes nothing (undefined, functions,
@@ -320,10 +354,7 @@ export class JsonByteWriter {
         this.bytes(value ? TRUE : FALSE);
         return true;
       case "bigint":
-        this.byte(QUOTE);
-        if (value >= 0n && value <= MAX_SAFE) this.digits(Number(value));
-        else this.text(value.toString());
-        this.byte(QUOTE);
+        this.bigint(value);
         return true;
       case "object":
         if (value === null) {
@@ -378,6 +409,10 @@ export class JsonByteWriter {
   /** A value that is not plain data: `JSON.stringify` writes it (toJSON, replacer), re-indented to `depth`. */
   private native(value: object, depth: number): boolean {
     if (value instanceof LaterJson) return this.value(value.get(), depth);
+    if (value instanceof WrittenJson) {
+      value.write(this, depth);
+      return true;
+    }
     if (value instanceof StreamedJsonArray) {
       this.array([...value.items], depth);
       return true;
@@ -413,7 +448,8 @@ export function serializeJson(value: unknown, depth: number): string | undefined
  * `chunkSize` bytes (the last one shorter; a chunk may end inside a token or a UTF-8 sequence).
  * Same bytes as `JSON.stringify(data, jsonReplacer, 2) + "\n"` (`toJSON` methods included; no cycles:
  * a cycle overflows the stack), with {@link LaterJson} and {@link StreamedJsonArray} written as their
- * value and elements.
+ * value and elements, and a {@link WrittenJson} as it writes itself (handed out whole, like a value
+ * at depth {@link WALK_DEPTH}).
  * The top levels are walked, and the chunks filled so far handed out after each value at
  * depth {@link WALK_DEPTH} (serialised whole), so at most one such value is held beyond a chunk.
  * Each chunk is a new buffer: the caller may keep it (e.g. queued in a stream).
@@ -423,6 +459,11 @@ export function* jsonByteChunks(data: unknown, chunkSize = JSON_CHUNK_BYTES): Ge
   function* write(value: unknown, depth: number, key: string): Generator<Uint8Array> {
     if (value instanceof LaterJson) {
       yield* write(value.get(), depth, key);
+      return;
+    }
+    if (value instanceof WrittenJson) {
+      value.write(w, depth);
+      yield* w.take();
       return;
     }
     if (value instanceof StreamedJsonArray) {
