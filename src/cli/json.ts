@@ -87,6 +87,8 @@ const PLAIN_ASCII = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
 /** Node's Buffer method behind `buf.write(s, offset, "latin1")`, without its argument checks (not in @types/node). */
 type LatinWritable = Buffer & { latin1Write(s: string, offset: number): number };
 
+/** Strings up to this length are checked and copied by a loop, longer ones by a regular expression and a native copy. */
+const SHORT_STRING = 16;
 const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
@@ -135,6 +137,9 @@ export class JsonByteWriter {
   private readonly filled: Buffer[] = [];
   /** The last string found plain ASCII (a file's `stored` pointer and its `uri` are often one string). */
   private lastPlain = "";
+  /** The buffer and offset where {@link lastPlain} was written, quoted (copied from there if met again). */
+  private lastBuf: Buffer | null = null;
+  private lastAt = 0;
 
   /** @param chunkSize bytes per buffer (at least 1; tests use tiny sizes to split every token). */
   constructor(readonly chunkSize = JSON_CHUNK_BYTES) {
@@ -179,7 +184,8 @@ export class JsonByteWriter {
     let pos = this.pos;
     const n = b.length;
     if (n <= buf.length - pos) {
-      if (n < 64) {
+      // A copy loop is faster for a few bytes, `set` (a native copy) from about 16 on.
+      if (n <= 16) {
         for (let i = 0; i < n; i++) buf[pos++] = b[i] as number;
         this.pos = pos;
       } else {
@@ -254,14 +260,38 @@ export class JsonByteWriter {
     const n = s.length;
     const buf = this.buf;
     const pos = this.pos;
-    if (n + 2 <= buf.length - pos && (s === this.lastPlain || PLAIN_ASCII.test(s))) {
-      this.lastPlain = s;
-      // Plain ASCII (file URIs, names, ids): its Latin-1 bytes between quotes.
-      buf[pos] = QUOTE;
-      const end = pos + 1 + (buf as LatinWritable).latin1Write(s, pos + 1);
-      buf[end] = QUOTE;
-      this.pos = end + 1;
-      return;
+    if (n + 2 <= buf.length - pos) {
+      if (n <= SHORT_STRING) {
+        // Short (roles, kinds, names): copied while checked, no native call.
+        let p = pos;
+        buf[p++] = QUOTE;
+        let i = 0;
+        for (; i < n; i++) {
+          const c = s.charCodeAt(i);
+          if (c < SPACE || c > 0x7e || c === QUOTE || c === BACKSLASH) break;
+          buf[p++] = c;
+        }
+        if (i === n) {
+          buf[p] = QUOTE;
+          this.pos = p + 1;
+          return;
+        }
+      } else if (s === this.lastPlain && this.lastBuf === buf) {
+        // Written before into this buffer (a file's URI right after its stored pointer): copied.
+        buf.copyWithin(pos, this.lastAt, this.lastAt + n + 2);
+        this.pos = pos + n + 2;
+        return;
+      } else if (PLAIN_ASCII.test(s)) {
+        // Plain ASCII (file URIs, names, ids): its Latin-1 bytes between quotes.
+        this.lastPlain = s;
+        this.lastBuf = buf;
+        this.lastAt = pos;
+        buf[pos] = QUOTE;
+        const end = pos + 1 + (buf as LatinWritable).latin1Write(s, pos + 1);
+        buf[end] = QUOTE;
+        this.pos = end + 1;
+        return;
+      }
     }
     this.escaped(s);
   }

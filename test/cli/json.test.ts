@@ -144,6 +144,41 @@ describe("CLI JSON", () => {
     assert.equal(toJson({ ops: new StreamedJsonArray([]) }), native({ ops: [] }));
   });
 
+  it("writes repeated strings (copied from where they were written) and short strings, in any chunk size", () => {
+    const uri = "s3://bucket/jobs/6c1e0f9b/shared/op-0-0/000000000042.sst";
+    const other = "hdfs://nn:8020/flink/checkpoints/chk-42/_metadata-and-more";
+    const values = [
+      uri,
+      uri,
+      "meta",
+      other,
+      'q"uote-and-longer-than-short',
+      uri,
+      other,
+      other,
+      "é",
+      uri,
+      "",
+      "x",
+    ];
+    for (const size of [1, 2, 3, 7, 20, 60, 61, 62, 63, 64, 100, 128, 1 << 20]) {
+      assert.deepEqual(bytesOf(values, size), Buffer.from(native(values), "utf8"), `chunk size ${size}`);
+    }
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.oneof(fc.constantFrom(uri, other, "delegate"), fc.string({ unit: "binary", maxLength: 40 })),
+          {
+            maxLength: 12,
+          },
+        ),
+        fc.integer({ min: 1, max: 90 }),
+        (strings, size) => assert.deepEqual(bytesOf(strings, size), Buffer.from(native(strings), "utf8")),
+      ),
+      { numRuns: 300 },
+    );
+  });
+
   it("writes large values in bounded chunks", () => {
     const data = { items: Array.from({ length: 50_000 }, (_, i) => ({ i, id: BigInt(i) * 10n ** 15n })) };
     const chunks = [...jsonChunks(data)];
