@@ -9,7 +9,7 @@
  * indentation and keys between two values are one pre-encoded byte sequence per nesting depth (e.g.
  * `",\n    "stored": "` between a file's role and its pointer), and values are written by their known
  * type. Strings still go through {@link JsonByteWriter.string} (quoting and escaping are its job), and
- * the small, rare parts (key-group ranges, state names, inline handles) through its generic
+ * key-group ranges (objects of the metadata model, not of the report) through its generic
  * {@link JsonByteWriter.value}.
  */
 
@@ -29,6 +29,10 @@ const HANDLE_KEYS = [
   "inline",
 ] as const;
 const FILE_KEYS = ["role", "stored", "relative", "uri", "stateSize"] as const;
+const STATE_NAME_KEYS = ["name", "mode"] as const;
+const INLINE_KEYS = ["role", "bytes"] as const;
+type StateName = HandleReport["stateNames"][number];
+type InlineHandle = HandleReport["inline"][number];
 
 /** The keys of `T` that `keys` leaves out: `never` when the writer writes every field. */
 type Unwritten<T, K extends readonly string[]> = Exclude<keyof T, K[number]>;
@@ -37,7 +41,9 @@ const EVERY_FIELD_WRITTEN: [
   Unwritten<SubtaskReport, typeof SUBTASK_KEYS>,
   Unwritten<HandleReport, typeof HANDLE_KEYS>,
   Unwritten<HandleFile, typeof FILE_KEYS>,
-] extends [never, never, never]
+  Unwritten<StateName, typeof STATE_NAME_KEYS>,
+  Unwritten<InlineHandle, typeof INLINE_KEYS>,
+] extends [never, never, never, never, never]
   ? true
   : false = true;
 void EVERY_FIELD_WRITTEN;
@@ -81,6 +87,16 @@ class Layout {
   readonly fileStateSize: Uint8Array;
   /** The closing quote of the state size, the end of the last file and of the files array. */
   readonly filesEnd: Uint8Array;
+  /** `[` or `,`, an entry's `{` and first key, for state names and inline handles. */
+  readonly firstStateName: Uint8Array;
+  readonly nextStateName: Uint8Array;
+  readonly stateNameMode: Uint8Array;
+  readonly firstInline: Uint8Array;
+  readonly nextInline: Uint8Array;
+  /** Includes the opening quote of the `bigint`'s digits. */
+  readonly inlineBytes: Uint8Array;
+  /** The closing line of an entry (after a closing quote) and of its array. */
+  readonly entriesEnd: Uint8Array;
 
   /** @param depth the depth of the subtask record (4 in an inspect report). */
   constructor(readonly depth: number) {
@@ -110,6 +126,14 @@ class Layout {
     this.absoluteUri = ascii(`,${member(f + 1, "relative")}false,${member(f + 1, "uri")}`);
     this.fileStateSize = ascii(`,${member(f + 1, "stateSize")}"`);
     this.filesEnd = ascii(`"\n${indent(f)}}\n${indent(h + 1)}]`);
+    // State names and inline handles sit at the depth of files.
+    this.firstStateName = ascii(`[\n${indent(f)}{${member(f + 1, "name")}`);
+    this.nextStateName = ascii(`\n${indent(f)}},\n${indent(f)}{${member(f + 1, "name")}`);
+    this.stateNameMode = ascii(`,${member(f + 1, "mode")}`);
+    this.firstInline = ascii(`[\n${indent(f)}{${member(f + 1, "role")}`);
+    this.nextInline = ascii(`"\n${indent(f)}},\n${indent(f)}{${member(f + 1, "role")}`);
+    this.inlineBytes = ascii(`,${member(f + 1, "bytes")}"`);
+    this.entriesEnd = ascii(`\n${indent(f)}}\n${indent(h + 1)}]`);
   }
 }
 
@@ -165,7 +189,18 @@ function writeHandle(w: JsonByteWriter, h: HandleReport, l: Layout): void {
   if (h.checkpointedSize === null) w.bytes(NULL);
   else w.bigint(h.checkpointedSize);
   w.bytes(l.stateNames);
-  w.value(h.stateNames, inner);
+  const names = h.stateNames;
+  if (names.length === 0) w.bytes(EMPTY_ARRAY);
+  else {
+    for (let i = 0; i < names.length; i++) {
+      const n = names[i] as StateName;
+      w.bytes(i === 0 ? l.firstStateName : l.nextStateName);
+      w.string(n.name);
+      w.bytes(l.stateNameMode);
+      w.string(n.mode);
+    }
+    w.bytes(l.entriesEnd);
+  }
   w.bytes(l.files);
   const files = h.files;
   if (files.length === 0) w.bytes(EMPTY_ARRAY);
@@ -184,7 +219,19 @@ function writeHandle(w: JsonByteWriter, h: HandleReport, l: Layout): void {
     w.bytes(l.filesEnd);
   }
   w.bytes(l.inline);
-  w.value(h.inline, inner);
+  const inline = h.inline;
+  if (inline.length === 0) w.bytes(EMPTY_ARRAY);
+  else {
+    for (let i = 0; i < inline.length; i++) {
+      const e = inline[i] as InlineHandle;
+      w.bytes(i === 0 ? l.firstInline : l.nextInline);
+      w.string(e.role);
+      w.bytes(l.inlineBytes);
+      w.bigintDigits(e.bytes);
+    }
+    w.byte(0x22);
+    w.bytes(l.entriesEnd);
+  }
   w.bytes(l.handleEnd);
 }
 
