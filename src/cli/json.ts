@@ -89,7 +89,8 @@ type LatinWritable = Buffer & { latin1Write(s: string, offset: number): number }
 
 /** Strings up to this length are checked and copied by a loop, longer ones by a regular expression and a native copy. */
 const SHORT_STRING = 16;
-const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
+/** 10^0 to 10^15: the decimal length of an integer below 2^53 (up to 16 digits) by comparisons. */
+const POWERS_OF_TEN = Array.from({ length: 16 }, (_, i) => 10 ** i);
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
 const SPACE = 0x20;
@@ -333,7 +334,7 @@ export class JsonByteWriter {
   /** The decimal digits of an integer in [0, 2^53), as `String(v)` writes them (-0 as `0`). */
   private digits(v: number): void {
     let len = 1;
-    for (let t = v; t >= 10; t = Math.floor(t / 10)) len++;
+    while (len < 16 && v >= (POWERS_OF_TEN[len] as number)) len++;
     if (len > this.buf.length - this.pos) {
       this.text(String(v));
       return;
@@ -341,8 +342,10 @@ export class JsonByteWriter {
     const buf = this.buf;
     let p = this.pos + len;
     this.pos = p;
+    for (; v >= 0x80000000; v = Math.floor(v / 10)) buf[--p] = 0x30 + (v % 10);
+    // Below 2^31: 32-bit integer arithmetic.
     do {
-      const q = Math.floor(v / 10);
+      const q = (v / 10) | 0;
       buf[--p] = 0x30 + (v - q * 10);
       v = q;
     } while (v > 0);
@@ -357,7 +360,9 @@ export class JsonByteWriter {
 
   /** The decimal digits of a `bigint` (with `-` when negative), unquoted: `v.toString()`. */
   bigintDigits(v: bigint): void {
-    if (v >= 0n && v <= MAX_SAFE) this.digits(Number(v));
+    // A safe integer `Number(v)` is `v` exactly (a larger `v` never rounds to a safe integer).
+    const n = Number(v);
+    if (n >= 0 && Number.isSafeInteger(n)) this.digits(n);
     else this.text(v.toString());
   }
 

@@ -179,6 +179,38 @@ describe("CLI JSON", () => {
     );
   });
 
+  it("writes integers and bigints of every decimal length as JSON.stringify does", () => {
+    const values: unknown[] = [
+      0,
+      -0,
+      1,
+      9,
+      10,
+      2 ** 31 - 1,
+      2 ** 31,
+      2 ** 32 - 1,
+      2 ** 32,
+      2 ** 53 - 1,
+      2 ** 53,
+      0.5,
+      -1,
+    ];
+    for (let p = 1n; p < 1n << 70n; p *= 10n) values.push(p - 1n, p, p + 1n, -p, Number(p), Number(p) - 1);
+    values.push(BigInt(Number.MAX_SAFE_INTEGER), BigInt(Number.MAX_SAFE_INTEGER) + 1n, -(1n << 63n));
+    // Nested: below the walked levels values are written by the byte writer itself (no replacer).
+    const data = nest(values, 6);
+    for (const size of [1, 3, 1 << 20]) {
+      assert.deepEqual(bytesOf(data, size), Buffer.from(native(data), "utf8"), `chunk size ${size}`);
+    }
+    fc.assert(
+      fc.property(fc.array(fc.oneof(fc.bigInt(), fc.maxSafeNat(), fc.nat(), fc.double())), (v) => {
+        const d = nest(v, 6);
+        assert.deepEqual(bytesOf(d, 1 << 16), Buffer.from(native(d), "utf8"));
+      }),
+      { numRuns: 300 },
+    );
+  });
+
   it("writes large values in bounded chunks", () => {
     const data = { items: Array.from({ length: 50_000 }, (_, i) => ({ i, id: BigInt(i) * 10n ** 15n })) };
     const chunks = [...jsonChunks(data)];
