@@ -7,8 +7,8 @@
  * Speed: the generic writer looks at every value's type and every object's keys, and copies each key
  * with its indentation from a map lookup. Here the keys are known, so the punctuation, newlines,
  * indentation and keys between two values are one pre-encoded byte sequence per nesting depth (e.g.
- * `",\n    "stored": "` between a file's role and its pointer), and values are written by their known
- * type. Strings still go through {@link JsonByteWriter.string} (quoting and escaping are its job), and
+ * `,\n` + 18 spaces + `"stored": ` between a file's role and its pointer), and values are written by
+ * their known type. Strings still go through {@link JsonByteWriter.string} (quoting and escaping are its job), and
  * key-group ranges (objects of the metadata model, not of the report) through its generic
  * {@link JsonByteWriter.value}.
  */
