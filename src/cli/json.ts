@@ -48,6 +48,17 @@ export class StreamedJsonArray {
   constructor(readonly items: Iterable<unknown>) {}
 }
 
+/**
+ * A value that writes its own JSON into a {@link JsonByteWriter}: the CLI's fast path for records
+ * whose shape is known (the subtask records of an inspect report). `write` must write exactly what
+ * `JSON.stringify(value, jsonReplacer, 2)` writes for the value it stands for, as it sits `depth`
+ * levels deep (its inner lines indented by `2 * (depth + 1)` spaces), and must write something.
+ * Not for the library's public values: only {@link jsonByteChunks} and the writer know it.
+ */
+export class WrittenJson {
+  constructor(readonly write: (w: JsonByteWriter, depth: number) => void) {}
+}
+
 /** Bytes of one output chunk of {@link jsonByteChunks} (the writer's buffer size). */
 export const JSON_CHUNK_BYTES = 1024 * 1024;
 
@@ -76,7 +87,10 @@ const PLAIN_ASCII = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
 /** Node's Buffer method behind `buf.write(s, offset, "latin1")`, without its argument checks (not in @types/node). */
 type LatinWritable = Buffer & { latin1Write(s: string, offset: number): number };
 
-const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
+/** Strings up to this length are checked and copied by a loop, longer ones by a regular expression and a native copy. */
+const SHORT_STRING = 16;
+/** 10^0 to 10^15: the decimal length of an integer below 2^53 (up to 16 digits) by comparisons. */
+const POWERS_OF_TEN = Array.from({ length: 16 }, (_, i) => 10 ** i);
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
 const SPACE = 0x20;
@@ -124,6 +138,9 @@ export class JsonByteWriter {
   private readonly filled: Buffer[] = [];
   /** The last string found plain ASCII (a file's `stored` pointer and its `uri` are often one string). */
   private lastPlain = "";
+  /** The buffer and offset where {@link lastPlain} was written, quoted (copied from there if met again). */
+  private lastBuf: Buffer | null = null;
+  private lastAt = 0;
 
   /** @param chunkSize bytes per buffer (at least 1; tests use tiny sizes to split every token). */
   constructor(readonly chunkSize = JSON_CHUNK_BYTES) {
@@ -167,9 +184,15 @@ export class JsonByteWriter {
     let buf = this.buf;
     let pos = this.pos;
     const n = b.length;
-    if (n <= buf.length - pos && n < 64) {
-      for (let i = 0; i < n; i++) buf[pos++] = b[i] as number;
-      this.pos = pos;
+    if (n <= buf.length - pos) {
+      // A copy loop is faster for a few bytes, `set` (a native copy) from about 16 on.
+      if (n <= 16) {
+        for (let i = 0; i < n; i++) buf[pos++] = b[i] as number;
+        this.pos = pos;
+      } else {
+        buf.set(b, pos);
+        this.pos = pos + n;
+      }
       return;
     }
     let i = 0;
@@ -238,14 +261,38 @@ export class JsonByteWriter {
     const n = s.length;
     const buf = this.buf;
     const pos = this.pos;
-    if (n + 2 <= buf.length - pos && (s === this.lastPlain || PLAIN_ASCII.test(s))) {
-      this.lastPlain = s;
-      // Plain ASCII (file URIs, names, ids): its Latin-1 bytes between quotes.
-      buf[pos] = QUOTE;
-      const end = pos + 1 + (buf as LatinWritable).latin1Write(s, pos + 1);
-      buf[end] = QUOTE;
-      this.pos = end + 1;
-      return;
+    if (n + 2 <= buf.length - pos) {
+      if (n <= SHORT_STRING) {
+        // Short (roles, kinds, names): copied while checked, no native call.
+        let p = pos;
+        buf[p++] = QUOTE;
+        let i = 0;
+        for (; i < n; i++) {
+          const c = s.charCodeAt(i);
+          if (c < SPACE || c > 0x7e || c === QUOTE || c === BACKSLASH) break;
+          buf[p++] = c;
+        }
+        if (i === n) {
+          buf[p] = QUOTE;
+          this.pos = p + 1;
+          return;
+        }
+      } else if (s === this.lastPlain && this.lastBuf === buf) {
+        // Written before into this buffer (a file's URI right after its stored pointer): copied.
+        buf.copyWithin(pos, this.lastAt, this.lastAt + n + 2);
+        this.pos = pos + n + 2;
+        return;
+      } else if (PLAIN_ASCII.test(s)) {
+        // Plain ASCII (file URIs, names, ids): its Latin-1 bytes between quotes.
+        this.lastPlain = s;
+        this.lastBuf = buf;
+        this.lastAt = pos;
+        buf[pos] = QUOTE;
+        const end = pos + 1 + (buf as LatinWritable).latin1Write(s, pos + 1);
+        buf[end] = QUOTE;
+        this.pos = end + 1;
+        return;
+      }
     }
     this.escaped(s);
   }
@@ -287,7 +334,7 @@ export class JsonByteWriter {
   /** The decimal digits of an integer in [0, 2^53), as `String(v)` writes them (-0 as `0`). */
   private digits(v: number): void {
     let len = 1;
-    for (let t = v; t >= 10; t = Math.floor(t / 10)) len++;
+    while (len < 16 && v >= (POWERS_OF_TEN[len] as number)) len++;
     if (len > this.buf.length - this.pos) {
       this.text(String(v));
       return;
@@ -295,11 +342,33 @@ export class JsonByteWriter {
     const buf = this.buf;
     let p = this.pos + len;
     this.pos = p;
+    for (; v >= 0x80000000; v = Math.floor(v / 10)) buf[--p] = 0x30 + (v % 10);
+    // Below 2^31: 32-bit integer arithmetic.
     do {
-      const q = Math.floor(v / 10);
+      const q = (v / 10) | 0;
       buf[--p] = 0x30 + (v - q * 10);
       v = q;
     } while (v > 0);
+  }
+
+  /** A `bigint` as {@link jsonReplacer} has `JSON.stringify` write it: its decimal digits, quoted. */
+  bigint(v: bigint): void {
+    this.byte(QUOTE);
+    this.bigintDigits(v);
+    this.byte(QUOTE);
+  }
+
+  /** The decimal digits of a `bigint` (with `-` when negative), unquoted: `v.toString()`. */
+  bigintDigits(v: bigint): void {
+    // A safe integer `Number(v)` is `v` exactly (a larger `v` never rounds to a safe integer).
+    const n = Number(v);
+    if (n >= 0 && Number.isSafeInteger(n)) this.digits(n);
+    else this.text(v.toString());
+  }
+
+  /** `true` or `false`. */
+  boolean(v: boolean): void {
+    this.bytes(v ? TRUE : FALSE);
   }
 
   /**
@@ -320,10 +389,7 @@ export class JsonByteWriter {
         this.bytes(value ? TRUE : FALSE);
         return true;
       case "bigint":
-        this.byte(QUOTE);
-        if (value >= 0n && value <= MAX_SAFE) this.digits(Number(value));
-        else this.text(value.toString());
-        this.byte(QUOTE);
+        this.bigint(value);
         return true;
       case "object":
         if (value === null) {
@@ -378,6 +444,10 @@ export class JsonByteWriter {
   /** A value that is not plain data: `JSON.stringify` writes it (toJSON, replacer), re-indented to `depth`. */
   private native(value: object, depth: number): boolean {
     if (value instanceof LaterJson) return this.value(value.get(), depth);
+    if (value instanceof WrittenJson) {
+      value.write(this, depth);
+      return true;
+    }
     if (value instanceof StreamedJsonArray) {
       this.array([...value.items], depth);
       return true;
@@ -413,7 +483,8 @@ export function serializeJson(value: unknown, depth: number): string | undefined
  * `chunkSize` bytes (the last one shorter; a chunk may end inside a token or a UTF-8 sequence).
  * Same bytes as `JSON.stringify(data, jsonReplacer, 2) + "\n"` (`toJSON` methods included; no cycles:
  * a cycle overflows the stack), with {@link LaterJson} and {@link StreamedJsonArray} written as their
- * value and elements.
+ * value and elements, and a {@link WrittenJson} as it writes itself (handed out whole, like a value
+ * at depth {@link WALK_DEPTH}).
  * The top levels are walked, and the chunks filled so far handed out after each value at
  * depth {@link WALK_DEPTH} (serialised whole), so at most one such value is held beyond a chunk.
  * Each chunk is a new buffer: the caller may keep it (e.g. queued in a stream).
@@ -423,6 +494,11 @@ export function* jsonByteChunks(data: unknown, chunkSize = JSON_CHUNK_BYTES): Ge
   function* write(value: unknown, depth: number, key: string): Generator<Uint8Array> {
     if (value instanceof LaterJson) {
       yield* write(value.get(), depth, key);
+      return;
+    }
+    if (value instanceof WrittenJson) {
+      value.write(w, depth);
+      yield* w.take();
       return;
     }
     if (value instanceof StreamedJsonArray) {

@@ -31,11 +31,22 @@ const digest = new Uint32Array(WORDS);
 /** A set of strings that only counts: {@link add} and {@link size}, nothing is kept but digests. */
 export class DistinctCounter {
   /** {@link WORDS} words per slot; a slot of zero words is empty. */
-  private table = new Uint32Array(INITIAL_SLOTS * WORDS);
+  private table: Uint32Array;
+  /** A power of two. */
   private slots = INITIAL_SLOTS;
   private count = 0;
   /** Whether the one string whose digest is all zeroes (never met in practice) was added. */
   private zeroSeen = false;
+
+  /**
+   * @param expected how many distinct strings are expected (at most): the table is made large enough
+   *   for them at once (16 bytes per slot, at most three quarters full), so it need not grow while
+   *   they are added. More can be added; the table then grows.
+   */
+  constructor(expected = 0) {
+    while (expected * 4 > this.slots * 3) this.slots *= 2;
+    this.table = new Uint32Array(this.slots * WORDS);
+  }
 
   /** Number of distinct strings added. */
   get size(): number {
@@ -94,7 +105,26 @@ export class DistinctCounter {
       const w1 = old[at + 1] as number;
       const w2 = old[at + 2] as number;
       const w3 = old[at + 3] as number;
-      if ((w0 | w1 | w2 | w3) !== 0) this.insert(w0, w1, w2, w3);
+      if ((w0 | w1 | w2 | w3) !== 0) this.insertNew(w0, w1, w2, w3);
     }
+  }
+
+  /** {@link insert} of a digest known not to be in the table (rehashing): no comparisons. */
+  private insertNew(w0: number, w1: number, w2: number, w3: number): void {
+    const t = this.table;
+    const mask = this.slots - 1;
+    let i = w0 & mask;
+    for (
+      let at = i * WORDS;
+      t[at] !== 0 || t[at + 1] !== 0 || t[at + 2] !== 0 || t[at + 3] !== 0;
+      at = i * WORDS
+    ) {
+      i = (i + 1) & mask;
+    }
+    const at = i * WORDS;
+    t[at] = w0;
+    t[at + 1] = w1;
+    t[at + 2] = w2;
+    t[at + 3] = w3;
   }
 }

@@ -336,7 +336,6 @@ function operatorReport(
   const bytes = emptyBytes();
   /** bytes.files, summed without a bigint addition per file. */
   const fileBytes = new ExactSum();
-  const files = new DistinctCounter();
   const names = new Map<string, OperatorStateDistributionMode>();
   let withState = 0;
   let finished = 0;
@@ -347,6 +346,7 @@ function operatorReport(
     bytes.coordinator += n;
     bytes.inline += n;
   }
+  let fileRecords = 0;
   for (const s of op.subtaskStates) {
     if (s.kind === "FinishedOperatorSubtaskState") {
       finished++;
@@ -355,7 +355,13 @@ function operatorReport(
     }
     const handles = subtaskHandles(s).map(({ slot, handle }) => handleReport(slot, handle, directory));
     if (handles.length > 0) withState++;
-    for (const h of handles) {
+    for (const h of handles) fileRecords += h.files.length;
+    subtaskStates.push({ index: s.subtaskIndex, finished: false, handles });
+  }
+  // Sized for every file record at once (the distinct files are at most that many).
+  const files = new DistinctCounter(fileRecords);
+  for (const s of subtaskStates) {
+    for (const h of s.handles) {
       const family: StateFamily = SLOT_FAMILY[h.slot];
       bytes[family] += h.stateSize;
       for (const f of h.files) {
@@ -365,7 +371,6 @@ function operatorReport(
       for (const i of h.inline) bytes.inline += i.bytes;
       for (const n of h.stateNames) names.set(n.name, n.mode);
     }
-    subtaskStates.push({ index: s.subtaskIndex, finished: false, handles });
   }
   bytes.files = fileBytes.value;
   bytes.total = bytes.keyed + bytes.operator + bytes.coordinator + bytes.channel;

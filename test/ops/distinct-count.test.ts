@@ -16,6 +16,22 @@ describe("DistinctCounter", () => {
     );
   });
 
+  it("counts exactly when presized for an expected count, below it and past it (growth)", () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.string({ maxLength: 6 }), { maxLength: 4000 }),
+        fc.integer({ min: 0, max: 5000 }),
+        (values, expected) => {
+          const c = new DistinctCounter(expected);
+          const set = new Set<string>();
+          for (const v of values) assert.equal(c.add(v), !set.has(v) && set.add(v) !== undefined);
+          assert.equal(c.size, set.size);
+        },
+      ),
+      { numRuns: 50 },
+    );
+  });
+
   it("adds to a second counter too (one digest): per-part and overall counts", () => {
     const total = new DistinctCounter();
     const union = new Set<string>();

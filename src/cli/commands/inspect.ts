@@ -6,6 +6,7 @@ import type { InspectReport, InspectSummary, OperatorReport } from "../../ops/in
 import type { CliCommand } from "../command.js";
 import { LaterJson, StreamedJsonArray } from "../json.js";
 import { formatBytes, renderTable } from "../render/table.js";
+import { operatorJson } from "./inspect-json.js";
 
 interface InspectArgs {
   path: string;
@@ -41,7 +42,7 @@ export const inspectCommand: CliCommand<InspectArgs> = {
     const later = (pick: (s: InspectSummary) => unknown) => new LaterJson(() => pick(stream.summary()));
     const data = {
       ...stream.head,
-      operators: new StreamedJsonArray(stream.operators()),
+      operators: new StreamedJsonArray(operatorsJson(stream.operators())),
       snapshot: later((s) => s.snapshot),
       unmatchedUids: later((s) => s.unmatchedUids),
       totals: later((s) => s.totals),
@@ -54,6 +55,10 @@ export const inspectCommand: CliCommand<InspectArgs> = {
     return { data, text };
   },
 };
+
+function* operatorsJson(operators: Iterable<OperatorReport>): Generator<unknown> {
+  for (const op of operators) yield operatorJson(op);
+}
 
 /**
  * Reads a uids file: a JSON array of strings, or one uid per line (blank lines and lines starting
