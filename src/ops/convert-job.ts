@@ -269,7 +269,8 @@ async function* sourceRecords(job: Job, options: JobOptions): AsyncGenerator<Can
 
 /** Writes one subtask's records as a RocksDB instance under `targetDir`; sets `job.result`. */
 async function runRocksDbJob(job: Job, targetDir: string, options: JobOptions): Promise<void> {
-  const r = await writeRocksDbSubtask(sourceRecords(job, options), {
+  // A function: the source can be read again (see writeRocksDbSubtask).
+  const r = await writeRocksDbSubtask(() => sourceRecords(job, options), {
     header: job.header,
     keyGroupRange: job.handle.keyGroupRange,
     maxParallelism: job.maxParallelism,

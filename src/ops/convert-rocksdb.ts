@@ -11,7 +11,9 @@
  * target they are streamed in place (each its own atomic store write under its UUID name); for other
  * stores they are spooled to a local temporary directory, then uploaded one by one and deleted. The
  * spool also takes the external sort's chunks. Memory stays bounded by the writer's (about 256 KiB of
- * table bytes per column family plus `maxRunBytes` of one run), whatever the state size.
+ * table bytes per column family plus `maxRunBytes` of one run), whatever the state size; runs in key
+ * order (canonical savepoints of RocksDB jobs) are streamed past {@link STREAM_RUNS_AFTER_BYTES} when
+ * the records can be read again, so that memory does not follow the runs' size either.
  */
 
 import { randomUUID } from "node:crypto";
@@ -36,6 +38,7 @@ import type { KeyedBackendHeader } from "../formats/state/headers.js";
 import { snapshotFileResolver } from "../formats/state/stream.js";
 import {
   type RocksDbInstanceFiles,
+  RunOrderError,
   type TableSink,
   type WrittenTable,
   writeRocksDbInstance,
@@ -68,6 +71,8 @@ export interface RocksDbSubtaskTarget {
   maxRunBytes?: number;
   /** The source file, named in errors. */
   source?: string;
+  /** Run bytes after which runs in key order are streamed (default {@link STREAM_RUNS_AFTER_BYTES}). */
+  streamRunsAfterBytes?: number;
 }
 
 /** The outcome of {@link writeRocksDbSubtask}. */
@@ -179,16 +184,42 @@ async function fileSink(path: string): Promise<TableSink> {
 }
 
 /**
+ * Run bytes after which a run in key order is written as it comes (`streamRunsAfterBytes`) when the
+ * records can be read again: 1 MiB. A run is a key group of one state, so buffering whole runs made
+ * memory follow the state's size (a 1 GiB bench savepoint's runs are 4x the 256 MiB one's, each record
+ * an object and two views kept until its run ends).
+ */
+export const STREAM_RUNS_AFTER_BYTES = 1024 * 1024;
+
+/**
  * Writes one subtask's records as a RocksDB instance into `target.targetDir` and builds its handle.
  *
- * @param records canonical records in canonical order (see `writeRocksDbInstance`).
+ * @param records canonical records in canonical order (see `writeRocksDbInstance`); as a function that
+ *   reads them anew, runs in key order are streamed ({@link STREAM_RUNS_AFTER_BYTES}), and should one
+ *   turn out not to be in order after all, the instance is written again from a fresh read, buffering
+ *   runs (the tables of the first attempt are removed).
  * @throws the errors of `writeRocksDbInstance` (CorruptSnapshotError for records out of place),
  *   StoreFaultError when a written file has another size than produced or the instance does not check
  *   out (`checkInstance`), and the stores' errors.
  */
 export async function writeRocksDbSubtask(
+  records: AsyncIterable<CanonicalRecord[]> | (() => AsyncIterable<CanonicalRecord[]>),
+  target: RocksDbSubtaskTarget,
+): Promise<RocksDbSubtaskResult> {
+  if (typeof records !== "function") return writeSubtaskOnce(records, target, false);
+  try {
+    return await writeSubtaskOnce(records(), target, true);
+  } catch (err) {
+    if (!(err instanceof RunOrderError)) throw err;
+    return writeSubtaskOnce(records(), target, false);
+  }
+}
+
+/** One attempt of {@link writeRocksDbSubtask}. */
+async function writeSubtaskOnce(
   records: AsyncIterable<CanonicalRecord[]>,
   target: RocksDbSubtaskTarget,
+  streamRuns: boolean,
 ): Promise<RocksDbSubtaskResult> {
   const spool = await mkdtemp(join(target.spoolDirectory ?? tmpdir(), "savepoint-kit-rocksdb-"));
   // A local target gets the tables streamed in place (each an atomic store write of its own); other
@@ -218,6 +249,9 @@ export async function writeRocksDbSubtask(
         },
         spillDirectory: spool,
         ...(target.maxRunBytes === undefined ? {} : { maxRunBytes: target.maxRunBytes }),
+        ...(streamRuns
+          ? { streamRunsAfterBytes: target.streamRunsAfterBytes ?? STREAM_RUNS_AFTER_BYTES }
+          : {}),
         dbId: randomUUID(),
         ...(target.source === undefined ? {} : { source: target.source }),
       });

@@ -144,6 +144,13 @@ export function workerStoresFor(stores: StoreRegistry, uris: Iterable<string>): 
  * `maxOldGenerationSizeMb` 64 / 96 / 128: 27.2 / 26.5 / 27.1 s CPU, 367 / 402 / 363 MiB (far more
  * garbage collection for a live heap of about 25 MiB: slower); `maxYoungGenerationSizeMb` 8: 21.4 s,
  * 469 MiB; 96: 17.9 s, 537 MiB.
+ * Again once the open tables' indexes were made flat (`IndexBlock`: the live heap of a 1 GiB subtask
+ * went from about 40 to 15 MiB) and the per-block copies and arenas were cut (2026-11-22, loaded
+ * machine, one run each, CPU user+sys): 256 MiB: no limits 7.9 s, 326 MiB; old 64: 8.6 s, 279 MiB;
+ * old 32: 8.4 s, 313 MiB; old 48 + young 16: 8.9 s, 251 MiB. 1 GiB: no limits 22.3 s, 363 MiB; old 64:
+ * 24.6 s, 343 MiB; old 48 + young 16: 25.5 s, 310 MiB; young 16: 20.6 s, 355 MiB; old 64 + young 8:
+ * 27.7 s, 279 MiB. Still 10-25% more CPU for any old-generation cap (what is left to collect is mostly
+ * external memory: read blocks and output buffers, which V8 collects per 64 MiB of growth), so no limits.
  */
 function startWorker(): Worker {
   if (!import.meta.url.endsWith(".ts")) return new Worker(new URL("./convert-worker.js", import.meta.url));

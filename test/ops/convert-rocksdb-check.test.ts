@@ -130,4 +130,59 @@ describe("writeRocksDbSubtask: the check of the written instance", () => {
     assert.deepEqual(left, []);
     await stores.close();
   });
+
+  it("streams runs in key order; a streamed run out of order is written again from a fresh read", async () => {
+    const src = await source();
+    // One long run (key group and state of the source's first record), in key order, then the same
+    // with one record moved to the run's end: in order for more than the bound, then not.
+    const first = src.records[0] as CanonicalRecord;
+    const prefix = src.maxParallelism > 128 ? 2 : 1;
+    const run: CanonicalRecord[] = [];
+    for (let i = 0; i < 300; i++) {
+      const key = new Uint8Array([
+        ...first.key.subarray(0, prefix),
+        ...new TextEncoder().encode(`k${1000 + i}`),
+      ]);
+      run.push({ keyGroup: first.keyGroup, stateId: first.stateId, key, value: new Uint8Array(40).fill(i) });
+    }
+    const rest = src.records.filter((r) => r.keyGroup !== first.keyGroup);
+    const ordered = [...run, ...rest];
+    const records = [...run.slice(0, 200), ...run.slice(201), run[200] as CanonicalRecord, ...rest];
+    const bound = 50 * (run[0] as CanonicalRecord).key.byteLength + 50 * 40;
+    const outcome = async (recs: CanonicalRecord[], name: string) => {
+      const dir = join(tmp, name);
+      let reads = 0;
+      const stores = new StoreRegistry();
+      const r = await writeRocksDbSubtask(
+        () => {
+          reads++;
+          return batches(recs);
+        },
+        {
+          header: src.header,
+          keyGroupRange: src.handle.keyGroupRange,
+          maxParallelism: src.maxParallelism,
+          checkpointId: 1n,
+          targetDir: normalizeUri(dir),
+          stores,
+          compression: "snappy",
+          spoolDirectory: tmp,
+          streamRunsAfterBytes: Math.max(1, bound),
+        },
+      );
+      // Only the files of the handle are left in the target directory.
+      const names = r.handle.privateState.map((p) => (p.handle as { relativePath: string }).relativePath);
+      const meta = (r.handle.metaStateHandle as { relativePath: string }).relativePath;
+      assert.deepEqual(readdirSync(dir).sort(), [...names, meta].sort());
+      await stores.close();
+      return { r, reads };
+    };
+    const inOrder = await outcome(ordered, "streamed");
+    assert.equal(inOrder.reads, 1);
+    assert.equal(inOrder.r.records, ordered.length);
+    const again = await outcome(records, "streamed-again");
+    assert.equal(again.reads, 2);
+    assert.equal(again.r.records, ordered.length);
+    assert.equal(again.r.bytes, inOrder.r.bytes);
+  });
 });

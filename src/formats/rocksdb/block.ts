@@ -75,35 +75,17 @@ function blockLayout(contents: Uint8Array, origin: ByteOrigin): { entriesEnd: nu
   return { entriesEnd, numRestarts };
 }
 
-/** Reads the shared/non-shared key header and rebuilds the key from the previous one. */
-function readKey(r: ByteReader, prev: Uint8Array, withValueLength: boolean) {
-  const at = r.pos;
-  const shared = r.varint32("shared key length");
-  const nonShared = r.varint32("unshared key length");
-  const valueLength = withValueLength ? r.varint32("value length") : -1;
-  if (shared > prev.byteLength) {
-    throw r.corrupt(`entry shares ${shared} key bytes but the previous key has ${prev.byteLength}`, at);
-  }
-  const delta = r.bytesN(nonShared, "key bytes");
-  let key: Uint8Array;
-  if (shared === 0) key = delta;
-  else {
-    key = new Uint8Array(shared + nonShared);
-    key.set(prev.subarray(0, shared), 0);
-    key.set(delta, shared);
-  }
-  return { at, shared, key, valueLength };
-}
-
 /**
  * Decodes every entry of a data or meta block (contents without trailer, decompressed).
  *
  * Keys stored whole are views into the block itself, keys that share a prefix views into an arena
- * (one per block, rarely more), values views into the block: no per-entry allocation besides the views.
+ * (one per block, rarely more; sized for the keys, not the block: the arena lives as long as any of its
+ * keys, and all of it is garbage the collector must catch up with), values views into the block: no
+ * per-entry allocation besides the views.
  * @throws CorruptSnapshotError (label and absolute offset from `origin`) for bad lengths.
  */
 export function decodeBlock(contents: Uint8Array, origin: ByteOrigin): BlockEntry[] {
-  const { entriesEnd } = blockLayout(contents, origin);
+  const { entriesEnd, numRestarts } = blockLayout(contents, origin);
   const b = contents;
   const base = origin.baseOffset ?? 0;
   const fail = (message: string, at: number) => corrupt(message, origin, base + at);
@@ -145,7 +127,12 @@ export function decodeBlock(contents: Uint8Array, origin: ByteOrigin): BlockEntr
     else {
       const n = shared + nonShared;
       if (used + n > arena.byteLength) {
-        arena = new Uint8Array(Math.max(2 * arena.byteLength, entriesEnd, n));
+        // First arena: room for the block's entries at most (restart interval 16, RocksDB's default)
+        // with keys about this long, never more than the block: a block of a few large values (4 KiB
+        // blocks of 1 KiB values: 4 entries) needs a few hundred bytes, not the block's size.
+        const size =
+          arena === EMPTY ? Math.min(entriesEnd, numRestarts * 16 * (n + 8)) : 2 * arena.byteLength;
+        arena = new Uint8Array(Math.max(size, n));
         used = 0;
       }
       arena.set(prev.subarray(0, shared), used);
@@ -162,7 +149,163 @@ export function decodeBlock(contents: Uint8Array, origin: ByteOrigin): BlockEntr
 }
 
 /**
- * Decodes every entry of an index block (contents without trailer, decompressed).
+ * The entries of a decoded index block in flat arrays: every separator key copied into one arena, the
+ * block handles in two `Float64Array`s (offsets and sizes, bytes; below 2^53). An open table keeps its
+ * index for as long as it is read; as {@link IndexEntry} objects (three objects and a key view per data
+ * block, a few hundred bytes) the indexes of the 30-odd tables a 1 GiB subtask merges at once held
+ * tens of MiB of heap; flat, about 16 bytes plus the key per data block. Mirrors what RocksDB's
+ * `IndexBlockIter` reads out of the index block (`table/block_based/block.cc`), decoded once.
+ */
+export class IndexBlock {
+  private constructor(
+    /** Number of entries. */
+    readonly length: number,
+    private readonly offsets: Float64Array,
+    private readonly sizes: Float64Array,
+    /** Entry i's key is `keys[keyEnds[i-1] .. keyEnds[i])` (first keys of kBinarySearchWithFirstKey after). */
+    private readonly keyEnds: Uint32Array,
+    private readonly keys: Uint8Array,
+    /** kBinarySearchWithFirstKey: entry i's first key is `firstKeys[firstKeyEnds[i-1] .. firstKeyEnds[i])`. */
+    private readonly firstKeyEnds: Uint32Array | null,
+    private readonly firstKeys: Uint8Array | null,
+  ) {}
+
+  /**
+   * Decodes an index block (contents without trailer, decompressed); see {@link decodeIndexBlock}.
+   * @throws CorruptSnapshotError for bad lengths, handles or deltas (file offset from `origin`).
+   */
+  static decode(contents: Uint8Array, origin: ByteOrigin, format: IndexBlockFormat): IndexBlock {
+    const { entriesEnd, numRestarts } = blockLayout(contents, origin);
+    const r = new ByteReader(contents, origin, 0, entriesEnd);
+    // Capacity guesses, grown by doubling: an entry takes at least 3 bytes of the block.
+    let cap = Math.max(numRestarts, 16);
+    let offsets = new Float64Array(cap);
+    let sizes = new Float64Array(cap);
+    let keyEnds = new Uint32Array(cap);
+    let keys = new Uint8Array(Math.max(64, entriesEnd));
+    let usedKeys = 0;
+    let firstKeyEnds: Uint32Array | null = format.hasFirstKey ? new Uint32Array(cap) : null;
+    let firstKeys: Uint8Array | null = format.hasFirstKey ? new Uint8Array(Math.max(64, entriesEnd)) : null;
+    let usedFirst = 0;
+    let n = 0;
+    let prevStart = 0;
+    let prevEnd = 0;
+    let prevOffset = -1;
+    let prevSize = 0;
+    const grow = <T extends Float64Array | Uint32Array | Uint8Array>(a: T, size: number): T => {
+      const b = new (a.constructor as new (n: number) => T)(size);
+      b.set(a);
+      return b;
+    };
+    while (!r.atEnd) {
+      const at = r.pos;
+      const shared = r.varint32("shared key length");
+      const nonShared = r.varint32("unshared key length");
+      const valueLength = format.valueDeltaEncoded ? -1 : r.varint32("value length");
+      if (shared > prevEnd - prevStart) {
+        throw r.corrupt(
+          `entry shares ${shared} key bytes but the previous key has ${prevEnd - prevStart}`,
+          at,
+        );
+      }
+      const delta = r.bytesN(nonShared, "key bytes");
+      if (n === cap) {
+        cap *= 2;
+        offsets = grow(offsets, cap);
+        sizes = grow(sizes, cap);
+        keyEnds = grow(keyEnds, cap);
+        if (firstKeyEnds) firstKeyEnds = grow(firstKeyEnds, cap);
+      }
+      const keyLength = shared + nonShared;
+      if (usedKeys + keyLength > keys.byteLength)
+        keys = grow(keys, Math.max(2 * keys.byteLength, usedKeys + keyLength));
+      keys.copyWithin(usedKeys, prevStart, prevStart + shared);
+      keys.set(delta, usedKeys + shared);
+      const valueEnd = valueLength >= 0 ? r.pos + valueLength : -1;
+      if (valueEnd > entriesEnd) throw r.corrupt(`index value of ${valueLength} bytes past the entries`, at);
+      let offset: number;
+      let size: number;
+      if (format.valueDeltaEncoded && shared > 0) {
+        if (prevOffset < 0) throw r.corrupt("delta-encoded index value without a previous handle", at);
+        const d = r.varsigned64("index size delta");
+        offset = prevOffset + prevSize + BLOCK_TRAILER_SIZE;
+        size = prevSize + d;
+        if (size < 0) throw r.corrupt(`negative block size ${size} in index`, at);
+      } else {
+        ({ offset, size } = readBlockHandle(r, "index block handle"));
+      }
+      if (firstKeys && firstKeyEnds) {
+        const first = r.lengthPrefixed("first key of block");
+        if (usedFirst + first.byteLength > firstKeys.byteLength) {
+          firstKeys = grow(firstKeys, Math.max(2 * firstKeys.byteLength, usedFirst + first.byteLength));
+        }
+        firstKeys.set(first, usedFirst);
+        usedFirst += first.byteLength;
+        firstKeyEnds[n] = usedFirst;
+      }
+      if (valueEnd >= 0) {
+        if (r.pos > valueEnd) throw r.corrupt("index value longer than its length", at);
+        r.pos = valueEnd;
+      }
+      offsets[n] = offset;
+      sizes[n] = size;
+      prevStart = usedKeys;
+      usedKeys += keyLength;
+      prevEnd = usedKeys;
+      keyEnds[n] = usedKeys;
+      prevOffset = offset;
+      prevSize = size;
+      n++;
+    }
+    // Trimmed copies: the table keeps these for as long as it is open.
+    return new IndexBlock(
+      n,
+      offsets.slice(0, n),
+      sizes.slice(0, n),
+      keyEnds.slice(0, n),
+      keys.slice(0, usedKeys),
+      firstKeyEnds ? firstKeyEnds.slice(0, n) : null,
+      firstKeys ? firstKeys.slice(0, usedFirst) : null,
+    );
+  }
+
+  /** Entry `i`'s separator key (a view; do not modify). */
+  key(i: number): Uint8Array {
+    return this.keys.subarray(i === 0 ? 0 : (this.keyEnds[i - 1] as number), this.keyEnds[i] as number);
+  }
+
+  /** Entry `i`'s block handle (a new object). */
+  handle(i: number): BlockHandle {
+    return { offset: this.offsets[i] as number, size: this.sizes[i] as number };
+  }
+
+  /** Entry `i` as an {@link IndexEntry} (new objects; the keys are views). */
+  entry(i: number): IndexEntry {
+    const f = this.firstKeys;
+    const e = this.firstKeyEnds;
+    return {
+      key: this.key(i),
+      handle: this.handle(i),
+      firstInternalKey: f && e ? f.subarray(i === 0 ? 0 : (e[i - 1] as number), e[i] as number) : null,
+    };
+  }
+
+  /** Bytes held by the arrays (for memory accounting and tests). */
+  get byteLength(): number {
+    return (
+      this.offsets.byteLength +
+      this.sizes.byteLength +
+      this.keyEnds.byteLength +
+      this.keys.byteLength +
+      (this.firstKeyEnds?.byteLength ?? 0) +
+      (this.firstKeys?.byteLength ?? 0)
+    );
+  }
+}
+
+/**
+ * Decodes every entry of an index block (contents without trailer, decompressed), as objects (see
+ * {@link IndexBlock} for the flat form an open table keeps).
  * @throws CorruptSnapshotError for bad lengths, handles or deltas.
  */
 export function decodeIndexBlock(
@@ -170,35 +313,6 @@ export function decodeIndexBlock(
   origin: ByteOrigin,
   format: IndexBlockFormat,
 ): IndexEntry[] {
-  const { entriesEnd } = blockLayout(contents, origin);
-  const r = new ByteReader(contents, origin, 0, entriesEnd);
-  const out: IndexEntry[] = [];
-  let prev: Uint8Array = new Uint8Array(0);
-  let prevHandle: BlockHandle | null = null;
-  while (!r.atEnd) {
-    const { at, shared, key, valueLength } = readKey(r, prev, !format.valueDeltaEncoded);
-    const valueEnd = valueLength >= 0 ? r.pos + valueLength : -1;
-    if (valueEnd > entriesEnd) throw r.corrupt(`index value of ${valueLength} bytes past the entries`, at);
-    let handle: BlockHandle;
-    if (format.valueDeltaEncoded && shared > 0) {
-      if (!prevHandle) throw r.corrupt("delta-encoded index value without a previous handle", at);
-      const delta = r.varsigned64("index size delta");
-      handle = {
-        offset: prevHandle.offset + prevHandle.size + BLOCK_TRAILER_SIZE,
-        size: prevHandle.size + delta,
-      };
-      if (handle.size < 0) throw r.corrupt(`negative block size ${handle.size} in index`, at);
-    } else {
-      handle = readBlockHandle(r, "index block handle");
-    }
-    const firstInternalKey = format.hasFirstKey ? r.lengthPrefixed("first key of block") : null;
-    if (valueEnd >= 0) {
-      if (r.pos > valueEnd) throw r.corrupt("index value longer than its length", at);
-      r.pos = valueEnd;
-    }
-    out.push({ key, handle, firstInternalKey });
-    prev = key;
-    prevHandle = handle;
-  }
-  return out;
+  const index = IndexBlock.decode(contents, origin, format);
+  return Array.from({ length: index.length }, (_, i) => index.entry(i));
 }

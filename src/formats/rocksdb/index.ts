@@ -10,6 +10,7 @@ export {
   type BlockEntry,
   decodeBlock,
   decodeIndexBlock,
+  IndexBlock,
   type IndexBlockFormat,
   type IndexEntry,
 } from "./block.js";

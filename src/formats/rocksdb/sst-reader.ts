@@ -27,7 +27,7 @@
 
 import { UnsupportedVersionError } from "../../errors.js";
 import type { RangeReader } from "../../storage/store.js";
-import { decodeBlock, decodeIndexBlock, type IndexBlockFormat, type IndexEntry } from "./block.js";
+import { decodeBlock, IndexBlock, type IndexBlockFormat } from "./block.js";
 import { checksumTypeName, READ_AHEAD_CHUNK, ReadAhead, verifyBlockTrailer } from "./block-io.js";
 import { type ByteOrigin, ByteReader, compareBytes, corrupt, latin1String } from "./coding.js";
 import { DEFAULT_MAX_BLOCK_BYTES, decompressBlock } from "./compression.js";
@@ -121,7 +121,8 @@ export const BYTEWISE_COMPARATOR = "leveldb.BytewiseComparator";
 
 /** An open table. Create with {@link SstReader.open}. */
 export class SstReader {
-  private topIndex: IndexEntry[] = [];
+  /** The top-level index, flat (see {@link IndexBlock}): kept while the table is open. */
+  private topIndex: IndexBlock | null = null;
   private indexFormat: IndexBlockFormat = { valueDeltaEncoded: false, hasFirstKey: false };
   /** The global sequence number of an ingested external file, or null. */
   globalSeqno: bigint | null = null;
@@ -216,13 +217,18 @@ export class SstReader {
     return readBlockContents({ file: this.file, footer: this.footer, opts: this.options }, handle, label);
   }
 
-  private async readIndexBlock(handle: BlockHandle, label: string): Promise<IndexEntry[]> {
+  private async readIndexBlock(handle: BlockHandle, label: string): Promise<IndexBlock> {
     const contents = await this.readBlock(handle, label);
-    return decodeIndexBlock(
+    return IndexBlock.decode(
       contents,
       { uri: this.file.uri, baseOffset: handle.offset, label },
       this.indexFormat,
     );
+  }
+
+  /** The top-level index (read by {@link open}). */
+  private index(): IndexBlock {
+    return this.topIndex as IndexBlock;
   }
 
   /** The user key of an index separator (index keys are internal keys unless "is user key"). */
@@ -232,14 +238,13 @@ export class SstReader {
   }
 
   /** First index position whose separator's user key is >= `from` (binary search). */
-  private lowerBound(index: IndexEntry[], from: Uint8Array | undefined): number {
+  private lowerBound(index: IndexBlock, from: Uint8Array | undefined): number {
     if (!from) return 0;
     let lo = 0;
     let hi = index.length;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      const entry = index[mid] as IndexEntry;
-      if (compareBytes(this.separatorUserKey(entry.key), from) < 0) lo = mid + 1;
+      if (compareBytes(this.separatorUserKey(index.key(mid)), from) < 0) lo = mid + 1;
       else hi = mid;
     }
     return lo;
@@ -251,16 +256,17 @@ export class SstReader {
    */
   async *dataBlockHandles(from?: Uint8Array): AsyncGenerator<BlockHandle> {
     const partitioned = this.properties.indexType === IndexType.TWO_LEVEL_INDEX_SEARCH;
-    const start = this.lowerBound(this.topIndex, from);
-    for (let i = start; i < this.topIndex.length; i++) {
-      const top = this.topIndex[i] as IndexEntry;
+    const top = this.index();
+    const start = this.lowerBound(top, from);
+    for (let i = start; i < top.length; i++) {
+      const handle = top.handle(i);
       if (!partitioned) {
-        yield top.handle;
+        yield handle;
         continue;
       }
-      const partition = await this.readIndexBlock(top.handle, `index partition at ${top.handle.offset}`);
+      const partition = await this.readIndexBlock(handle, `index partition at ${handle.offset}`);
       const first = i === start ? this.lowerBound(partition, from) : 0;
-      for (let j = first; j < partition.length; j++) yield (partition[j] as IndexEntry).handle;
+      for (let j = first; j < partition.length; j++) yield partition.handle(j);
     }
   }
 
@@ -269,9 +275,10 @@ export class SstReader {
    * blocks come first in a block-based table). Read-ahead stops there.
    */
   private dataEnd(): number {
-    const last = this.topIndex[this.topIndex.length - 1];
-    if (last && this.properties.indexType !== IndexType.TWO_LEVEL_INDEX_SEARCH) {
-      return Math.min(this.file.size, last.handle.offset + last.handle.size + BLOCK_TRAILER_SIZE);
+    const top = this.index();
+    if (top.length > 0 && this.properties.indexType !== IndexType.TWO_LEVEL_INDEX_SEARCH) {
+      const last = top.handle(top.length - 1);
+      return Math.min(this.file.size, last.offset + last.size + BLOCK_TRAILER_SIZE);
     }
     return this.footer.metaindexHandle.offset;
   }

@@ -4,8 +4,9 @@
  * of its decoding reader and of Flink's `FullSnapshotRestoreOperation` / `KeyGroupsIterator`, which
  * also hand out `(kvStateId, key, value)` byte arrays with the meta-data flag cleared.
  *
- * Keys and values handed out are views of the stream's buffers (decompressed chunks joined; never
- * written again once read), so a record costs no copy; memory is bounded by the buffers a batch of
+ * Keys and values handed out are views of the stream's buffers (decompressed chunks joined, or the
+ * store's read blocks as they are; never written), so a record costs no copy (but the key of a state
+ * run's last record, copied to clear its meta-data flag); memory is bounded by the buffers a batch of
  * records and the store's read block span, whatever the file size.
  */
 
@@ -208,8 +209,13 @@ function decodeRecords(
     const flagged = ((bytes[at + 4] as number) & META_DATA_FOLLOWS_FLAG) !== 0;
     const recordEnd = vAt + 4 + vLen + (flagged ? 2 : 0);
     if (recordEnd > end) break;
-    const key = bytes.subarray(at + 4, vAt);
-    key[0] = (key[0] as number) & ~META_DATA_FOLLOWS_FLAG;
+    // The stream's buffers may be the store's own bytes (an inline file's, a read handed out without a
+    // copy): never written. Only the last key of a state run carries the flag, and is copied to clear it.
+    let key = bytes.subarray(at + 4, vAt);
+    if (flagged) {
+      key = key.slice();
+      key[0] = (key[0] as number) & ~META_DATA_FOLLOWS_FLAG;
+    }
     out.push({ keyGroup: kg, stateId, key, value: bytes.subarray(vAt + 4, vAt + 4 + vLen) });
     decoded++;
     pos = recordEnd;

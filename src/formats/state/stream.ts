@@ -174,12 +174,20 @@ export class FileCursor {
       }
     }
     const len = Math.min(want, this.file.size - from);
-    const fresh = await this.file.read(from, len);
+    const read = await this.file.read(from, len);
+    // A plain Uint8Array view (a Buffer's subarray is much slower, and callers slice this buffer).
+    const fresh = new Uint8Array(read.buffer, read.byteOffset, read.byteLength);
     const keep = this.buf.subarray(this.at - this.bufStart);
-    const next = new Uint8Array(keep.length + fresh.length);
-    next.set(keep, 0);
-    next.set(fresh, keep.length);
-    this.buf = next;
+    if (keep.length === 0) {
+      // Nothing left of the old buffer (the usual case of sequential reads): the block as it is, no
+      // copy (a copy per block was as much garbage again as the bytes read).
+      this.buf = fresh;
+    } else {
+      const next = new Uint8Array(keep.length + fresh.length);
+      next.set(keep, 0);
+      next.set(fresh, keep.length);
+      this.buf = next;
+    }
     this.bufStart = this.at;
     return this.buffered;
   }
@@ -482,14 +490,16 @@ export class StreamInput {
       return false;
     }
     const keep = this.buf.subarray(this.pos);
-    const next = new Uint8Array(keep.length + got);
-    next.set(keep, 0);
+    // One piece and nothing left over (reads of whole pieces): the piece as it is, without a copy.
+    const whole = keep.length === 0 && pieces.length === 1;
+    const next = whole ? (pieces[0] as Piece).bytes : new Uint8Array(keep.length + got);
+    if (!whole) next.set(keep, 0);
     let at = keep.length;
     const newLogical = this.bufLogical + this.pos;
     const firstLogical = newLogical + keep.length;
     let logical = firstLogical;
     for (const p of pieces) {
-      next.set(p.bytes, at);
+      if (!whole) next.set(p.bytes, at);
       at += p.bytes.length;
       this.spans.push({
         logical,

@@ -28,7 +28,10 @@
  * to `maxRunBytes` and sorted unless it is already in order (checked as it comes); a longer run goes
  * through an external merge sort (`./external-sort.ts`: sorted chunks spilled to `spillDirectory`, then
  * a k-way merge; a run in order makes a single chunk that is only read back). Memory is bounded by
- * `maxRunBytes` whatever the run, and so whatever the state size.
+ * `maxRunBytes` whatever the run, and so whatever the state size. With `streamRunsAfterBytes`, a run in
+ * key order is written as it comes once past that many bytes (memory no longer follows the runs' size,
+ * which grows with the state's), and a streamed run found out of order ends the write with
+ * {@link RunOrderError} for the caller to start over without streaming.
  */
 
 import { tmpdir } from "node:os";
@@ -78,6 +81,14 @@ export interface RocksDbInstanceOptions {
   maxRunBytes?: number;
   /** Local directory for the external sort's chunk files (default the OS temporary directory). */
   spillDirectory?: string;
+  /**
+   * Stream runs in key order: once a run's records so far are strictly ascending and hold more than
+   * this many bytes (counted as for `maxRunBytes`), they are written at once and the rest of the run
+   * as it comes, so that memory does not follow the run's size. A later record out of order then ends
+   * the write with {@link RunOrderError}: the caller starts over without this option (the run is sorted
+   * in memory or externally). Default: runs are buffered whole (`maxRunBytes`).
+   */
+  streamRunsAfterBytes?: number;
   /** `rocksdb.creating.db.identity` and the session id written into the tables. */
   dbId?: string;
   dbSessionId?: string;
@@ -107,6 +118,24 @@ export interface RocksDbInstanceFiles {
   keyGroups: number;
   /** Runs larger than `maxRunBytes`, which went through the external sort. */
   externalRuns: number;
+}
+
+/**
+ * Thrown by {@link writeRocksDbInstance} with `streamRunsAfterBytes` when a run that was streamed (in
+ * key order so far) has a record out of order: the tables written so far are not usable, the write is
+ * to be started over without streaming. Not a fault of the input (the hashmap backend's canonical
+ * savepoints hold runs in hash order).
+ */
+export class RunOrderError extends Error {
+  constructor(
+    readonly state: string,
+    readonly keyGroup: number,
+  ) {
+    super(
+      `state ${JSON.stringify(state)}, key group ${keyGroup}: a run written as it came is not in key order`,
+    );
+    this.name = "RunOrderError";
+  }
 }
 
 /** Default {@link RocksDbInstanceOptions.maxRunBytes}: 16 MiB. */
@@ -216,8 +245,10 @@ export async function writeRocksDbInstance(
   let runBytes = 0;
   /** Whether the buffered records are strictly ascending so far. */
   let runSorted = true;
-  /** buffer: in memory; spill: past the bound, in the external sorter. */
-  let mode: "buffer" | "spill" = "buffer";
+  /** buffer: in memory; spill: past the bound, in the external sorter; stream: written as it comes. */
+  let mode: "buffer" | "spill" | "stream" = "buffer";
+  const streamAfter =
+    options.streamRunsAfterBytes === undefined ? Number.POSITIVE_INFINITY : options.streamRunsAfterBytes;
   let sorter: ExternalSorter | null = null;
   /** Refuses `key` unless it is above the family's last key (a repeated key, a state's run split). */
   const checkOrder = (fam: FamilyWriter, key: Uint8Array) => {
@@ -287,6 +318,16 @@ export async function writeRocksDbInstance(
           await (sorter as ExternalSorter).add(r);
           continue;
         }
+        if (mode === "stream") {
+          const fam = families[runState] as FamilyWriter;
+          const c = compareBytes(r.key, fam.lastKey as Uint8Array);
+          if (c < 0) throw new RunOrderError(fam.name, runKeyGroup);
+          if (c === 0) checkOrder(fam, r.key); // throws: the key appears twice
+          const p = fam.add(r.key, r.value);
+          if (p) await p;
+          count++;
+          continue;
+        }
         if (
           runSorted &&
           run.length > 0 &&
@@ -296,7 +337,13 @@ export async function writeRocksDbInstance(
         }
         run.push(r);
         runBytes += r.key.byteLength + r.value.byteLength + RECORD_OVERHEAD;
-        if (runBytes > maxRunBytes) {
+        if (runSorted && runBytes > streamAfter && runBytes <= maxRunBytes) {
+          // In order so far and large: written now, the rest of the run as it comes.
+          await writeAll(run, true);
+          run = [];
+          runBytes = 0;
+          mode = "stream";
+        } else if (runBytes > maxRunBytes) {
           // Past the bound: the external sorter (one chunk, never merged, when the run is in order).
           sorter = new ExternalSorter({
             memoryBytes: maxRunBytes,

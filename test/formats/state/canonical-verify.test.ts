@@ -35,6 +35,32 @@ async function outcome<T>(p: Promise<T>): Promise<T | Error> {
   }
 }
 
+describe("readCanonicalRecords", () => {
+  it("leaves the file's bytes as they are: the meta-data flag is cleared in a copy of the key", async () => {
+    const files = await canonicalKeyedFiles();
+    assert.ok(files.length > 0);
+    for (const f of files) {
+      const handle = f.handle as KeyGroupsStateHandle;
+      const { header } = await readKeyedHeader(memoryStateFile(f.bytes, "file:///flink"));
+      const recs = await readAll(f.bytes, handle, header);
+      // Uncompressed, the stream's buffers are the in-memory file's own bytes (no copy is made).
+      const h = { ...header, compressed: false };
+      const out = encodeCanonicalKeyGroups(
+        { header: h, keyGroupRange: handle.keyGroupRange, keyGroupPrefixBytes: 1 },
+        recs,
+      );
+      const before = out.bytes.slice();
+      const again = await readAll(out.bytes, { ...handle, offsets: out.offsets }, h);
+      assert.deepEqual(out.bytes, before, f.id);
+      assert.equal(again.length, recs.length, f.id);
+      for (const [i, r] of again.entries()) {
+        assert.deepEqual(r.key, recs[i]?.key, f.id);
+        assert.equal((r.key[0] as number) & 0x80, 0, f.id);
+      }
+    }
+  });
+});
+
 describe("checkCanonicalKeyGroups", () => {
   it("counts the records readCanonicalRecords reads, on Flink's files and re-encodings of them", async () => {
     const files = await canonicalKeyedFiles();

@@ -34,6 +34,7 @@ import { memoryStateFile } from "../../../src/formats/state/stream.js";
 import {
   type RocksDbInstanceFiles,
   type RocksDbInstanceOptions,
+  RunOrderError,
   writeRocksDbInstance,
 } from "../../../src/formats/state/write-rocksdb.js";
 import { canonicalKeyedFiles } from "./helpers.js";
@@ -280,6 +281,61 @@ describe("writeRocksDbInstance", () => {
     } finally {
       rmSync(spillDirectory, { recursive: true, force: true });
     }
+  });
+
+  it("streams runs in key order past streamRunsAfterBytes: the same tables as buffering them", async () => {
+    const header = await realHeader();
+    const range = { start: 0, end: 63 };
+    const rs = records([1, 5, 63], [0, 2], 300, 1, true);
+    const opts = {
+      header,
+      keyGroupRange: range,
+      keyGroupPrefixBytes: 1 as const,
+      dbId: "d",
+      dbSessionId: "s",
+    };
+    const buffered = await write(rs, opts);
+    const streamed = await write(rs, { ...opts, streamRunsAfterBytes: 1000 });
+    assert.equal(streamed.result.records, rs.length);
+    assert.deepEqual(await readBack(streamed.files, header, range, 128), show(rs));
+    // Byte for byte, but for the creation time in the properties (seconds): same sizes, same data blocks.
+    assert.deepEqual(
+      streamed.result.tables.map((t) => [t.fileName, t.info.size, t.info.dataSize, t.info.entries]),
+      buffered.result.tables.map((t) => [t.fileName, t.info.size, t.info.dataSize, t.info.entries]),
+    );
+    for (const t of buffered.result.tables) {
+      const a = await (buffered.files.get(t.fileName) as RandomAccessFile).read(0, t.info.dataSize);
+      const b = await (streamed.files.get(t.fileName) as RandomAccessFile).read(0, t.info.dataSize);
+      assert.deepEqual(b, a, t.fileName);
+    }
+    // Runs in hash order are never streamed (out of order before the bound): written as before.
+    const hashed = records([1, 5], [0], 300, 1);
+    const h = await write(hashed, { ...opts, streamRunsAfterBytes: 1000 });
+    assert.deepEqual(await readBack(h.files, header, range, 128), show(hashed));
+  });
+
+  it("ends with RunOrderError when a streamed run turns out of order; a repeated key stays corrupt", async () => {
+    const header = await realHeader();
+    const range = { start: 0, end: 63 };
+    const run = records([7], [1], 200, 1, true);
+    // In order for well past the bound, then one key that belongs earlier.
+    const late = [...run.slice(0, 150), ...run.slice(151), run[150] as CanonicalRecord];
+    const opts = {
+      header,
+      keyGroupRange: range,
+      keyGroupPrefixBytes: 1 as const,
+      streamRunsAfterBytes: 1000,
+    };
+    await assert.rejects(write(late, opts), (e: unknown) => e instanceof RunOrderError && e.keyGroup === 7);
+    // Without streaming, the same run is sorted and written.
+    const { streamRunsAfterBytes: _, ...buffering } = opts;
+    const { files } = await write(late, buffering);
+    assert.deepEqual(await readBack(files, header, range, 128), show(run));
+    const twice = [...run, run[199] as CanonicalRecord];
+    await assert.rejects(
+      write(twice, opts),
+      (e: unknown) => e instanceof CorruptSnapshotError && /appears twice/.test(e.message),
+    );
   });
 
   it("refuses records out of place", async () => {
