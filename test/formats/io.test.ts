@@ -103,13 +103,19 @@ describe("DataInput.readAsciiString", () => {
       out.writeUTF(s);
       out.writeByte(0x80); // a non-ASCII byte between strings, never part of one
     }
-    const input = new DataInput(out.toBytes());
-    for (const s of strings) {
-      const len = input.readUnsignedShort();
-      assert.equal(input.readAsciiString(len), s);
-      assert.equal(input.readUnsignedByte(), 0x80);
+    const written = out.toBytes();
+    // at every alignment of the bytes in their ArrayBuffer (the scan reads aligned words)
+    for (const shift of [0, 1, 2, 3]) {
+      const padded = new Uint8Array(written.byteLength + shift + 3).fill(0xff);
+      padded.set(written, shift);
+      const input = new DataInput(padded.subarray(shift, shift + written.byteLength));
+      for (const s of strings) {
+        const len = input.readUnsignedShort();
+        assert.equal(input.readAsciiString(len), s);
+        assert.equal(input.readUnsignedByte(), 0x80);
+      }
+      assert.ok(input.atEnd);
     }
-    assert.ok(input.atEnd);
   });
 
   it("returns one string for repeated short names, distinct strings for different bytes", () => {
@@ -127,12 +133,14 @@ describe("DataInput.readAsciiString", () => {
         fc.nat(),
         fc.constantFrom(0x00, 0x80, 0xc3, 0xff),
         (len, where, bad) => {
-          const bytes = new Uint8Array(len + 3).fill(0x61);
-          bytes[1 + (where % len)] = bad;
-          const input = new DataInput(bytes);
-          input.readByte();
-          assert.equal(input.readAsciiString(len), null);
-          assert.equal(input.position, 1);
+          for (const shift of [0, 1, 2, 3]) {
+            const bytes = new Uint8Array(len + 6).fill(0x61);
+            bytes[shift + 1 + (where % len)] = bad;
+            const input = new DataInput(bytes.subarray(shift, shift + len + 3));
+            input.readByte();
+            assert.equal(input.readAsciiString(len), null);
+            assert.equal(input.position, 1);
+          }
         },
       ),
     );
