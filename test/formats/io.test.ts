@@ -158,3 +158,30 @@ describe("DataInput.readAsciiString", () => {
     assert.equal(input.readAsciiString(2), "bc");
   });
 });
+
+describe("DataInput subclasses", () => {
+  it("fixed-size reads and readAsciiString go through an overridden require when bytes run out", () => {
+    class Underflow extends Error {}
+    class Streaming extends DataInput {
+      override require(n: number, what = "value"): void {
+        if (n > this.remaining) throw new Underflow(`${what}: ${n}`);
+        super.require(n, what);
+      }
+    }
+    const reads: ((i: DataInput) => unknown)[] = [
+      (i) => i.readByte(),
+      (i) => i.readUnsignedByte(),
+      (i) => i.readShort(),
+      (i) => i.readUnsignedShort(),
+      (i) => i.readInt(),
+      (i) => i.readLong(),
+      (i) => i.readFloat(),
+      (i) => i.readDouble(),
+      (i) => i.readAsciiString(1),
+    ];
+    for (const read of reads) {
+      assert.throws(() => read(new Streaming(new Uint8Array(0))), Underflow);
+      assert.throws(() => read(new DataInput(new Uint8Array(0))), CorruptSnapshotError);
+    }
+  });
+});

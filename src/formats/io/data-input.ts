@@ -124,18 +124,25 @@ export class DataInput {
 
   /** Throws unless `n` more bytes are available. */
   require(n: number, what = "value"): void {
-    if (n > this.length - this.pos) throw this.truncated(n, what);
+    if (n > this.length - this.pos) {
+      throw this.corrupt(`unexpected end of data reading ${what}: need ${n} bytes, have ${this.remaining}`);
+    }
   }
 
-  /** The error for `n` bytes of `what` that are not there (kept out of the hot read paths). */
-  private truncated(n: number, what: string): CorruptSnapshotError {
-    return this.corrupt(`unexpected end of data reading ${what}: need ${n} bytes, have ${this.remaining}`);
+  /**
+   * Called by the fixed-size reads when fewer than `n` bytes are left (kept out of their hot path):
+   * goes through {@link require}, which subclasses override (e.g. to ask for more bytes of a stream),
+   * and throws the truncation error should it return.
+   */
+  private missing(n: number, what: string): never {
+    this.require(n, what);
+    throw this.corrupt(`unexpected end of data reading ${what}: need ${n} bytes, have ${this.remaining}`);
   }
 
   /** `DataInputStream.readByte`: a signed byte. */
   readByte(): number {
     const p = this.pos;
-    if (p + 1 > this.length) throw this.truncated(1, "byte");
+    if (p + 1 > this.length) this.missing(1, "byte");
     this.pos = p + 1;
     return ((this.u8[p] as number) << 24) >> 24;
   }
@@ -143,7 +150,7 @@ export class DataInput {
   /** `DataInputStream.readUnsignedByte`. */
   readUnsignedByte(): number {
     const p = this.pos;
-    if (p + 1 > this.length) throw this.truncated(1, "byte");
+    if (p + 1 > this.length) this.missing(1, "byte");
     this.pos = p + 1;
     return this.u8[p] as number;
   }
@@ -156,7 +163,7 @@ export class DataInput {
   /** `DataInputStream.readShort`: a signed 16-bit integer. */
   readShort(): number {
     const p = this.pos;
-    if (p + 2 > this.length) throw this.truncated(2, "short");
+    if (p + 2 > this.length) this.missing(2, "short");
     this.pos = p + 2;
     const b = this.u8;
     return (((b[p] as number) << 24) | ((b[p + 1] as number) << 16)) >> 16;
@@ -165,7 +172,7 @@ export class DataInput {
   /** `DataInputStream.readUnsignedShort`. */
   readUnsignedShort(): number {
     const p = this.pos;
-    if (p + 2 > this.length) throw this.truncated(2, "unsigned short");
+    if (p + 2 > this.length) this.missing(2, "unsigned short");
     this.pos = p + 2;
     const b = this.u8;
     return ((b[p] as number) << 8) | (b[p + 1] as number);
@@ -179,7 +186,7 @@ export class DataInput {
   /** `DataInputStream.readInt`: a signed 32-bit integer. */
   readInt(): number {
     const p = this.pos;
-    if (p + 4 > this.length) throw this.truncated(4, "int");
+    if (p + 4 > this.length) this.missing(4, "int");
     this.pos = p + 4;
     const b = this.u8;
     return (
@@ -193,7 +200,7 @@ export class DataInput {
   /** `DataInputStream.readLong`: a signed 64-bit integer as `bigint`. */
   readLong(): bigint {
     const p = this.pos;
-    if (p + 8 > this.length) throw this.truncated(8, "long");
+    if (p + 8 > this.length) this.missing(8, "long");
     this.pos = p + 8;
     return this.view.getBigInt64(p);
   }
@@ -201,7 +208,7 @@ export class DataInput {
   /** `DataInputStream.readFloat`. */
   readFloat(): number {
     const p = this.pos;
-    if (p + 4 > this.length) throw this.truncated(4, "float");
+    if (p + 4 > this.length) this.missing(4, "float");
     this.pos = p + 4;
     return this.view.getFloat32(p);
   }
@@ -209,7 +216,7 @@ export class DataInput {
   /** `DataInputStream.readDouble`. */
   readDouble(): number {
     const p = this.pos;
-    if (p + 8 > this.length) throw this.truncated(8, "double");
+    if (p + 8 > this.length) this.missing(8, "double");
     this.pos = p + 8;
     return this.view.getFloat64(p);
   }
@@ -268,7 +275,7 @@ export class DataInput {
     const p = this.pos;
     const end = p + n;
     if (!Number.isInteger(n) || n < 0) throw this.corrupt(`negative or invalid length ${n} for ${what}`);
-    if (end > this.length) throw this.truncated(n, what);
+    if (end > this.length) this.missing(n, what);
     const b = this.u8;
     // A byte is refused when its top bit is set or it is zero: `(c - 1) & ~c` has the top bit set
     // exactly for c = 0, and for a word `(w - 0x01010101) & ~w` sets it in some byte iff a byte is 0.
