@@ -37,14 +37,14 @@ function fallbackLatin1Slice(this: Uint8Array, start: number, end: number): stri
 
 export class DataInput {
   private readonly view: DataView;
-  /** `bytes` as a plain Uint8Array (one map for V8, whether the caller passed a Buffer or not). */
-  private readonly u8: Uint8Array;
   /**
    * The 4-byte-aligned words of `bytes` (native byte order) and the relative position of the first,
-   * for the ASCII scan of {@link readAsciiString}; DataView reads are much slower in Node 20's V8.
+   * for the ASCII scan of {@link readAsciiString}, made on first use (DataInputs are made per record
+   * elsewhere). Byte, short and int reads index `bytes`: DataView get* calls are several times slower
+   * in Node 20's V8.
    */
-  private readonly words: Int32Array;
-  private readonly wordsStart: number;
+  private words: Int32Array | undefined;
+  private wordsStart = 0;
   private readonly length: number;
   private pos = 0;
   private readonly context: string[] = [];
@@ -65,11 +65,7 @@ export class DataInput {
     readonly baseOffset = 0,
   ) {
     this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    this.u8 = new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     this.length = bytes.byteLength;
-    const skip = Math.min((4 - (bytes.byteOffset & 3)) & 3, bytes.byteLength);
-    this.wordsStart = skip;
-    this.words = new Int32Array(bytes.buffer, bytes.byteOffset + skip, (bytes.byteLength - skip) >> 2);
   }
 
   /** Current position, relative to the start of `bytes`. */
@@ -144,7 +140,7 @@ export class DataInput {
     const p = this.pos;
     if (p + 1 > this.length) this.missing(1, "byte");
     this.pos = p + 1;
-    return ((this.u8[p] as number) << 24) >> 24;
+    return ((this.bytes[p] as number) << 24) >> 24;
   }
 
   /** `DataInputStream.readUnsignedByte`. */
@@ -152,7 +148,7 @@ export class DataInput {
     const p = this.pos;
     if (p + 1 > this.length) this.missing(1, "byte");
     this.pos = p + 1;
-    return this.u8[p] as number;
+    return this.bytes[p] as number;
   }
 
   /** `DataInputStream.readBoolean`: any non-zero byte is true. */
@@ -165,7 +161,7 @@ export class DataInput {
     const p = this.pos;
     if (p + 2 > this.length) this.missing(2, "short");
     this.pos = p + 2;
-    const b = this.u8;
+    const b = this.bytes;
     return (((b[p] as number) << 24) | ((b[p + 1] as number) << 16)) >> 16;
   }
 
@@ -174,7 +170,7 @@ export class DataInput {
     const p = this.pos;
     if (p + 2 > this.length) this.missing(2, "unsigned short");
     this.pos = p + 2;
-    const b = this.u8;
+    const b = this.bytes;
     return ((b[p] as number) << 8) | (b[p + 1] as number);
   }
 
@@ -188,7 +184,7 @@ export class DataInput {
     const p = this.pos;
     if (p + 4 > this.length) this.missing(4, "int");
     this.pos = p + 4;
-    const b = this.u8;
+    const b = this.bytes;
     return (
       ((b[p] as number) << 24) |
       ((b[p + 1] as number) << 16) |
@@ -276,7 +272,7 @@ export class DataInput {
     const end = p + n;
     if (!Number.isInteger(n) || n < 0) throw this.corrupt(`negative or invalid length ${n} for ${what}`);
     if (end > this.length) this.missing(n, what);
-    const b = this.u8;
+    const b = this.bytes;
     // A byte is refused when its top bit is set or it is zero: `(c - 1) & ~c` has the top bit set
     // exactly for c = 0, and for a word `(w - 0x01010101) & ~w` sets it in some byte iff a byte is 0.
     let bad = 0;
@@ -301,7 +297,7 @@ export class DataInput {
       return str;
     }
     // bytes up to the first aligned word, whole words, then the rest
-    const words = this.words;
+    const words = this.words ?? this.alignedWords();
     let i = p;
     for (; i < end && ((i - this.wordsStart) & 3) !== 0; i++) {
       const c = b[i] as number;
@@ -322,6 +318,15 @@ export class DataInput {
     return str;
   }
 
+  private alignedWords(): Int32Array {
+    const bytes = this.bytes;
+    const skip = Math.min((4 - (bytes.byteOffset & 3)) & 3, bytes.byteLength);
+    const words = new Int32Array(bytes.buffer, bytes.byteOffset + skip, (bytes.byteLength - skip) >> 2);
+    this.wordsStart = skip;
+    this.words = words;
+    return words;
+  }
+
   private newInternTable(): (string | undefined)[] {
     const table = new Array<string | undefined>(INTERN_SLOTS).fill(undefined);
     this.interned = table;
@@ -330,7 +335,7 @@ export class DataInput {
 
   /** True when the one-byte characters of `str` are the bytes at `p` (relative). */
   private holds(str: string, p: number): boolean {
-    const b = this.u8;
+    const b = this.bytes;
     for (let k = 0; k < str.length; k++) {
       if (str.charCodeAt(k) !== b[p + k]) return false;
     }
