@@ -90,3 +90,98 @@ describe("DataInput bounds", () => {
     assert.throws(() => input.readFully(-1), CorruptSnapshotError);
   });
 });
+
+describe("DataInput.readAsciiString", () => {
+  it("reads strings of 0x01..0x7F bytes across windows, long and short (interned), as the bytes say", () => {
+    // strings of every length up to 300 at every alignment, sized to cross the 32 KiB windows
+    const strings: string[] = [];
+    const out = new DataOutput();
+    for (let k = 0; out.toBytes().byteLength < 200_000; k++) {
+      const len = (k * 37) % 301;
+      const s = Array.from({ length: len }, (_, i) => String.fromCharCode(1 + ((k + i * 7) % 127))).join("");
+      strings.push(s);
+      out.writeUTF(s);
+      out.writeByte(0x80); // a non-ASCII byte between strings, never part of one
+    }
+    const written = out.toBytes();
+    // at every alignment of the bytes in their ArrayBuffer (the scan reads aligned words)
+    for (const shift of [0, 1, 2, 3]) {
+      const padded = new Uint8Array(written.byteLength + shift + 3).fill(0xff);
+      padded.set(written, shift);
+      const input = new DataInput(padded.subarray(shift, shift + written.byteLength));
+      for (const s of strings) {
+        const len = input.readUnsignedShort();
+        assert.equal(input.readAsciiString(len), s);
+        assert.equal(input.readUnsignedByte(), 0x80);
+      }
+      assert.ok(input.atEnd);
+    }
+  });
+
+  it("returns one string for repeated short names, distinct strings for different bytes", () => {
+    const out = new DataOutput();
+    for (const s of ["001000.sst", "001001.sst", "001000.sst", "001001.sst"]) out.writeUTF(s);
+    const input = new DataInput(out.toBytes());
+    const read = [0, 1, 2, 3].map(() => input.readAsciiString(input.readUnsignedShort()));
+    assert.deepEqual(read, ["001000.sst", "001001.sst", "001000.sst", "001001.sst"]);
+  });
+
+  it("returns null and stays put for a NUL or a byte >= 0x80 anywhere, in short and long strings", () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 120 }),
+        fc.nat(),
+        fc.constantFrom(0x00, 0x80, 0xc3, 0xff),
+        (len, where, bad) => {
+          for (const shift of [0, 1, 2, 3]) {
+            const bytes = new Uint8Array(len + 6).fill(0x61);
+            bytes[shift + 1 + (where % len)] = bad;
+            const input = new DataInput(bytes.subarray(shift, shift + len + 3));
+            input.readByte();
+            assert.equal(input.readAsciiString(len), null);
+            assert.equal(input.position, 1);
+          }
+        },
+      ),
+    );
+  });
+
+  it("throws CorruptSnapshotError with the file offset when the bytes are not there", () => {
+    const input = new DataInput(new Uint8Array([0x61, 0x62, 0x63]), "file:///x/_metadata", 10);
+    input.readByte();
+    assert.throws(
+      () => input.readAsciiString(3, "UTF string"),
+      (e: unknown) =>
+        e instanceof CorruptSnapshotError && e.offset === 11 && /need 3 bytes, have 2/.test(e.message),
+    );
+    assert.throws(() => input.readAsciiString(-1), CorruptSnapshotError);
+    assert.equal(input.readAsciiString(2), "bc");
+  });
+});
+
+describe("DataInput subclasses", () => {
+  it("fixed-size reads and readAsciiString go through an overridden require when bytes run out", () => {
+    class Underflow extends Error {}
+    class Streaming extends DataInput {
+      override require(n: number, what = "value"): void {
+        if (n > this.remaining) throw new Underflow(`${what}: ${n}`);
+        super.require(n, what);
+      }
+    }
+    const reads: ((i: DataInput) => unknown)[] = [
+      (i) => i.readByte(),
+      (i) => i.readUnsignedByte(),
+      (i) => i.readShort(),
+      (i) => i.readUnsignedShort(),
+      (i) => i.readInt(),
+      (i) => i.readLong(),
+      (i) => i.readFloat(),
+      (i) => i.readDouble(),
+      (i) => i.readAsciiString(1),
+    ];
+    for (const read of reads) {
+      assert.throws(() => read(new Streaming(new Uint8Array(0))), Underflow);
+      assert.throws(() => read(new DataInput(new Uint8Array(0))), CorruptSnapshotError);
+    }
+  });
+});

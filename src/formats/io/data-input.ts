@@ -11,10 +11,48 @@ import { CorruptSnapshotError } from "../../errors.js";
 
 const asciiDecoder = new TextDecoder("utf-8");
 
+/**
+ * Bytes decoded per window by {@link DataInput.readAsciiString}. Strings read from a window are V8
+ * slices of it (no copy), so a window lives as long as any string read from it: windows are disjoint
+ * and only cover bytes where strings start, so their total is at most the input's size.
+ */
+const STRING_WINDOW_BYTES = 32 * 1024;
+
+/**
+ * Strings of at most this many bytes read by {@link DataInput.readAsciiString} are interned per
+ * input (a direct-mapped table of {@link INTERN_SLOTS}), so that names repeated thousands of times in
+ * one file (an SST file's local name in every incremental handle, state names) are one string.
+ */
+const INTERN_MAX_BYTES = 24;
+const INTERN_SLOTS = 4096;
+
+/** `Buffer#latin1Slice` works on any Uint8Array and is the fastest bytes-to-string path in Node. */
+const latin1Slice: (this: Uint8Array, start: number, end: number) => string =
+  (Buffer.prototype as unknown as { latin1Slice?: (this: Uint8Array, start: number, end: number) => string })
+    .latin1Slice ?? fallbackLatin1Slice;
+
+function fallbackLatin1Slice(this: Uint8Array, start: number, end: number): string {
+  return new TextDecoder("latin1").decode(this.subarray(start, end));
+}
+
 export class DataInput {
   private readonly view: DataView;
+  /**
+   * The 4-byte-aligned words of `bytes` (native byte order) and the relative position of the first,
+   * for the ASCII scan of {@link readAsciiString}, made on first use (DataInputs are made per record
+   * elsewhere). Byte, short and int reads index `bytes`: DataView get* calls are several times slower
+   * in Node 20's V8.
+   */
+  private words: Int32Array | undefined;
+  private wordsStart = 0;
+  private readonly length: number;
   private pos = 0;
   private readonly context: string[] = [];
+  /** The bytes `[windowStart, windowStart + window.length)` as a latin1 string (see readAsciiString). */
+  private window = "";
+  private windowStart = 0;
+  /** Short strings read so far, by hash of their bytes (created on first use). */
+  private interned: (string | undefined)[] | undefined;
 
   /**
    * @param bytes the bytes to read.
@@ -27,6 +65,7 @@ export class DataInput {
     readonly baseOffset = 0,
   ) {
     this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    this.length = bytes.byteLength;
   }
 
   /** Current position, relative to the start of `bytes`. */
@@ -81,25 +120,35 @@ export class DataInput {
 
   /** Throws unless `n` more bytes are available. */
   require(n: number, what = "value"): void {
-    if (n > this.bytes.byteLength - this.pos) {
+    if (n > this.length - this.pos) {
       throw this.corrupt(`unexpected end of data reading ${what}: need ${n} bytes, have ${this.remaining}`);
     }
   }
 
+  /**
+   * Called by the fixed-size reads when fewer than `n` bytes are left (kept out of their hot path):
+   * goes through {@link require}, which subclasses override (e.g. to ask for more bytes of a stream),
+   * and throws the truncation error should it return.
+   */
+  private missing(n: number, what: string): never {
+    this.require(n, what);
+    throw this.corrupt(`unexpected end of data reading ${what}: need ${n} bytes, have ${this.remaining}`);
+  }
+
   /** `DataInputStream.readByte`: a signed byte. */
   readByte(): number {
-    this.require(1, "byte");
-    const v = this.view.getInt8(this.pos);
-    this.pos += 1;
-    return v;
+    const p = this.pos;
+    if (p + 1 > this.length) this.missing(1, "byte");
+    this.pos = p + 1;
+    return ((this.bytes[p] as number) << 24) >> 24;
   }
 
   /** `DataInputStream.readUnsignedByte`. */
   readUnsignedByte(): number {
-    this.require(1, "byte");
-    const v = this.view.getUint8(this.pos);
-    this.pos += 1;
-    return v;
+    const p = this.pos;
+    if (p + 1 > this.length) this.missing(1, "byte");
+    this.pos = p + 1;
+    return this.bytes[p] as number;
   }
 
   /** `DataInputStream.readBoolean`: any non-zero byte is true. */
@@ -109,18 +158,20 @@ export class DataInput {
 
   /** `DataInputStream.readShort`: a signed 16-bit integer. */
   readShort(): number {
-    this.require(2, "short");
-    const v = this.view.getInt16(this.pos);
-    this.pos += 2;
-    return v;
+    const p = this.pos;
+    if (p + 2 > this.length) this.missing(2, "short");
+    this.pos = p + 2;
+    const b = this.bytes;
+    return (((b[p] as number) << 24) | ((b[p + 1] as number) << 16)) >> 16;
   }
 
   /** `DataInputStream.readUnsignedShort`. */
   readUnsignedShort(): number {
-    this.require(2, "unsigned short");
-    const v = this.view.getUint16(this.pos);
-    this.pos += 2;
-    return v;
+    const p = this.pos;
+    if (p + 2 > this.length) this.missing(2, "unsigned short");
+    this.pos = p + 2;
+    const b = this.bytes;
+    return ((b[p] as number) << 8) | (b[p + 1] as number);
   }
 
   /** `DataInputStream.readChar`: one UTF-16 code unit, as a number. */
@@ -130,34 +181,40 @@ export class DataInput {
 
   /** `DataInputStream.readInt`: a signed 32-bit integer. */
   readInt(): number {
-    this.require(4, "int");
-    const v = this.view.getInt32(this.pos);
-    this.pos += 4;
-    return v;
+    const p = this.pos;
+    if (p + 4 > this.length) this.missing(4, "int");
+    this.pos = p + 4;
+    const b = this.bytes;
+    return (
+      ((b[p] as number) << 24) |
+      ((b[p + 1] as number) << 16) |
+      ((b[p + 2] as number) << 8) |
+      (b[p + 3] as number)
+    );
   }
 
   /** `DataInputStream.readLong`: a signed 64-bit integer as `bigint`. */
   readLong(): bigint {
-    this.require(8, "long");
-    const v = this.view.getBigInt64(this.pos);
-    this.pos += 8;
-    return v;
+    const p = this.pos;
+    if (p + 8 > this.length) this.missing(8, "long");
+    this.pos = p + 8;
+    return this.view.getBigInt64(p);
   }
 
   /** `DataInputStream.readFloat`. */
   readFloat(): number {
-    this.require(4, "float");
-    const v = this.view.getFloat32(this.pos);
-    this.pos += 4;
-    return v;
+    const p = this.pos;
+    if (p + 4 > this.length) this.missing(4, "float");
+    this.pos = p + 4;
+    return this.view.getFloat32(p);
   }
 
   /** `DataInputStream.readDouble`. */
   readDouble(): number {
-    this.require(8, "double");
-    const v = this.view.getFloat64(this.pos);
-    this.pos += 8;
-    return v;
+    const p = this.pos;
+    if (p + 8 > this.length) this.missing(8, "double");
+    this.pos = p + 8;
+    return this.view.getFloat64(p);
   }
 
   /**
@@ -197,6 +254,105 @@ export class DataInput {
       );
     }
     return n;
+  }
+
+  /**
+   * The next `n` bytes as a string when every one of them is in 0x01..0x7F (the characters Java's
+   * modified UTF-8 writes as one byte each, so the bytes are the string's encoding); otherwise null,
+   * with the position unchanged, for the caller to decode them another way.
+   *
+   * The string is a V8 slice of a latin1 window of up to {@link STRING_WINDOW_BYTES} decoded at once,
+   * not a copy: many strings cost one decode, and a string keeps its window alive (at most the
+   * input's size in all).
+   * @param n byte length (e.g. the u16 length of a `writeUTF` string).
+   * @throws CorruptSnapshotError when `n` is negative or more than the bytes left.
+   */
+  readAsciiString(n: number, what = "string"): string | null {
+    const p = this.pos;
+    const end = p + n;
+    if (!Number.isInteger(n) || n < 0) throw this.corrupt(`negative or invalid length ${n} for ${what}`);
+    if (end > this.length) this.missing(n, what);
+    const b = this.bytes;
+    // A byte is refused when its top bit is set or it is zero: `(c - 1) & ~c` has the top bit set
+    // exactly for c = 0, and for a word `(w - 0x01010101) & ~w` sets it in some byte iff a byte is 0.
+    let bad = 0;
+    if (n <= INTERN_MAX_BYTES) {
+      let hash = n;
+      for (let i = p; i < end; i++) {
+        const c = b[i] as number;
+        bad |= c | ((c - 1) & ~c);
+        hash = Math.imul(hash ^ c, 0x01000193);
+      }
+      if ((bad & 0x80) !== 0) return null;
+      const table = this.interned ?? this.newInternTable();
+      const slot = (hash ^ (hash >>> 16)) & (INTERN_SLOTS - 1);
+      const cached = table[slot];
+      if (cached !== undefined && cached.length === n && this.holds(cached, p)) {
+        this.pos = end;
+        return cached;
+      }
+      const str = this.sliceWindow(p, end);
+      table[slot] = str;
+      this.pos = end;
+      return str;
+    }
+    // bytes up to the first aligned word, whole words, then the rest
+    const words = this.words ?? this.alignedWords();
+    let i = p;
+    for (; i < end && ((i - this.wordsStart) & 3) !== 0; i++) {
+      const c = b[i] as number;
+      bad |= c | ((c - 1) & ~c);
+    }
+    let k = (i - this.wordsStart) >> 2;
+    for (; i + 4 <= end; i += 4, k++) {
+      const w = words[k] as number;
+      bad |= w | ((w - 0x01010101) & ~w);
+    }
+    for (; i < end; i++) {
+      const c = b[i] as number;
+      bad |= c | ((c - 1) & ~c);
+    }
+    if ((bad & 0x80808080) !== 0) return null;
+    const str = this.sliceWindow(p, end);
+    this.pos = end;
+    return str;
+  }
+
+  private alignedWords(): Int32Array {
+    const bytes = this.bytes;
+    const skip = Math.min((4 - (bytes.byteOffset & 3)) & 3, bytes.byteLength);
+    const words = new Int32Array(bytes.buffer, bytes.byteOffset + skip, (bytes.byteLength - skip) >> 2);
+    this.wordsStart = skip;
+    this.words = words;
+    return words;
+  }
+
+  private newInternTable(): (string | undefined)[] {
+    const table = new Array<string | undefined>(INTERN_SLOTS).fill(undefined);
+    this.interned = table;
+    return table;
+  }
+
+  /** True when the one-byte characters of `str` are the bytes at `p` (relative). */
+  private holds(str: string, p: number): boolean {
+    const b = this.bytes;
+    for (let k = 0; k < str.length; k++) {
+      if (str.charCodeAt(k) !== b[p + k]) return false;
+    }
+    return true;
+  }
+
+  /** Bytes `[p, end)` (relative, checked ASCII) as a slice of the current latin1 window, or a new one. */
+  private sliceWindow(p: number, end: number): string {
+    let start = this.windowStart;
+    let window = this.window;
+    if (p < start || end > start + window.length) {
+      start = p;
+      window = latin1Slice.call(this.bytes, p, Math.min(this.length, Math.max(end, p + STRING_WINDOW_BYTES)));
+      this.window = window;
+      this.windowStart = start;
+    }
+    return window.substring(p - start, end - start);
   }
 
   /**

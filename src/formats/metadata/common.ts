@@ -10,7 +10,6 @@
  * `writeMetadata(readMetadata(bytes))` byte-identical for every file we accept.
  */
 
-import { isAscii } from "node:buffer";
 import { InvalidArgumentError } from "../../errors.js";
 import { type DataInput, decodeModifiedUtf8 } from "../io/data-input.js";
 import { type DataOutput, encodeModifiedUtf8 } from "../io/data-output.js";
@@ -147,25 +146,14 @@ export function descendWrite<T>(ctx: WriteContext, fn: () => T): T {
 export function readString(input: DataInput): string {
   const at = input.position;
   const len = input.readUnsignedShort();
+  const ascii = input.readAsciiString(len, "UTF string");
+  if (ascii !== null) return ascii;
   const b = input.readFully(len, "UTF string");
-  if (isAscii(b)) {
-    const s = latin1Slice.call(b, 0, len);
-    if (s.indexOf("\0") < 0) return s;
-  }
   const s = decodeModifiedUtf8(b, (msg, i) => input.corrupt(msg, at + 2 + i));
   if (encodeModifiedUtf8(s).byteLength !== len) {
     throw input.corrupt("non-canonical modified UTF-8 string (overlong encoding)", at);
   }
   return s;
-}
-
-/** `Buffer#latin1Slice` works on any Uint8Array and is the fastest bytes-to-string path in Node. */
-const latin1Slice: (this: Uint8Array, start: number, end: number) => string =
-  (Buffer.prototype as unknown as { latin1Slice?: (this: Uint8Array, start: number, end: number) => string })
-    .latin1Slice ?? fallbackLatin1Slice;
-
-function fallbackLatin1Slice(this: Uint8Array, start: number, end: number): string {
-  return new TextDecoder("latin1").decode(this.subarray(start, end));
 }
 
 /**

@@ -62,7 +62,9 @@ const MAGIC_BYTES = Uint8Array.of(0x49, 0x60, 0x67, 0x2d);
  *
  * @param bytes the complete file contents. Byte fields of the returned model (inline state, master
  *   state payloads, the properties trailer) are views into this buffer, not copies: do not modify it
- *   while the model is in use (pass a copy if you must).
+ *   while the model is in use (pass a copy if you must). ASCII strings (paths, names) are V8
+ *   slices of latin1 windows of the file (`DataInput.readAsciiString`), so the model's strings keep
+ *   at most the file's size of text alive, and short repeated names are one string.
  * @param uri the file's location, used only in error messages.
  * @returns the model; handles keep their pointers exactly as stored.
  * @throws NotASnapshotError when the file does not start with Flink's magic number.

@@ -192,15 +192,19 @@ function readHandleAndLocalPathList(input: DataInput, ctx: ReadContext): HandleA
   // each entry is at least a 2-byte UTF length and a 1-byte handle tag
   const n = input.readCount("number of (localPath, handle) entries", 3);
   const out: HandleAndLocalPath[] = [];
-  for (let i = 0; i < n; i++) {
-    const localPath = readString(input);
-    const at = input.position;
-    const handle = descendRead(input, ctx, () => readStreamStateHandle(input, ctx));
-    if (handle === null)
-      throw input.corrupt(`null stream handle for local path ${JSON.stringify(localPath)}`, at);
-    out.push({ localPath, handle });
-  }
-  return out;
+  if (n === 0) return out;
+  // every handle of the list sits one level deeper: one descent for the whole list
+  return descendRead(input, ctx, () => {
+    for (let i = 0; i < n; i++) {
+      const localPath = readString(input);
+      const at = input.position;
+      const handle = readStreamStateHandle(input, ctx);
+      if (handle === null)
+        throw input.corrupt(`null stream handle for local path ${JSON.stringify(localPath)}`, at);
+      out.push({ localPath, handle });
+    }
+    return out;
+  });
 }
 
 function readChangelogBackendHandle(
