@@ -123,6 +123,9 @@ function keyLine(depth: number, k: string): Uint8Array {
   return b;
 }
 
+/** Recycled buffers a {@link JsonByteWriter} keeps at most. */
+const MAX_FREE = 2;
+
 const TRUE = Buffer.from("true");
 const FALSE = Buffer.from("false");
 const NULL = Buffer.from("null");
@@ -136,6 +139,8 @@ export class JsonByteWriter {
   private buf: Buffer;
   private pos = 0;
   private readonly filled: Buffer[] = [];
+  /** Buffers given back by {@link recycle}, written over before a new one is allocated. */
+  private readonly free: Buffer[] = [];
   /** The last string found plain ASCII (a file's `stored` pointer and its `uri` are often one string). */
   private lastPlain = "";
   /** The buffer and offset where {@link lastPlain} was written, quoted (copied from there if met again). */
@@ -166,11 +171,26 @@ export class JsonByteWriter {
     return n;
   }
 
-  /** Keeps the current buffer's written part and starts a new buffer. */
+  /** Keeps the current buffer's written part and starts a new buffer (a recycled one if any). */
   private next(): void {
     this.filled.push(this.buf.subarray(0, this.pos));
-    this.buf = Buffer.allocUnsafe(this.chunkSize);
+    this.buf = this.free.pop() ?? Buffer.allocUnsafe(this.chunkSize);
     this.pos = 0;
+  }
+
+  /**
+   * Gives back a buffer handed out by {@link take} or {@link end} that its consumer is done with, to be
+   * written over by a later chunk instead of allocating a new one. Only whole buffers of this writer's
+   * own (chunks of `chunkSize` bytes with their own memory) are kept, at most {@link MAX_FREE}; anything
+   * else is ignored. Without it every 1 MiB chunk is fresh memory outside V8's heap that stays
+   * allocated until a garbage collection notices it is unreachable (tens of MB for a large report).
+   */
+  recycle(chunk: Uint8Array): void {
+    const size = this.chunkSize;
+    if (this.free.length >= MAX_FREE || chunk.byteOffset !== 0 || chunk.buffer.byteLength !== size) return;
+    const b = Buffer.from(chunk.buffer, 0, size);
+    if (b.buffer === this.buf.buffer || this.free.some((f) => f.buffer === b.buffer)) return;
+    this.free.push(b);
   }
 
   /** One byte. */
@@ -487,10 +507,28 @@ export function serializeJson(value: unknown, depth: number): string | undefined
  * at depth {@link WALK_DEPTH}).
  * The top levels are walked, and the chunks filled so far handed out after each value at
  * depth {@link WALK_DEPTH} (serialised whole), so at most one such value is held beyond a chunk.
- * Each chunk is a new buffer: the caller may keep it (e.g. queued in a stream).
+ * Each chunk is a new buffer the caller may keep (e.g. queued in a stream), unless `reuse`: then a
+ * chunk's memory is written over once the next chunk is asked for, so the caller must be done with it
+ * by then (e.g. it awaited the write of that chunk to a file or to a stream drained below its mark).
  */
-export function* jsonByteChunks(data: unknown, chunkSize = JSON_CHUNK_BYTES): Generator<Uint8Array> {
+export function* jsonByteChunks(
+  data: unknown,
+  chunkSize = JSON_CHUNK_BYTES,
+  options?: { reuse?: boolean },
+): Generator<Uint8Array> {
   const w = new JsonByteWriter(chunkSize);
+  if (!options?.reuse) {
+    yield* chunksOf(w, data);
+    return;
+  }
+  for (const chunk of chunksOf(w, data)) {
+    yield chunk;
+    w.recycle(chunk);
+  }
+}
+
+/** The chunks of {@link jsonByteChunks} from writer `w`. */
+function* chunksOf(w: JsonByteWriter, data: unknown): Generator<Uint8Array> {
   function* write(value: unknown, depth: number, key: string): Generator<Uint8Array> {
     if (value instanceof LaterJson) {
       yield* write(value.get(), depth, key);

@@ -33,12 +33,13 @@ class UsageError extends Error {}
  * Runs the CLI on `argv` (without `node` and the script name) and returns what it would print.
  * Never throws and never exits the process. With `io.stdout`, standard output is handed over in chunks
  * as it is produced (and `stdout` in the result is empty): `--json` output as UTF-8 bytes
- * (`Uint8Array`s the consumer may keep), other output as strings.
+ * (`Uint8Array`s the consumer may keep, unless `io.stdoutDoneOnResolve`: then a chunk's memory is
+ * reused once the promise `io.stdout` returned for it resolves), other output as strings.
  */
 export async function runCli(
   argv: string[],
   context?: Partial<CliContext>,
-  io?: { stdout?: (chunk: string | Uint8Array) => void | Promise<void> },
+  io?: { stdout?: (chunk: string | Uint8Array) => void | Promise<void>; stdoutDoneOnResolve?: boolean },
 ): Promise<CliResult> {
   let created: StoreRegistry | undefined;
   let output: CommandOutput | undefined;
@@ -86,8 +87,10 @@ export async function runCli(
         };
     if (out.stream) for await (const chunk of out.stream) await emit(chunk);
     if (wantsJson) {
-      if (toStdout) for (const chunk of jsonByteChunks(out.data)) await emit(chunk);
-      else for (const chunk of jsonChunks(out.data)) await emit(chunk);
+      if (toStdout) {
+        const reuse = io?.stdoutDoneOnResolve === true;
+        for (const chunk of jsonByteChunks(out.data, undefined, { reuse })) await emit(chunk);
+      } else for (const chunk of jsonChunks(out.data)) await emit(chunk);
     } else await emit(out.text());
     return { exitCode: out.exitCode ?? EXIT_OK, stdout, stderr: "" };
   } catch (err) {
@@ -135,11 +138,15 @@ export async function main(): Promise<void> {
     stdoutError = err;
   });
   const result = await runCli(process.argv.slice(2), undefined, {
+    // A chunk is written when this resolves: `write` answers false for any chunk above the stream's
+    // 16 KiB high-water mark (all but the last chunk of --json are 1 MiB), and "drain" comes once the
+    // stream has written everything it held; files and terminals write synchronously anyway.
     stdout: async (chunk) => {
       if (stdoutError) throw stdoutError;
       if (!process.stdout.write(chunk)) await once(process.stdout, "drain");
       if (stdoutError) throw stdoutError;
     },
+    stdoutDoneOnResolve: true,
   });
   if (result.stdout && !stdoutError) process.stdout.write(result.stdout);
   if (result.stderr) process.stderr.write(result.stderr);
