@@ -7,6 +7,7 @@ import type { HandleFile, HandleReport, SubtaskReport } from "../../src/ops/insp
 import { inspectSnapshot } from "../../src/ops/inspect.js";
 import { StoreRegistry } from "../../src/storage/registry.js";
 import { listFixtures } from "../helpers/fixtures.js";
+import { ADVERSARIAL_STRINGS as ADVERSARIAL } from "../helpers/json-strings.js";
 
 const stores = new StoreRegistry();
 after(() => stores.close());
@@ -24,22 +25,6 @@ function written(s: SubtaskReport, depth: number, chunkSize: number): string {
   for (const c of chunks) assert.ok(c.length <= chunkSize);
   return Buffer.concat(chunks).toString("utf8");
 }
-
-/** Strings JSON must escape, or that look as if it might. */
-const ADVERSARIAL = [
-  "",
-  '"',
-  '\\"',
-  "back\\slash",
-  "tab\tnew\nline\r",
-  "\u0000\u0001\u001f\u007f\u0080",
-  "\u2028\u2029",
-  "é中文🙂",
-  "\ud800",
-  "x\udfffy",
-  "\udc00\ud800",
-  "s3://bucket/key with spaces/ümlaut",
-];
 
 const text = fc.oneof(
   fc.constantFrom(...ADVERSARIAL),

@@ -15,6 +15,7 @@ import {
 import { inspectSnapshot } from "../../src/ops/inspect.js";
 import { StoreRegistry } from "../../src/storage/registry.js";
 import { listFixtures } from "../helpers/fixtures.js";
+import { ADVERSARIAL_STRINGS as ADVERSARIAL } from "../helpers/json-strings.js";
 
 const stores = new StoreRegistry();
 after(() => stores.close());
@@ -27,24 +28,6 @@ function bytesOf(data: unknown, size: number): Buffer {
   for (const c of chunks) assert.ok(c.length >= 1 && c.length <= size, `chunk of ${c.length} > ${size}`);
   return Buffer.concat(chunks);
 }
-
-/** Strings JSON must escape, or that look as if it might: quotes, backslashes, controls, non-ASCII. */
-const ADVERSARIAL = [
-  "",
-  '"',
-  '\\"',
-  "back\\slash",
-  "tab\tnew\nline\r",
-  "\u0000\u0001\u001f\u007f\u0080",
-  "\u2028\u2029",
-  "é中文🙂",
-  "\ud800",
-  "x\udfffy",
-  "\udc00\ud800",
-  "\ud83d\ude00",
-  "</script>",
-  "s3://bucket/key with spaces/ümlaut",
-];
 
 /** Nests `v` `depth` levels deep, alternating objects and arrays. */
 function nest(v: unknown, depth: number): unknown {

@@ -72,6 +72,20 @@ async function* batches(rs: CanonicalRecord[], failAfter?: number): AsyncGenerat
   }
 }
 
+/** The options of a Snappy-compressed write of `src` into directory `dir`. */
+function options(src: Awaited<ReturnType<typeof source>>, dir: string, stores: StoreRegistry) {
+  return {
+    header: src.header,
+    keyGroupRange: src.handle.keyGroupRange,
+    maxParallelism: src.maxParallelism,
+    checkpointId: 1n,
+    targetDir: normalizeUri(dir),
+    stores,
+    compression: "snappy" as const,
+    spoolDirectory: tmp,
+  };
+}
+
 describe("writeRocksDbSubtask: the check of the written instance", () => {
   it("passes a faithful store, finds a flipped byte at a table's head or tail", async () => {
     const src = await source();
@@ -80,17 +94,7 @@ describe("writeRocksDbSubtask: the check of the written instance", () => {
       const dir = join(tmp, `t${n++}`);
       const stores = new StoreRegistry();
       stores.register(["file"], () => store);
-      return writeRocksDbSubtask(batches(src.records), {
-        header: src.header,
-        keyGroupRange: src.handle.keyGroupRange,
-        maxParallelism: src.maxParallelism,
-        checkpointId: 1n,
-        targetDir: normalizeUri(dir),
-        stores,
-        compression: "snappy",
-        spoolDirectory: tmp,
-        verify,
-      });
+      return writeRocksDbSubtask(batches(src.records), { ...options(src, dir, stores), verify });
     };
     const ok = await run(new LocalStore());
     assert.equal(ok.records, src.records.length);
@@ -109,16 +113,10 @@ describe("writeRocksDbSubtask: the check of the written instance", () => {
     const dir = join(tmp, "failing");
     const stores = new StoreRegistry();
     await assert.rejects(
-      writeRocksDbSubtask(batches(src.records, Math.floor(src.records.length / 2)), {
-        header: src.header,
-        keyGroupRange: src.handle.keyGroupRange,
-        maxParallelism: src.maxParallelism,
-        checkpointId: 1n,
-        targetDir: normalizeUri(dir),
-        stores,
-        compression: "snappy",
-        spoolDirectory: tmp,
-      }),
+      writeRocksDbSubtask(
+        batches(src.records, Math.floor(src.records.length / 2)),
+        options(src, dir, stores),
+      ),
       (e: unknown) => e instanceof CorruptSnapshotError && /the source broke/.test(e.message),
     );
     let left: string[] = [];
@@ -158,17 +156,7 @@ describe("writeRocksDbSubtask: the check of the written instance", () => {
           reads++;
           return batches(recs);
         },
-        {
-          header: src.header,
-          keyGroupRange: src.handle.keyGroupRange,
-          maxParallelism: src.maxParallelism,
-          checkpointId: 1n,
-          targetDir: normalizeUri(dir),
-          stores,
-          compression: "snappy",
-          spoolDirectory: tmp,
-          streamRunsAfterBytes: Math.max(1, bound),
-        },
+        { ...options(src, dir, stores), streamRunsAfterBytes: Math.max(1, bound) },
       );
       // Only the files of the handle are left in the target directory.
       const names = r.handle.privateState.map((p) => (p.handle as { relativePath: string }).relativePath);
