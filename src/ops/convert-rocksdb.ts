@@ -226,6 +226,8 @@ async function writeSubtaskOnce(
   // stores get them from the local spool, one at a time, once they are complete.
   const direct = target.stores.storeFor(target.targetDir).schemes.includes("file");
   const streamed = new Map<string, StreamedTable>();
+  /** The spool files' sinks: a failed write leaves them open, so they are closed here (idempotent). */
+  const spooled: TableSink[] = [];
   let bytes = 0;
   const checkSize = (uri: string, written: number, size: number) => {
     if (written !== size) {
@@ -242,7 +244,11 @@ async function writeSubtaskOnce(
         keyGroupPrefixBytes: target.maxParallelism > 128 ? 2 : 1,
         compression: target.compression,
         openTable: async (name) => {
-          if (!direct) return fileSink(join(spool, name));
+          if (!direct) {
+            const sink = await fileSink(join(spool, name));
+            spooled.push(sink);
+            return sink;
+          }
           const t = streamTable(target.stores, target.targetDir);
           streamed.set(name, t);
           return t.sink;
@@ -256,6 +262,7 @@ async function writeSubtaskOnce(
         ...(target.source === undefined ? {} : { source: target.source }),
       });
     } catch (err) {
+      await Promise.all(spooled.map((sink) => sink.close().catch(() => {})));
       // Tables streamed into the target are not referenced by anything: end and remove them.
       await Promise.all(
         [...streamed.values()].map(async (t) => {

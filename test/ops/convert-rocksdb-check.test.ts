@@ -129,6 +129,27 @@ describe("writeRocksDbSubtask: the check of the written instance", () => {
     await stores.close();
   });
 
+  it("closes the spooled tables' files when the records fail part way (a target that is not local)", async () => {
+    // Local files, but declared under another scheme: the subtask spools its tables, as for S3 or HDFS.
+    class SpoolingStore extends LocalStore {
+      override readonly schemes = ["x-remote"] as unknown as readonly ["file"];
+    }
+    const src = await source();
+    const stores = new StoreRegistry();
+    stores.register(["file"], () => new SpoolingStore());
+    const openFiles = () => readdirSync("/proc/self/fd").length;
+    const before = openFiles();
+    await assert.rejects(
+      writeRocksDbSubtask(
+        batches(src.records, Math.floor(src.records.length / 2)),
+        options(src, join(tmp, "spooled"), stores),
+      ),
+      (e: unknown) => e instanceof CorruptSnapshotError && /the source broke/.test(e.message),
+    );
+    assert.equal(openFiles(), before, "a spooled table's file handle was left open");
+    await stores.close();
+  });
+
   it("streams runs in key order; a streamed run out of order is written again from a fresh read", async () => {
     const src = await source();
     // One long run (key group and state of the source's first record), in key order, then the same
