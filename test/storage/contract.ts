@@ -15,6 +15,7 @@ import {
   type SavepointKitError,
   StoreFaultError,
 } from "../../src/errors.js";
+import { concatBytes } from "../../src/formats/io/concat.js";
 import type { FileStatus, Store } from "../../src/storage/store.js";
 import { joinUri } from "../../src/storage/uri.js";
 
@@ -77,18 +78,8 @@ export async function* chunked(
 /** Concatenates a stream's chunks. */
 export async function collect(stream: AsyncIterable<Uint8Array>): Promise<Uint8Array> {
   const parts: Uint8Array[] = [];
-  let n = 0;
-  for await (const c of stream) {
-    parts.push(c);
-    n += c.byteLength;
-  }
-  const out = new Uint8Array(n);
-  let pos = 0;
-  for (const p of parts) {
-    out.set(p, pos);
-    pos += p.byteLength;
-  }
-  return out;
+  for await (const c of stream) parts.push(c);
+  return concatBytes(parts);
 }
 
 /** Byte equality without assert's diff machinery (slow on large arrays). */
