@@ -2,7 +2,8 @@
  * Benchmark (issue #5): `savepoint relocate` of a snapshot of many files, against what users would do
  * without it, measured in the same run.
  *
- * - local to local: a synthetic canonical savepoint of `--mib` MiB (default 1024) in 4 MiB files,
+ * - local to local: a synthetic canonical savepoint of `--mib` MiB (default 1024; a comma-separated list
+ *   runs each size, showing the CLI's fixed start apart from its per-byte cost) in 4 MiB files,
  *   relocated by the CLI (a whole process) vs `cp -r` of the same directory: durable (every copy synced
  *   before `_metadata`) vs `cp -r && sync`, and `--no-sync` vs `cp -r`; then `--move` of the result to
  *   another directory of the same file system (renames);
@@ -14,7 +15,10 @@
  * Both also time `relocateSnapshot` called in this process (to a third target), which leaves out the
  * process start and module loading of the CLI.
  *
- * Run: `npm run build && npx tsx bench/relocate.ts [--mib 1024] [--rounds 3] [--s3-mib 256] [--cli <main.js>]`.
+ * The CLI runs twice more with `NODE_EXTRA_CA_CERTS` removed from the environment when it is set (see
+ * `cleanEnv`), and `node -e 0` is timed in both environments: the floor under any Node process.
+ *
+ * Run: `npm run build && npx tsx bench/relocate.ts [--mib 1024[,2048,...]] [--rounds 3] [--s3-mib 256] [--cli <bin>]`.
  * Prints times (and the CPU time, user + system, of each CLI and `cp` process), bytes/s and ratios
  * (`--s3-mib 0` skips the S3 part; `--cli` times another build's CLI, e.g. a copy of `dist/` from before
  * a change). Nothing here is a test.
@@ -154,91 +158,140 @@ function run(cmd: string, args: string[], env?: NodeJS.ProcessEnv): void {
 
 const rate = (bytes: number, s: number) => `${(bytes / 1048576 / s).toFixed(0)} MiB/s`;
 
+function sizes(): number[] {
+  const i = process.argv.indexOf("--mib");
+  const list = i >= 0 ? String(process.argv[i + 1]) : "1024";
+  return list.split(",").map(Number);
+}
+
+/**
+ * The environment of the "clean" CLI runs: this one without `NODE_EXTRA_CA_CERTS`. Node 20 reads and
+ * parses that certificate bundle at every start, before any of our code (about 0.1 s of CPU for the
+ * 200 KB bundle this machine's sandbox sets); a relocation between local directories makes no TLS
+ * connection, and users' machines mostly do not set it. Null when it is not set (nothing to compare).
+ */
+function cleanEnv(): NodeJS.ProcessEnv | null {
+  if (!process.env.NODE_EXTRA_CA_CERTS) return null;
+  const env = { ...process.env };
+  delete env.NODE_EXTRA_CA_CERTS;
+  return env;
+}
+
+/** Local to local at one size: every contender `rounds` times in rotating order; prints the table. */
+async function localBench(work: string, mib: number, rounds: number): Promise<void> {
+  const src = join(work, `src-${mib}`);
+  const bytes = makeSnapshot(src, Math.ceil(mib / FILE_MIB));
+  const local = createDefaultRegistry({ env: {} });
+  const clean = cleanEnv();
+  const contenders: [string, (dst: string) => Promise<number>][] = [
+    ["cp", async (d) => seconds(() => run("cp", ["-r", src, d]), "cp")],
+    ["cpSync", async (d) => seconds(() => run("sh", ["-c", `cp -r '${src}' '${d}' && sync`]), "cpSync")],
+    ["ours", async (d) => seconds(() => run("node", [cli, "relocate", src, d]), "ours")],
+    [
+      "oursNoSync",
+      async (d) => seconds(() => run("node", [cli, "relocate", "--no-sync", src, d]), "oursNoSync"),
+    ],
+    ["inProcess", (d) => secondsAsync(() => relocateSnapshot(src, d, { stores: local }))],
+    ["inProcessNoSync", (d) => secondsAsync(() => relocateSnapshot(src, d, { stores: local, sync: false }))],
+  ];
+  if (clean) {
+    contenders.push(
+      ["oursClean", async (d) => seconds(() => run("node", [cli, "relocate", src, d], clean), "oursClean")],
+      [
+        "oursNoSyncClean",
+        async (d) =>
+          seconds(() => run("node", [cli, "relocate", "--no-sync", src, d], clean), "oursNoSyncClean"),
+      ],
+    );
+  }
+  // Node's own start, the floor under any `savepoint` process (no output directory)
+  const starts: [string, () => number][] = [
+    ["nodeStart", () => seconds(() => run("node", ["-e", "0"]), "nodeStart")],
+  ];
+  if (clean)
+    starts.push(["nodeStartClean", () => seconds(() => run("node", ["-e", "0"], clean), "nodeStartClean")]);
+  const times = new Map<string, number[]>([...contenders, ...starts].map(([n]) => [n, []]));
+  for (let r = 0; r < rounds; r++) {
+    for (let i = 0; i < contenders.length; i++) {
+      const [name, go] = contenders[(i + r) % contenders.length] as (typeof contenders)[number];
+      const dst = join(work, `run-${name}`);
+      execFileSync("sync");
+      (times.get(name) as number[]).push(await go(dst));
+      if (name === "ours" && r === rounds - 1) {
+        run("node", [cli, "verify", dst]);
+        continue; // kept for the --move run below
+      }
+      rmSync(dst, { recursive: true });
+    }
+    for (const [name, go] of starts) (times.get(name) as number[]).push(go());
+  }
+  const median = (name: string) => {
+    const t = [...(times.get(name) as number[])].sort((a, b) => a - b);
+    return t[Math.floor(t.length / 2)] as number;
+  };
+  execFileSync("sync");
+  // --move within one file system renames each file: no bytes copied
+  const moved = seconds(() =>
+    run("node", [cli, "relocate", "--move", join(work, "run-ours"), join(work, "moved")]),
+  );
+  run("node", [cli, "verify", join(work, "moved")]);
+  await local.close();
+  console.log(
+    `\nlocal to local, ${readdirSync(src).length} files, ${(bytes / 1048576).toFixed(0)} MiB, medians of ${rounds} rounds` +
+      ` (load average ${loadavg()
+        .map((l) => l.toFixed(2))
+        .join(" ")}: the machine's other work shows in wall times, less in CPU times)`,
+  );
+  for (const [n] of [...contenders, ...starts]) {
+    const cpu = cpuTimes.get(n);
+    console.log(
+      `  ${n}: ${(times.get(n) as number[]).map((t) => t.toFixed(2)).join(", ")} s` +
+        (cpu ? `; CPU (user+sys) ${cpu.map((t) => t.toFixed(2)).join(", ")} s` : ""),
+    );
+  }
+  cpuTimes.clear();
+  console.log("| | time | rate | time / baseline time |");
+  console.log("|---|---|---|---|");
+  const row = (what: string, t: number, base?: [string, number]) =>
+    console.log(
+      `| ${what} | ${t.toFixed(2)} s | ${rate(bytes, t)} | ${base ? `${(t / base[1]).toFixed(2)}x ${base[0]}` : "-"} |`,
+    );
+  const cp = median("cp");
+  const cpSync = median("cpSync");
+  const env = clean ? " (this environment, NODE_EXTRA_CA_CERTS set)" : "";
+  row("cp -r", cp);
+  row("cp -r && sync", cpSync);
+  row(`savepoint relocate (CLI process, durable)${env}`, median("ours"), ["cp -r && sync", cpSync]);
+  if (clean)
+    row("savepoint relocate (CLI process, durable), NODE_EXTRA_CA_CERTS unset", median("oursClean"), [
+      "cp -r && sync",
+      cpSync,
+    ]);
+  row("relocateSnapshot (library call, in this process, durable)", median("inProcess"), [
+    "cp -r && sync",
+    cpSync,
+  ]);
+  row(`savepoint relocate --no-sync (CLI process)${env}`, median("oursNoSync"), ["cp -r", cp]);
+  if (clean)
+    row("savepoint relocate --no-sync (CLI process), NODE_EXTRA_CA_CERTS unset", median("oursNoSyncClean"), [
+      "cp -r",
+      cp,
+    ]);
+  row("relocateSnapshot sync: false (library call)", median("inProcessNoSync"), ["cp -r", cp]);
+  row("savepoint relocate --move, one file system (CLI process; renames)", moved);
+  console.log(
+    `Node's start (\`node -e 0\`)${env}: ${median("nodeStart").toFixed(2)} s` +
+      (clean ? `; NODE_EXTRA_CA_CERTS unset: ${median("nodeStartClean").toFixed(2)} s` : ""),
+  );
+  rmSync(join(work, "moved"), { recursive: true });
+  rmSync(src, { recursive: true });
+}
+
 async function main(): Promise<void> {
   const work = mkdtempSync(join(tmpdir(), "savepoint-bench-relocate-"));
   try {
-    const mib = arg("--mib", 1024);
-    const src = join(work, "src");
-    const bytes = makeSnapshot(src, Math.ceil(mib / FILE_MIB));
-    // Several rounds, in a rotating order, medians reported: a run right after a synced 1 GiB copy
-    // is slower than one after a deletion (the journal and writeback state differ), so no contender
-    // always runs in the same slot. Each output is deleted and the disk synced before the next run.
     const rounds = Math.max(1, arg("--rounds", 3));
-    const local = createDefaultRegistry({ env: {} });
-    const contenders: [string, (dst: string) => Promise<number>][] = [
-      ["cp", async (d) => seconds(() => run("cp", ["-r", src, d]), "cp")],
-      ["cpSync", async (d) => seconds(() => run("sh", ["-c", `cp -r '${src}' '${d}' && sync`]), "cpSync")],
-      ["ours", async (d) => seconds(() => run("node", [cli, "relocate", src, d]), "ours")],
-      [
-        "oursNoSync",
-        async (d) => seconds(() => run("node", [cli, "relocate", "--no-sync", src, d]), "oursNoSync"),
-      ],
-      ["inProcess", (d) => secondsAsync(() => relocateSnapshot(src, d, { stores: local }))],
-      [
-        "inProcessNoSync",
-        (d) => secondsAsync(() => relocateSnapshot(src, d, { stores: local, sync: false })),
-      ],
-    ];
-    const times = new Map<string, number[]>(contenders.map(([n]) => [n, []]));
-    for (let r = 0; r < rounds; r++) {
-      for (let i = 0; i < contenders.length; i++) {
-        const [name, go] = contenders[(i + r) % contenders.length] as (typeof contenders)[number];
-        const dst = join(work, `run-${name}`);
-        execFileSync("sync");
-        (times.get(name) as number[]).push(await go(dst));
-        if (name === "ours" && r === rounds - 1) {
-          run("node", [cli, "verify", dst]);
-          continue; // kept for the --move run below
-        }
-        rmSync(dst, { recursive: true });
-      }
-    }
-    const median = (name: string) => {
-      const t = [...(times.get(name) as number[])].sort((a, b) => a - b);
-      return t[Math.floor(t.length / 2)] as number;
-    };
-    const [cp, cpSync, ours, oursNoSync, inProcess, inProcessNoSync] = contenders.map(([n]) => median(n)) as [
-      number,
-      number,
-      number,
-      number,
-      number,
-      number,
-    ];
-    execFileSync("sync");
-    // --move within one file system renames each file: no bytes copied
-    const moved = seconds(() =>
-      run("node", [cli, "relocate", "--move", join(work, "run-ours"), join(work, "moved")]),
-    );
-    run("node", [cli, "verify", join(work, "moved")]);
-    await local.close();
-    console.log(
-      `local to local, ${readdirSync(src).length} files, ${(bytes / 1048576).toFixed(0)} MiB, medians of ${rounds} rounds` +
-        ` (load average ${loadavg()
-          .map((l) => l.toFixed(2))
-          .join(" ")}: the machine's other work shows in wall times, less in CPU times)`,
-    );
-    for (const [n] of contenders) {
-      const cpu = cpuTimes.get(n);
-      console.log(
-        `  ${n}: ${(times.get(n) as number[]).map((t) => t.toFixed(2)).join(", ")} s` +
-          (cpu ? `; CPU (user+sys) ${cpu.map((t) => t.toFixed(2)).join(", ")} s` : ""),
-      );
-    }
-    console.log("| | time | rate | time / baseline time |");
-    console.log("|---|---|---|---|");
-    const row = (what: string, t: number, base?: [string, number]) =>
-      console.log(
-        `| ${what} | ${t.toFixed(2)} s | ${rate(bytes, t)} | ${base ? `${(t / base[1]).toFixed(2)}x ${base[0]}` : "-"} |`,
-      );
-    row("cp -r", cp);
-    row("cp -r && sync", cpSync);
-    row("savepoint relocate (CLI process, durable)", ours, ["cp -r && sync", cpSync]);
-    row("relocateSnapshot (library call, in this process, durable)", inProcess, ["cp -r && sync", cpSync]);
-    row("savepoint relocate --no-sync (CLI process)", oursNoSync, ["cp -r", cp]);
-    row("relocateSnapshot sync: false (library call)", inProcessNoSync, ["cp -r", cp]);
-    row("savepoint relocate --move, one file system (CLI process; renames)", moved);
-    rmSync(join(work, "moved"), { recursive: true });
+    for (const mib of sizes()) await localBench(work, mib, rounds);
 
     const s3mib = arg("--s3-mib", 256);
     if (s3mib <= 0) return; // `--s3-mib 0`: the local part only
