@@ -18,7 +18,6 @@ import { decodeCheckpointProperties, readMetadata } from "../src/formats/metadat
 import type {
   CheckpointMetadata,
   KeyedStateHandle,
-  KeyGroupRange,
   OperatorState,
   OperatorStateHandle,
   OperatorSubtaskState,
@@ -26,9 +25,15 @@ import type {
   SubtaskStateEntry,
 } from "../src/formats/metadata/model.js";
 import { type Fixture, listFixtures } from "./formats/metadata/helpers.js";
-
-type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
-type JsonObject = { [k: string]: Json };
+import {
+  arr,
+  flinkRange,
+  type Json,
+  type JsonObject,
+  keyedSize,
+  obj,
+  streamSize,
+} from "./helpers/flink-view.js";
 
 /** Collects differences with their paths. */
 class Diff {
@@ -45,53 +50,6 @@ class Diff {
 
   fail(path: string, message: string): void {
     this.problems.push(`${path}: ${message}`);
-  }
-}
-
-const obj = (j: Json | undefined): JsonObject | null =>
-  j !== null && j !== undefined && typeof j === "object" && !Array.isArray(j) ? j : null;
-const arr = (j: Json | undefined): Json[] => (Array.isArray(j) ? j : []);
-
-/** `KeyGroupRange.of`: every empty range is (0, -1). */
-function flinkRange(r: KeyGroupRange): { start: number; end: number } {
-  return r.end < r.start ? { start: 0, end: -1 } : { start: r.start, end: r.end };
-}
-
-/** `StateObject.getStateSize()` of a stream handle, as Flink computes it. */
-function streamSize(h: StreamStateHandle | null): bigint {
-  if (h === null) return 0n;
-  switch (h.kind) {
-    case "ByteStreamStateHandle":
-      return BigInt(h.data.length);
-    case "FileStateHandle":
-    case "RelativeFileStateHandle":
-    case "SegmentFileStateHandle":
-      return h.stateSize;
-    case "EmptySegmentFileStateHandle":
-      return 0n;
-    case "KeyGroupsStateHandle":
-    case "KeyGroupsSavepointStateHandle":
-      return streamSize(h.delegate);
-  }
-}
-
-/** `getStateSize()` of a keyed handle, as Flink computes it. */
-function keyedSize(h: KeyedStateHandle): bigint {
-  switch (h.kind) {
-    case "KeyGroupsStateHandle":
-    case "KeyGroupsSavepointStateHandle":
-      return streamSize(h.delegate);
-    case "IncrementalRemoteKeyedStateHandle":
-      return [...h.sharedState, ...h.privateState].reduce(
-        (s, e) => s + streamSize(e.handle),
-        streamSize(h.metaStateHandle),
-      );
-    case "ChangelogStateBackendHandle":
-      return [...h.materialized, ...h.nonMaterialized].reduce((s, k) => s + keyedSize(k), 0n);
-    case "InMemoryChangelogStateHandle":
-      return h.changes.reduce((s, c) => s + BigInt(c.data.length), 0n);
-    case "ChangelogStateHandleStreamImpl":
-      return h.size;
   }
 }
 

@@ -35,13 +35,21 @@ import type {
   HandleAndLocalPath,
   InputChannelStateHandle,
   KeyedStateHandle,
-  KeyGroupRange,
   OperatorState,
   OperatorStateHandle,
   ResultSubpartitionStateHandle,
   StreamStateHandle,
   SubtaskStateEntry,
 } from "../../../src/formats/metadata/model.js";
+import {
+  arr,
+  flinkRange,
+  type Json,
+  type JsonObject,
+  keyedSize,
+  obj,
+  streamSize,
+} from "../../helpers/flink-view.js";
 import { REPO_ROOT } from "./helpers.js";
 
 const VECTORS_DIR = join(REPO_ROOT, "fixtures", "vectors");
@@ -93,9 +101,6 @@ export const REFUSED_VECTORS: Readonly<Record<string, string>> = {
   "1.3.3/legacy-state": "legacy operator state (Flink <= 1.3 'Checkpointed' interface)",
 };
 
-type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
-type JsonObject = { [k: string]: Json };
-
 interface Vector {
   flinkVersion: string;
   name: string;
@@ -138,55 +143,9 @@ function compareVersions(a: Vector, b: Vector): number {
 // ---------------------------------------------------------------------------------------------------
 // Comparer
 
-const obj = (j: Json | undefined): JsonObject | null =>
-  j !== null && j !== undefined && typeof j === "object" && !Array.isArray(j) ? j : null;
-const arr = (j: Json | undefined): Json[] => (Array.isArray(j) ? j : []);
 const hexOf = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString("hex");
 const byName = <T extends { name: string }>(a: T, b: T): number =>
   a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
-
-/** `KeyGroupRange.of`: every empty range is (0, -1). */
-function flinkRange(r: KeyGroupRange): { start: number; end: number } {
-  return r.end < r.start ? { start: 0, end: -1 } : { start: r.start, end: r.end };
-}
-
-/** `StateObject.getStateSize()` of a stream handle, as Flink computes it. */
-function streamSize(h: StreamStateHandle | null): bigint {
-  if (h === null) return 0n;
-  switch (h.kind) {
-    case "ByteStreamStateHandle":
-      return BigInt(h.data.length);
-    case "FileStateHandle":
-    case "RelativeFileStateHandle":
-    case "SegmentFileStateHandle":
-      return h.stateSize;
-    case "EmptySegmentFileStateHandle":
-      return 0n;
-    case "KeyGroupsStateHandle":
-    case "KeyGroupsSavepointStateHandle":
-      return streamSize(h.delegate);
-  }
-}
-
-/** `getStateSize()` of a keyed handle, as Flink computes it. */
-function keyedSize(h: KeyedStateHandle): bigint {
-  switch (h.kind) {
-    case "KeyGroupsStateHandle":
-    case "KeyGroupsSavepointStateHandle":
-      return streamSize(h.delegate);
-    case "IncrementalRemoteKeyedStateHandle":
-      return [...h.sharedState, ...h.privateState].reduce(
-        (s, e) => s + streamSize(e.handle),
-        streamSize(h.metaStateHandle),
-      );
-    case "ChangelogStateBackendHandle":
-      return [...h.materialized, ...h.nonMaterialized].reduce((s, k) => s + keyedSize(k), 0n);
-    case "InMemoryChangelogStateHandle":
-      return h.changes.reduce((s, c) => s + BigInt(c.data.length), 0n);
-    case "ChangelogStateHandleStreamImpl":
-      return h.size;
-  }
-}
 
 const SCOPES = ["EXCLUSIVE", "SHARED"];
 
