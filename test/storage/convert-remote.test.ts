@@ -6,58 +6,34 @@
  */
 
 import assert from "node:assert/strict";
-import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { after, before, describe, it } from "node:test";
+import { after, describe, it } from "node:test";
 import { convertSnapshot } from "../../src/ops/convert.js";
 import { dumpState, stateValueJson } from "../../src/ops/dump.js";
 import { verifySnapshot } from "../../src/ops/files.js";
 import { inspectSnapshot } from "../../src/ops/inspect.js";
 import { relocateSnapshot } from "../../src/ops/relocate.js";
-import { createDefaultRegistry } from "../../src/storage/defaults.js";
-import type { StoreRegistry } from "../../src/storage/registry.js";
 import { listFixtures } from "../helpers/fixtures.js";
-import { type HdfsTestCluster, startHdfsCluster } from "../servers/hdfs-server.js";
 import { serverSkip } from "../servers/process.js";
-import { type S3TestServer, startS3Server } from "../servers/s3-server.js";
+import { useRemoteStores } from "../servers/remote-stores.js";
 
 const skip = serverSkip("the S3 and HDFS test servers");
 const fixtures = listFixtures();
 
 describe("convert across local, S3 and HDFS", { skip, timeout: 600_000 }, () => {
-  let s3: S3TestServer;
-  let hdfs: HdfsTestCluster;
-  let stores: StoreRegistry;
-  let bucket: string;
-  let nn: string;
-  const run = randomBytes(4).toString("hex");
+  const remote = useRemoteStores("convert");
   const scratch = mkdtempSync(join(tmpdir(), "savepoint-convert-remote-"));
-
-  before(async () => {
-    [s3, hdfs] = await Promise.all([startS3Server(), startHdfsCluster()]);
-    bucket = `spk-convert-${run}`;
-    await s3.createBucket(bucket);
-    nn = `127.0.0.1:${hdfs.nameNodeRpcPort}`;
-    stores = createDefaultRegistry({
-      s3: { endpoint: s3.endpoint, region: s3.region, credentials: s3.credentials, forcePathStyle: true },
-      hdfs: { webhdfs: { [nn]: hdfs.webHdfsUrl }, user: "spk-convert" },
-    });
-  });
-  after(async () => {
-    await stores?.close();
-    await Promise.all([s3?.stop(), hdfs?.stop()]);
-    rmSync(scratch, { recursive: true, force: true });
-  });
+  after(() => rmSync(scratch, { recursive: true, force: true }));
 
   /** Every record of every operator with state, TTL timestamps masked, sorted. */
   async function records(dir: string): Promise<string[]> {
-    const report = await inspectSnapshot(dir, { stores });
+    const report = await inspectSnapshot(dir, { stores: remote.stores });
     const out: string[] = [];
     for (const op of report.operators) {
       if (op.subtasksWithState === 0) continue;
-      for await (const r of dumpState(dir, { stores, operator: op.operatorId })) {
+      for await (const r of dumpState(dir, { stores: remote.stores, operator: op.operatorId })) {
         const v = r.value;
         const value =
           v !== null && typeof v === "object" && "lastAccessTimestamp" in v ? { ttl: v.value } : v;
@@ -80,19 +56,21 @@ describe("convert across local, S3 and HDFS", { skip, timeout: 600_000 }, () => 
     for (const c of cases.filter((x) => f.id.endsWith(`/${x.from}`))) {
       it(`${f.id}: ${c.via} -> ${c.options.to}${"backend" in c.options ? ` ${c.options.backend}` : ""} on ${c.to}`, async () => {
         const where = (store: string, name: string) =>
-          store === "s3" ? `s3://${bucket}/${run}/${f.id}/${name}` : `hdfs://${nn}/${run}/${f.id}/${name}`;
+          store === "s3"
+            ? `s3://${remote.bucket}/${remote.run}/${f.id}/${name}`
+            : `hdfs://${remote.nn}/${remote.run}/${f.id}/${name}`;
         const source = where(c.via, "source");
-        await relocateSnapshot(f.metadataDir, source, { stores });
+        await relocateSnapshot(f.metadataDir, source, { stores: remote.stores });
 
-        const remote = where(c.to, "converted");
-        const report = await convertSnapshot(source, remote, { ...c.options, stores });
+        const converted = where(c.to, "converted");
+        const report = await convertSnapshot(source, converted, { ...c.options, stores: remote.stores });
         assert.ok(report.totals.converted > 0, JSON.stringify(report.totals));
-        const v = await verifySnapshot(remote, { stores });
-        assert.ok(v.ok && v.selfContained, `${remote}: ${JSON.stringify(v.problems)}`);
+        const v = await verifySnapshot(converted, { stores: remote.stores });
+        assert.ok(v.ok && v.selfContained, `${converted}: ${JSON.stringify(v.problems)}`);
 
         const local = join(scratch, f.id.replace("/", "-"));
-        await convertSnapshot(f.metadataDir, local, { ...c.options, stores });
-        const [got, want] = await Promise.all([records(remote), records(local)]);
+        await convertSnapshot(f.metadataDir, local, { ...c.options, stores: remote.stores });
+        const [got, want] = await Promise.all([records(converted), records(local)]);
         assert.ok(want.length > 20, `${want.length} records`);
         assert.deepEqual(got, want);
       });

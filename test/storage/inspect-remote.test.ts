@@ -6,19 +6,16 @@
 
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { randomBytes } from "node:crypto";
 import { existsSync, readdirSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { after, before, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import { promisify } from "node:util";
 import { toJson } from "../../src/cli/json.js";
 import { inspectSnapshot } from "../../src/ops/inspect.js";
-import { createDefaultRegistry } from "../../src/storage/defaults.js";
 import type { StoreRegistry } from "../../src/storage/registry.js";
 import { normalizeUri, relativeTo } from "../../src/storage/uri.js";
-import { type HdfsTestCluster, startHdfsCluster } from "../servers/hdfs-server.js";
 import { serverSkip } from "../servers/process.js";
-import { type S3TestServer, startS3Server } from "../servers/s3-server.js";
+import { useRemoteStores } from "../servers/remote-stores.js";
 
 const skip = serverSkip("the S3 and HDFS test servers");
 
@@ -75,31 +72,7 @@ async function cli(args: string[], env: Record<string, string>): Promise<string>
 }
 
 describe("inspect on snapshots uploaded to S3 and HDFS", { skip, timeout: 300_000 }, () => {
-  let s3: S3TestServer;
-  let hdfs: HdfsTestCluster;
-  let stores: StoreRegistry;
-  let bucket: string;
-  const run = randomBytes(4).toString("hex");
-
-  before(async () => {
-    [s3, hdfs] = await Promise.all([startS3Server(), startHdfsCluster()]);
-    bucket = `spk-inspect-${run}`;
-    await s3.createBucket(bucket);
-    const nn = `127.0.0.1:${hdfs.nameNodeRpcPort}`;
-    stores = createDefaultRegistry({
-      s3: {
-        endpoint: s3.endpoint,
-        region: s3.region,
-        credentials: s3.credentials,
-        forcePathStyle: true,
-      },
-      hdfs: { webhdfs: { [nn]: hdfs.webHdfsUrl }, defaultFs: `hdfs://${nn}`, user: "spk-inspect" },
-    });
-  });
-  after(async () => {
-    await stores?.close();
-    await Promise.all([s3?.stop(), hdfs?.stop()]);
-  });
+  const remote = useRemoteStores("inspect", { defaultFs: true });
 
   it("has canonical savepoint fixtures to upload", () => {
     assert.ok(snapshots.length > 0, "no fixtures/flink-*/savepoint-canonical-*/snapshot/_metadata");
@@ -109,21 +82,21 @@ describe("inspect on snapshots uploaded to S3 and HDFS", { skip, timeout: 300_00
     const id = dir.split("/").slice(-3, -1).join("/");
     it(`${id}: the same report from s3://, s3a://, hdfs://host:port and hdfs:/// as from the local copy`, async () => {
       const localDir = normalizeUri(dir);
-      const expected = comparable(await inspectSnapshot(dir, { stores }), localDir);
-      const key = `${run}/${id}/snapshot`;
+      const expected = comparable(await inspectSnapshot(dir, { stores: remote.stores }), localDir);
+      const key = `${remote.run}/${id}/snapshot`;
       const targets = [
-        `s3://${bucket}/${key}`,
-        `s3a://${bucket}/${key}`,
-        `hdfs://127.0.0.1:${hdfs.nameNodeRpcPort}/${key}`,
+        `s3://${remote.bucket}/${key}`,
+        `s3a://${remote.bucket}/${key}`,
+        `hdfs://127.0.0.1:${remote.hdfs.nameNodeRpcPort}/${key}`,
         `hdfs:///${key}`,
       ];
-      await upload(stores, dir, targets[0] as string);
-      await upload(stores, dir, targets[2] as string);
+      await upload(remote.stores, dir, targets[0] as string);
+      await upload(remote.stores, dir, targets[2] as string);
       for (const target of targets) {
-        const report = await inspectSnapshot(target, { stores });
+        const report = await inspectSnapshot(target, { stores: remote.stores });
         assert.equal(comparable(report, target), expected, `report from ${target}`);
         // Also through the _metadata file itself.
-        const viaFile = await inspectSnapshot(`${target}/_metadata`, { stores });
+        const viaFile = await inspectSnapshot(`${target}/_metadata`, { stores: remote.stores });
         assert.equal(comparable(viaFile, target), expected, `report from ${target}/_metadata`);
       }
     });
@@ -136,25 +109,25 @@ describe("inspect on snapshots uploaded to S3 and HDFS", { skip, timeout: 300_00
       return;
     }
     const id = dir.split("/").slice(-3, -1).join("/");
-    const key = `${run}/${id}/snapshot`; // uploaded by the test above
-    const nn = `127.0.0.1:${hdfs.nameNodeRpcPort}`;
+    const key = `${remote.run}/${id}/snapshot`; // uploaded by the test above
+    const _nn = `127.0.0.1:${remote.hdfs.nameNodeRpcPort}`;
     const env = {
-      AWS_ENDPOINT_URL_S3: s3.endpoint,
-      AWS_REGION: s3.region,
-      AWS_ACCESS_KEY_ID: s3.credentials.accessKeyId,
-      AWS_SECRET_ACCESS_KEY: s3.credentials.secretAccessKey,
-      SAVEPOINT_KIT_WEBHDFS: `${nn}=${hdfs.webHdfsUrl}`,
-      SAVEPOINT_KIT_HDFS_DEFAULT_FS: `hdfs://${nn}`,
+      AWS_ENDPOINT_URL_S3: remote.s3.endpoint,
+      AWS_REGION: remote.s3.region,
+      AWS_ACCESS_KEY_ID: remote.s3.credentials.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: remote.s3.credentials.secretAccessKey,
+      SAVEPOINT_KIT_WEBHDFS: `${remote.nn}=${remote.hdfs.webHdfsUrl}`,
+      SAVEPOINT_KIT_HDFS_DEFAULT_FS: `hdfs://${remote.nn}`,
       HADOOP_USER_NAME: "spk-cli",
     };
     const [local, viaS3, viaHdfs] = await Promise.all([
       cli(["inspect", dir, "--json"], env),
-      cli(["inspect", `s3://${bucket}/${key}`, "--json"], env),
+      cli(["inspect", `s3://${remote.bucket}/${key}`, "--json"], env),
       cli(["inspect", `hdfs:///${key}`, "--json"], env),
     ]);
     const strip = (json: string, d: string) => json.split(d).join("<snapshot-dir>");
     assert.ok(local.includes('"operators"'), "the CLI printed a JSON report");
-    assert.equal(strip(viaS3, `s3://${bucket}/${key}`), strip(local, normalizeUri(dir)));
+    assert.equal(strip(viaS3, `s3://${remote.bucket}/${key}`), strip(local, normalizeUri(dir)));
     assert.equal(strip(viaHdfs, `hdfs:///${key}`), strip(local, normalizeUri(dir)));
   });
 
@@ -165,32 +138,32 @@ describe("inspect on snapshots uploaded to S3 and HDFS", { skip, timeout: 300_00
       return;
     }
     const id = dir.split("/").slice(-3, -1).join("/");
-    const key = `${run}/${id}/snapshot`;
-    const nn = `127.0.0.1:${hdfs.nameNodeRpcPort}`;
+    const key = `${remote.run}/${id}/snapshot`;
+    const _nn = `127.0.0.1:${remote.hdfs.nameNodeRpcPort}`;
     // The environment points at nothing that answers; only the flags lead to the servers.
     const env = {
       AWS_ENDPOINT_URL_S3: "http://127.0.0.1:9",
-      AWS_REGION: s3.region,
-      AWS_ACCESS_KEY_ID: s3.credentials.accessKeyId,
-      AWS_SECRET_ACCESS_KEY: s3.credentials.secretAccessKey,
-      SAVEPOINT_KIT_WEBHDFS: `${nn}=http://127.0.0.1:9`,
+      AWS_REGION: remote.s3.region,
+      AWS_ACCESS_KEY_ID: remote.s3.credentials.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: remote.s3.credentials.secretAccessKey,
+      SAVEPOINT_KIT_WEBHDFS: `${remote.nn}=http://127.0.0.1:9`,
       HADOOP_USER_NAME: "spk-cli",
     };
     const flags = [
       "--s3-endpoint",
-      s3.endpoint,
+      remote.s3.endpoint,
       "--webhdfs",
-      `${nn}=${hdfs.webHdfsUrl}`,
+      `${remote.nn}=${remote.hdfs.webHdfsUrl}`,
       "--hdfs-default-fs",
-      `hdfs://${nn}`,
+      `hdfs://${remote.nn}`,
     ];
     const [local, viaS3, viaHdfs] = await Promise.all([
       cli(["inspect", dir, "--json"], env),
-      cli(["inspect", `s3a://${bucket}/${key}`, "--json", ...flags], env),
+      cli(["inspect", `s3a://${remote.bucket}/${key}`, "--json", ...flags], env),
       cli(["inspect", `hdfs:///${key}`, "--json", ...flags], env),
     ]);
     const strip = (json: string, d: string) => json.split(d).join("<snapshot-dir>");
-    assert.equal(strip(viaS3, `s3a://${bucket}/${key}`), strip(local, normalizeUri(dir)));
+    assert.equal(strip(viaS3, `s3a://${remote.bucket}/${key}`), strip(local, normalizeUri(dir)));
     assert.equal(strip(viaHdfs, `hdfs:///${key}`), strip(local, normalizeUri(dir)));
   });
 });

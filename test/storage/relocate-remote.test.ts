@@ -4,68 +4,44 @@
  */
 
 import assert from "node:assert/strict";
-import { randomBytes } from "node:crypto";
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { after, before, describe, it } from "node:test";
+import { after, describe, it } from "node:test";
 import { readMetadata } from "../../src/formats/metadata/index.js";
 import { listSnapshotFiles, verifySnapshot } from "../../src/ops/files.js";
 import { inspectSnapshot } from "../../src/ops/inspect.js";
 import { relocateSnapshot } from "../../src/ops/relocate.js";
-import { createDefaultRegistry } from "../../src/storage/defaults.js";
-import type { StoreRegistry } from "../../src/storage/registry.js";
 import { FIXTURES_ROOT, listFixtures } from "../helpers/fixtures.js";
-import { type HdfsTestCluster, startHdfsCluster } from "../servers/hdfs-server.js";
 import { serverSkip } from "../servers/process.js";
-import { type S3TestServer, startS3Server } from "../servers/s3-server.js";
+import { useRemoteStores } from "../servers/remote-stores.js";
 
 const skip = serverSkip("the S3 and HDFS test servers");
 const fixtures = listFixtures();
 
 describe("relocate across local, S3 and HDFS", { skip, timeout: 600_000 }, () => {
-  let s3: S3TestServer;
-  let hdfs: HdfsTestCluster;
-  let stores: StoreRegistry;
-  let bucket: string;
-  let nn: string;
-  const run = randomBytes(4).toString("hex");
+  const remote = useRemoteStores("relocate");
   const scratch = mkdtempSync(join(tmpdir(), "savepoint-relocate-remote-"));
-
-  before(async () => {
-    [s3, hdfs] = await Promise.all([startS3Server(), startHdfsCluster()]);
-    bucket = `spk-relocate-${run}`;
-    await s3.createBucket(bucket);
-    nn = `127.0.0.1:${hdfs.nameNodeRpcPort}`;
-    stores = createDefaultRegistry({
-      s3: { endpoint: s3.endpoint, region: s3.region, credentials: s3.credentials, forcePathStyle: true },
-      hdfs: { webhdfs: { [nn]: hdfs.webHdfsUrl }, user: "spk-relocate" },
-    });
-  });
-  after(async () => {
-    await stores?.close();
-    await Promise.all([s3?.stop(), hdfs?.stop()]);
-    rmSync(scratch, { recursive: true, force: true });
-  });
+  after(() => rmSync(scratch, { recursive: true, force: true }));
 
   const shape = async (uri: string) => {
-    const r = await inspectSnapshot(uri, { stores });
+    const r = await inspectSnapshot(uri, { stores: remote.stores });
     return r.operators.map((o) => ({ id: o.operatorId, bytes: o.stateBytes, subtasks: o.subtasks }));
   };
 
   for (const f of fixtures.filter((x) => x.expected.snapshotType === "savepoint")) {
     it(`${f.id}: local -> s3 -> hdfs -> local, verified at every stop`, async () => {
-      const onS3 = `s3://${bucket}/${run}/${f.id}`;
-      const onHdfs = `hdfs://${nn}/${run}/${f.id}`;
+      const onS3 = `s3://${remote.bucket}/${remote.run}/${f.id}`;
+      const onHdfs = `hdfs://${remote.nn}/${remote.run}/${f.id}`;
       const back = join(scratch, f.id);
       for (const [from, to] of [
         [f.metadataDir, onS3],
         [onS3, onHdfs],
         [onHdfs, back],
       ] as const) {
-        const r = await relocateSnapshot(from, to, { stores });
+        const r = await relocateSnapshot(from, to, { stores: remote.stores });
         assert.equal(r.totals.copied, r.copies.length, `${from} -> ${to}`);
-        const v = await verifySnapshot(to, { stores });
+        const v = await verifySnapshot(to, { stores: remote.stores });
         assert.ok(v.ok && v.selfContained, `${to}: ${JSON.stringify(v.problems)}`);
       }
       // Savepoint pointers are all relative: the metadata travels unchanged, and so does every file.
@@ -81,17 +57,17 @@ describe("relocate across local, S3 and HDFS", { skip, timeout: 600_000 }, () =>
     const f = fixtures.find(
       (x) => x.id === "flink-2.3/savepoint-native-rocksdb",
     ) as (typeof fixtures)[number];
-    const first = `hdfs://${nn}/${run}/move-src/${f.id}`;
-    const moved = `hdfs://${nn}/${run}/move-dst/${f.id}`;
-    await relocateSnapshot(f.metadataDir, first, { stores });
-    const r = await relocateSnapshot(first, moved, { stores, move: true });
+    const first = `hdfs://${remote.nn}/${remote.run}/move-src/${f.id}`;
+    const moved = `hdfs://${remote.nn}/${remote.run}/move-dst/${f.id}`;
+    await relocateSnapshot(f.metadataDir, first, { stores: remote.stores });
+    const r = await relocateSnapshot(first, moved, { stores: remote.stores, move: true });
     assert.ok(r.copies.length > 0);
     assert.equal(r.totals.moved, r.copies.length, "every file renamed");
     assert.equal(r.totals.copied, 0, "none copied");
     const left = [];
-    for await (const x of stores.resolve(first).store.list(first)) left.push(x.uri);
+    for await (const x of remote.stores.resolve(first).store.list(first)) left.push(x.uri);
     assert.deepEqual(left, [], "nothing left at the source");
-    const v = await verifySnapshot(moved, { stores });
+    const v = await verifySnapshot(moved, { stores: remote.stores });
     assert.ok(v.ok && v.selfContained, JSON.stringify(v.problems));
     assert.deepEqual(await shape(moved), await shape(f.metadataDir));
   });
@@ -103,21 +79,23 @@ describe("relocate across local, S3 and HDFS", { skip, timeout: 600_000 }, () =>
       // in the repo they are under fixtures/: stage a copy whose pointers say so, then move it to S3.
       const staged = join(scratch, `${f.id}-staged`, jobId, "chk-2");
       await relocateSnapshot(f.metadataDir, staged, {
-        stores,
+        stores: remote.stores,
         maps: [{ from: "file:/tmp/savepoint-kit-fixtures", to: FIXTURES_ROOT }],
       });
-      const moved = `s3://${bucket}/${run}/${f.id}-moved/${jobId}/chk-2`;
-      const report = await relocateSnapshot(staged, moved, { stores });
+      const moved = `s3://${remote.bucket}/${remote.run}/${f.id}-moved/${jobId}/chk-2`;
+      const report = await relocateSnapshot(staged, moved, { stores: remote.stores });
       assert.equal(report.totals.copied, report.copies.length);
-      const inv = await listSnapshotFiles(moved, { stores });
+      const inv = await listSnapshotFiles(moved, { stores: remote.stores });
       assert.ok(
-        inv.files.every((x) => x.uri.startsWith(`s3://${bucket}/${run}/${f.id}-moved/`)),
+        inv.files.every((x) => x.uri.startsWith(`s3://${remote.bucket}/${remote.run}/${f.id}-moved/`)),
         "every file on S3",
       );
-      const m = readMetadata(await stores.resolve(`${moved}/_metadata`).store.readAll(`${moved}/_metadata`));
+      const m = readMetadata(
+        await remote.stores.resolve(`${moved}/_metadata`).store.readAll(`${moved}/_metadata`),
+      );
       const stored = JSON.stringify(m, (_k, v) => (typeof v === "bigint" ? v.toString() : v));
       assert.ok(!stored.includes("file:"), "no local pointer is left");
-      assert.ok((await verifySnapshot(moved, { stores })).ok);
+      assert.ok((await verifySnapshot(moved, { stores: remote.stores })).ok);
       assert.deepEqual(await shape(moved), await shape(f.metadataDir));
     });
   }
