@@ -3,7 +3,8 @@
  * on HDFS: local fixtures relocated to HDFS with `relocateSnapshot` (our WebHDFS store), and edited there
  * (drop in reference mode, rename in copy mode), are restored by real Flink straight from `hdfs://` (Flink's
  * Hadoop file system, `flink-hadoop-fs` with the shaded Hadoop 3.4 client on the harness classpath), and
- * the restored state equals the model.
+ * the restored state equals the model. One savepoint is also moved within HDFS (`move`: WebHDFS renames,
+ * nothing copied) and Flink restores it from its new place.
  *
  * Needs the MiniDFSCluster launcher (`scripts/install-test-servers.sh`, run by `npm test`'s pretest);
  * skipped with `SAVEPOINT_KIT_SKIP_SERVERS=1` or `SAVEPOINT_KIT_SKIP_FLINK=1`.
@@ -18,7 +19,7 @@ import { dropOperators, renameOperator, writeEdited } from "../../src/ops/edit.j
 import { listSnapshotFiles } from "../../src/ops/files.js";
 import { parseOperatorRef } from "../../src/ops/job-spec.js";
 import { loadSnapshot } from "../../src/ops/locate.js";
-import { relocateSnapshot } from "../../src/ops/relocate.js";
+import { type RelocateReport, relocateSnapshot } from "../../src/ops/relocate.js";
 import { createDefaultRegistry } from "../../src/storage/defaults.js";
 import type { StoreRegistry } from "../../src/storage/registry.js";
 import { FIXTURES_ROOT, type Fixture, listFixtures } from "../helpers/fixtures.js";
@@ -64,6 +65,8 @@ for (const line of flinkLines(fixtures.map((f) => f.id))) {
   describe(`HDFS: relocated and edited snapshots, restored by real Flink ${line} from hdfs://`, () => {
     let report: RestoreReport;
     const runs: RestoreRun[] = [];
+    let moved: RelocateReport | undefined;
+    const movedLeft: string[] = [];
 
     before(async () => {
       if (skip) return;
@@ -87,6 +90,18 @@ for (const line of flinkLines(fixtures.map((f) => f.id))) {
       await relocateSnapshot(stage, chkTarget, { stores });
       rmSync(join(scratch, line), { recursive: true });
       runs.push({ name: "checkpoint: relocated to HDFS", snapshot: chkTarget, backend: "rocksdb" });
+
+      // --move within the NameNode: every file renamed (WebHDFS RENAME), none copied, nothing left behind
+      const toMove = `${base}/move-src/savepoint-native-rocksdb`;
+      await relocateSnapshot(byCase("savepoint-native-rocksdb").metadataDir, toMove, { stores });
+      const movedTarget = `${base}/moved/savepoint-native-rocksdb`;
+      moved = await relocateSnapshot(toMove, movedTarget, { stores, move: true });
+      for await (const x of stores.resolve(toMove).store.list(toMove)) movedLeft.push(x.uri);
+      runs.push({
+        name: "savepoint-native-rocksdb: moved within HDFS (renames)",
+        snapshot: movedTarget,
+        backend: "rocksdb",
+      });
 
       // edits on HDFS: drop (reference mode: absolute hdfs:// pointers into the source) and rename (copy mode)
       const sp = byCase("savepoint-native-rocksdb");
@@ -124,6 +139,13 @@ for (const line of flinkLines(fixtures.map((f) => f.id))) {
       );
     });
 
+    it("--move within the NameNode renamed every file and left nothing at the source", { skip }, () => {
+      assert.ok(moved && moved.copies.length > 0);
+      assert.equal(moved.totals.moved, moved.copies.length, "every file renamed");
+      assert.equal(moved.totals.copied, 0, "none copied");
+      assert.deepEqual(movedLeft, [], "nothing left at the source");
+    });
+
     it("every relocated or edited snapshot references only hdfs:// files", { skip }, async () => {
       assert.ok(stores);
       for (const run of runs) {
@@ -134,7 +156,7 @@ for (const line of flinkLines(fixtures.map((f) => f.id))) {
     });
 
     it("Flink restores each of them from hdfs:// and the state equals the model", { skip }, () => {
-      assert.ok(runs.length >= 5);
+      assert.ok(runs.length >= 6);
       for (const run of runs) {
         const r = runResult(report, run.name);
         assert.equal(r.outcome, "restored", describeRun(r));
