@@ -29,6 +29,7 @@ import { UnsupportedVersionError } from "../../errors.js";
 import type { RangeReader } from "../../storage/store.js";
 import { decodeBlock, IndexBlock, type IndexBlockFormat } from "./block.js";
 import { checksumTypeName, READ_AHEAD_CHUNK, ReadAhead, verifyBlockTrailer } from "./block-io.js";
+import { loadBlockChecksum } from "./checksum.js";
 import { type ByteOrigin, ByteReader, compareBytes, corrupt, latin1String } from "./coding.js";
 import { DEFAULT_MAX_BLOCK_BYTES, decompressBlock } from "./compression.js";
 import {
@@ -152,6 +153,7 @@ export class SstReader {
     const tailOffset = file.size - tailLength;
     const tail = await file.read(tailOffset, tailLength);
     const footer = decodeFooter(tail, tailOffset, { uri: file.uri });
+    if (opts.verifyChecksums) await loadBlockChecksum(footer.checksumType);
 
     const raw = { file, footer, opts } as const;
     const metaContents = await readBlockContents(raw, footer.metaindexHandle, "metaindex block");
