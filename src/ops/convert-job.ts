@@ -178,19 +178,20 @@ export async function runJob(job: Job, targetDir: string, options: JobOptions): 
       keyGroupRange: job.handle.keyGroupRange,
       keyGroupPrefixBytes: layout.prefixBytes,
     });
+    // Complete pieces go out as they are (1 MiB stages, or Snappy chunks): no copy joining them.
     if (job.rocks) {
       for await (const batch of readRocksDbCanonicalRecords(job.rocks, job.maxParallelism)) {
         for (const r of batch) w.add(r);
-        if (w.buffered >= WRITE_CHUNK) yield w.take();
+        if (w.ready >= WRITE_CHUNK) yield* w.takeParts();
       }
     } else {
       for await (const batch of readHeapRawEntries(job.file, job.handle, job.header, read)) {
         for (const e of batch) for (const r of heapEntryToCanonical(e, layout)) w.add(r);
-        if (w.buffered >= WRITE_CHUNK) yield w.take();
+        if (w.ready >= WRITE_CHUNK) yield* w.takeParts();
       }
     }
     const r = w.finish();
-    yield w.take();
+    yield* w.takeParts();
     ({ offsets, size, records } = r);
     keyGroups = r.keyGroups;
   }

@@ -383,15 +383,28 @@ export async function* mergeRuns(runs: LsmRun[], options: MergeOptions = {}): As
   const cursors: RunCursor[] = [];
   try {
     for (const [rank, run] of runs.entries()) {
-      const c = new RunCursor(run, rank, range, (ts) => tombstones.add(ts));
-      cursors.push(c);
-      if (await c.refill()) heap.push(c);
+      cursors.push(new RunCursor(run, rank, range, (ts) => tombstones.add(ts)));
     }
+    // The runs' first files open and read their first block concurrently (each open is a few reads in
+    // turn: footer, metaindex, properties, index), rather than one run after the other.
+    await settleAll(cursors.map((c) => c.refill()));
+    for (const c of cursors) if (c.batch.length > 0) heap.push(c);
     yield* mergeHeap(heap, tombstones, options);
   } finally {
     // files still open when the consumer stops early (or an error ends the merge)
     for (const c of cursors) await c.close();
   }
+}
+
+/**
+ * Waits for every promise to settle (none left running), then throws the first rejection in order, if
+ * any; resolves to the values otherwise.
+ */
+export async function settleAll<T>(promises: Promise<T>[]): Promise<T[]> {
+  const settled = await Promise.allSettled(promises);
+  const failed = settled.find((s) => s.status === "rejected");
+  if (failed) throw (failed as PromiseRejectedResult).reason;
+  return settled.map((s) => (s as PromiseFulfilledResult<T>).value);
 }
 
 /** The merge loop of {@link mergeRuns} over its filled cursor heap. */

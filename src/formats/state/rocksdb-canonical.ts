@@ -24,7 +24,7 @@ import { CorruptSnapshotError } from "../../errors.js";
 import type { KeyGroupRange } from "../metadata/model.js";
 import { DEFAULT_COLUMN_FAMILY, type FlinkRocksDbState } from "../rocksdb/flink.js";
 import { keyGroupOf, keyGroupPrefixLength, keyGroupRangeBounds } from "../rocksdb/index.js";
-import { type KeyValue, sortedRunCount } from "../rocksdb/lsm.js";
+import { type KeyValue, settleAll, sortedRunCount } from "../rocksdb/lsm.js";
 import { RECORD_BATCH } from "./canonical-records.js";
 import type { CanonicalRecord } from "./canonical-writer.js";
 
@@ -172,6 +172,8 @@ export async function* readRocksDbCanonicalRecords(
   };
   let batch: CanonicalRecord[] = [];
   try {
+    // Every column family opens its tables and reads its first blocks concurrently.
+    await settleAll(cursors.map((c) => c.peek()));
     for (;;) {
       // The smallest key group any state still has.
       let kg = Number.POSITIVE_INFINITY;
