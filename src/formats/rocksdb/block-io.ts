@@ -93,6 +93,16 @@ export class ReadAhead {
   }
 
   /**
+   * The `length` bytes at `offset` when they are in the current chunk (a view; do not modify), else null
+   * (then {@link read}). Synchronous: most blocks are in the chunk, and need no await.
+   */
+  readBuffered(offset: number, length: number): Uint8Array | null {
+    const start = offset - this.bufStart;
+    if (start < 0 || start + length > this.buf.byteLength) return null;
+    return this.buf.subarray(start, start + length);
+  }
+
+  /**
    * Exactly `length` bytes at `offset` (a view into a chunk; do not modify).
    * @throws the file's read errors (StoreFaultError for a short file, ...).
    */

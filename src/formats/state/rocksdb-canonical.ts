@@ -69,6 +69,11 @@ class FamilyCursor {
     private readonly source: AsyncIterator<KeyValue[]>,
   ) {}
 
+  /** The current entry when it is in the batch at hand (no await), else null: then {@link peek}. */
+  current(): KeyValue | null {
+    return this.index < this.batch.length ? (this.batch[this.index] as KeyValue) : null;
+  }
+
   /** The current entry, or null at the end. */
   async peek(): Promise<KeyValue | null> {
     while (this.index >= this.batch.length) {
@@ -178,12 +183,17 @@ export async function* readRocksDbCanonicalRecords(
       // The smallest key group any state still has.
       let kg = Number.POSITIVE_INFINITY;
       for (const c of cursors) {
-        const e = await c.peek();
+        const e = c.current() ?? (await c.peek());
         if (e) kg = Math.min(kg, keyGroupOfEntry(c, e));
       }
       if (kg === Number.POSITIVE_INFINITY) break;
       for (const c of cursors) {
-        for (let e = await c.peek(); e && keyGroupOfEntry(c, e) === kg; e = await c.peek()) {
+        // an await only when the cursor's batch is used up
+        for (
+          let e = c.current() ?? (await c.peek());
+          e && keyGroupOfEntry(c, e) === kg;
+          e = c.current() ?? (await c.peek())
+        ) {
           batch.push({ keyGroup: kg, stateId: c.stateId, key: e.key, value: e.value });
           c.advance();
           if (batch.length >= RECORD_BATCH) {
