@@ -158,6 +158,15 @@ export interface DataBlockEntry {
   value: Uint8Array;
 }
 
+/**
+ * Bytes of the key arenas {@link decodeDataBlockInto} carves rebuilt keys out of, across blocks and
+ * calls (16 KiB): an arena per block (a zeroed allocation per 4 KiB block) cost more than the keys'
+ * copies. An arena lives as long as any key of it, as a read-ahead chunk lives as long as any value.
+ */
+const KEY_ARENA_BYTES = 16 * 1024;
+let keyArena = new Uint8Array(0);
+let keyArenaUsed = 0;
+
 /** Where {@link varint32At} stopped (module state: no result object per varint). */
 let varintEnd = 0;
 
@@ -181,7 +190,7 @@ function varint32At(b: Uint8Array, p: number, end: number, origin: ByteOrigin, w
  * {@link DataBlockEntry}s appended to `out`: {@link decodeBlock} and `parseInternalKey`
  * (`./format.ts`) in one pass, with the same checks and errors, and per entry only the entry, its user
  * key view and its value view (plus a BigInt for a non-zero sequence number). Keys sharing a prefix are
- * rebuilt in an arena as in {@link decodeBlock}. Mirrors RocksDB's `DataBlockIter` (`block.cc`) and
+ * rebuilt in shared arenas ({@link KEY_ARENA_BYTES}). Mirrors RocksDB's `DataBlockIter` (`block.cc`) and
  * `ParseInternalKey` (`db/dbformat.h`).
  *
  * @param globalSeqno the sequence number of every entry (an ingested file's global one), or null for
@@ -196,11 +205,9 @@ export function decodeDataBlockInto(
   globalSeqno: bigint | null,
   out: DataBlockEntry[],
 ): number {
-  const { entriesEnd, numRestarts } = blockLayout(contents, origin);
+  const { entriesEnd } = blockLayout(contents, origin);
   const b = contents;
   const base = origin.baseOffset ?? 0;
-  let arena = EMPTY;
-  let used = 0;
   // the previous key: bytes [prevStart, prevStart + prevLength) of prevBytes (the block or an arena)
   let prevBytes = b;
   let prevStart = 0;
@@ -221,8 +228,20 @@ export function decodeDataBlockInto(
       nonShared = varint32At(b, p, entriesEnd, origin, "unshared key length");
       p = varintEnd;
     }
-    const valueLength = varint32At(b, p, entriesEnd, origin, "value length");
-    const keyStart = varintEnd;
+    let valueLength: number;
+    let keyStart: number;
+    const v0 = p < entriesEnd ? (b[p] as number) : 0x80;
+    const v1 = p + 1 < entriesEnd ? (b[p + 1] as number) : 0x80;
+    if (v0 < 0x80) {
+      valueLength = v0;
+      keyStart = p + 1;
+    } else if (v1 < 0x80) {
+      valueLength = (v0 & 0x7f) | (v1 << 7);
+      keyStart = p + 2;
+    } else {
+      valueLength = varint32At(b, p, entriesEnd, origin, "value length");
+      keyStart = varintEnd;
+    }
     if (shared > prevLength) {
       throw corrupt(
         `entry shares ${shared} key bytes but the previous key has ${prevLength}`,
@@ -245,17 +264,17 @@ export function decodeDataBlockInto(
       kb = b;
       ks = keyStart;
     } else {
-      if (used + keyLength > arena.byteLength) {
-        const size =
-          arena === EMPTY ? Math.min(entriesEnd, numRestarts * 16 * (keyLength + 8)) : 2 * arena.byteLength;
-        arena = new Uint8Array(Math.max(size, keyLength));
-        used = 0;
+      if (keyArenaUsed + keyLength > keyArena.byteLength) {
+        keyArena = new Uint8Array(Math.max(KEY_ARENA_BYTES, keyLength));
+        keyArenaUsed = 0;
       }
+      const arena = keyArena;
+      const used = keyArenaUsed;
       for (let i = 0; i < shared; i++) arena[used + i] = prevBytes[prevStart + i] as number;
       for (let i = 0; i < nonShared; i++) arena[used + shared + i] = b[keyStart + i] as number;
       kb = arena;
       ks = used;
-      used += keyLength;
+      keyArenaUsed = used + keyLength;
     }
     // fixed64 little-endian (seq << 8 | type) after the user key: the type byte, 24 low and 32 high bits
     const t = ks + keyLength - 8;

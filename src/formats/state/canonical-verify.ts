@@ -13,13 +13,18 @@
 
 import { CorruptSnapshotError } from "../../errors.js";
 import type { KeyGroupsStateHandle } from "../metadata/model.js";
+import { ReadAhead } from "../rocksdb/block-io.js";
 import { keyGroupPieces, keyGroupSpans } from "./canonical-records.js";
 import type { KeyedBackendHeader } from "./headers.js";
 import { END_OF_KEY_GROUP_MARK, META_DATA_FOLLOWS_FLAG } from "./keyed.js";
 import { FileCursor, type PieceSource, type StateFile } from "./stream.js";
 
-/** Bytes read per store request while checking (the cursor reads at most one key group ahead). */
-const CHECK_READ_BLOCK = 4 * 1024 * 1024;
+/**
+ * Bytes read per store request while checking (2 MiB): the file is read sequentially through a
+ * read-ahead ({@link ReadAhead}: the next chunk is read while this one is walked, two chunks in memory),
+ * so the walk rarely waits for the store; the cursor reads at most one key group ahead out of it.
+ */
+const CHECK_READ_BLOCK = 2 * 1024 * 1024;
 
 /** What {@link checkCanonicalKeyGroups} found. */
 export interface CanonicalCheck {
@@ -107,6 +112,27 @@ export async function checkCanonicalKeyGroups(
   handle: KeyGroupsStateHandle,
   header: KeyedBackendHeader,
   options: { verifyChecksums?: boolean } = {},
+): Promise<CanonicalCheck> {
+  const ahead = new ReadAhead(file, file.size, CHECK_READ_BLOCK);
+  try {
+    const sequential: StateFile = {
+      uri: file.uri,
+      size: file.size,
+      claimedSize: file.claimedSize,
+      read: (offset, length) => ahead.read(offset, length),
+    };
+    return await walkKeyGroups(sequential, handle, header, options);
+  } finally {
+    await ahead.close();
+  }
+}
+
+/** The walk of {@link checkCanonicalKeyGroups} over the file (read sequentially). */
+async function walkKeyGroups(
+  file: StateFile,
+  handle: KeyGroupsStateHandle,
+  header: KeyedBackendHeader,
+  options: { verifyChecksums?: boolean },
 ): Promise<CanonicalCheck> {
   const cursor = new FileCursor(file, 0, file.claimedSize, CHECK_READ_BLOCK);
   const nStates = header.states.length;
