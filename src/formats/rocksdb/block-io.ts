@@ -8,7 +8,7 @@
 
 import type { RangeReader } from "../../storage/store.js";
 import { concatBytes } from "../io/concat.js";
-import { builtinChecksum, CHECKSUM_NAMES, ChecksumType, contextModifier, unmaskCrc } from "./checksum.js";
+import { builtinChecksumOf, CHECKSUM_NAMES, ChecksumType, contextModifier, unmaskCrc } from "./checksum.js";
 import { type ByteOrigin, corrupt } from "./coding.js";
 import type { BlockHandle, Footer } from "./format.js";
 import type { RandomAccessFile } from "./sst-reader.js";
@@ -33,9 +33,14 @@ export function verifyBlockTrailer(
   const type = footer.checksumType;
   if (type === ChecksumType.NONE) return;
   const n = handle.size + 1;
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const stored = (view.getUint32(n, true) - contextModifier(footer.baseContextChecksum, handle.offset)) >>> 0;
-  const computed = builtinChecksum(type, bytes.subarray(0, n));
+  const fixed32 =
+    ((bytes[n] as number) |
+      ((bytes[n + 1] as number) << 8) |
+      ((bytes[n + 2] as number) << 16) |
+      ((bytes[n + 3] as number) << 24)) >>>
+    0;
+  const stored = (fixed32 - contextModifier(footer.baseContextChecksum, handle.offset)) >>> 0;
+  const computed = builtinChecksumOf(type, bytes, n);
   if (stored !== computed) {
     const show = (v: number) =>
       `0x${(type === ChecksumType.CRC32C ? unmaskCrc(v) : v).toString(16).padStart(8, "0")}`;

@@ -72,23 +72,36 @@ const LAST_BYTE_PRIME = 0x6b9083d9;
  * block (where `bytes` is `data ‖ compression type`). Returns 0 for kNoChecksum.
  */
 export function builtinChecksum(type: ChecksumType, bytes: Uint8Array): number {
+  return builtinChecksumOf(type, bytes, bytes.byteLength);
+}
+
+/**
+ * {@link builtinChecksum} of the first `length` bytes of `bytes` (a block and its type byte, read with
+ * the checksum after them), without a view of them for kXXH3.
+ */
+export function builtinChecksumOf(type: ChecksumType, bytes: Uint8Array, length: number): number {
   switch (type) {
     case ChecksumType.CRC32C:
-      return maskCrc(crc32cOf(bytes));
+      return maskCrc(crc32cOf(prefix(bytes, length)));
     case ChecksumType.XXHASH:
-      return xxhash().xxh32(bytes, 0) >>> 0;
+      return xxhash().xxh32(prefix(bytes, length), 0) >>> 0;
     case ChecksumType.XXHASH64:
-      return Number(xxhash().xxh64(bytes, 0n) & 0xffffffffn);
+      return Number(xxhash().xxh64(prefix(bytes, length), 0n) & 0xffffffffn);
     case ChecksumType.XXH3: {
-      if (bytes.byteLength === 0) return 0;
-      const last = bytes[bytes.byteLength - 1] as number;
-      const data = bytes.subarray(0, bytes.byteLength - 1);
+      if (length === 0) return 0;
+      const last = bytes[length - 1] as number;
+      const data = bytes.subarray(0, length - 1);
       const v = xxh3WasmHasher() ? xxh3Low32Wasm(data) : xxh3Low32Napi(data);
       return (v ^ Math.imul(last, LAST_BYTE_PRIME)) >>> 0;
     }
     default:
       return 0;
   }
+}
+
+/** The first `length` bytes of `bytes` (itself when that is all of it). */
+function prefix(bytes: Uint8Array, length: number): Uint8Array {
+  return length === bytes.byteLength ? bytes : bytes.subarray(0, length);
 }
 
 /**

@@ -58,6 +58,7 @@ const JS_COMPARE_BYTES = 32;
  * go to `Buffer.compare`.
  */
 export function compareBytes(a: Uint8Array, b: Uint8Array): number {
+  if (a === b) return 0;
   const n = Math.min(a.byteLength, b.byteLength);
   const m = n < JS_COMPARE_BYTES ? n : JS_COMPARE_BYTES;
   for (let i = 0; i < m; i++) {

@@ -420,7 +420,7 @@ async function* mergeHeap(
   while (heap.size > 0) {
     const key = heap.peek().current.userKey;
     const covering = tombstones.maxCovering(key);
-    operands.length = 0;
+    if (operands.length > 0) operands.length = 0;
     let resolved = false;
     let base: Uint8Array | null = null;
     let visible = false;
