@@ -186,8 +186,29 @@ export class ByteReader {
     throw this.corrupt(`${what}: varint64 longer than 10 bytes`, at);
   }
 
+  /**
+   * A varint64 of at most 7 bytes (below 2^49) as a number, without a BigInt; -1 (position unchanged)
+   * for a longer or truncated one, which {@link varint64Number} then reads (or refuses) in full.
+   */
+  smallVarint64(): number {
+    const b = this.bytes;
+    let p = this.pos;
+    let v = 0;
+    for (let shift = 0; shift < 49 && p < this.limit; shift += 7) {
+      const x = b[p++] as number;
+      v += (x & 0x7f) * 2 ** shift;
+      if (x < 0x80) {
+        this.pos = p;
+        return v;
+      }
+    }
+    return -1;
+  }
+
   /** A varint64 that must fit a JS number exactly (sizes, offsets, counts). */
   varint64Number(what = "varint64"): number {
+    const small = this.smallVarint64();
+    if (small >= 0) return small;
     const at = this.pos;
     const v = this.varint64(what);
     if (v > MAX_SAFE) throw this.corrupt(`${what}: ${v} is larger than 2^53`, at);
@@ -196,6 +217,8 @@ export class ByteReader {
 
   /** `GetVarsignedint64`: a zigzag-encoded signed varint64, as a number (must fit exactly). */
   varsigned64(what = "varsigned64"): number {
+    const small = this.smallVarint64();
+    if (small >= 0) return small % 2 === 1 ? -((small - 1) / 2) - 1 : small / 2;
     const at = this.pos;
     const u = this.varint64(what);
     const v = u & 1n ? -((u >> 1n) + 1n) : u >> 1n;

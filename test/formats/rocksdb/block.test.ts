@@ -10,7 +10,7 @@ import { describe, it } from "node:test";
 import { CorruptSnapshotError } from "../../../src/errors.js";
 import { type DataBlockEntry, decodeDataBlockInto } from "../../../src/formats/rocksdb/block.js";
 import { BlockBuilder } from "../../../src/formats/rocksdb/block-builder.js";
-import { compareBytes } from "../../../src/formats/rocksdb/coding.js";
+import { ByteReader, compareBytes } from "../../../src/formats/rocksdb/coding.js";
 import {
   decodeBlock,
   decodeIndexBlock,
@@ -254,5 +254,60 @@ describe("compareBytes", () => {
       }
     }
     assert.ok(n > 1000);
+  });
+});
+
+describe("ByteReader varint64 as numbers (the BigInt-free path below 2^49, BigInt above)", () => {
+  /** varint64 of a bigint. */
+  const varint64 = (v: bigint): number[] => {
+    const out: number[] = [];
+    while (v >= 0x80n) {
+      out.push(Number(v & 0x7fn) | 0x80);
+      v >>= 7n;
+    }
+    out.push(Number(v));
+    return out;
+  };
+  const values = [
+    0n,
+    1n,
+    127n,
+    128n,
+    16383n,
+    16384n,
+    2n ** 42n - 1n,
+    2n ** 49n - 1n,
+    2n ** 49n,
+    2n ** 53n - 1n,
+  ];
+
+  it("varint64Number, and varsigned64 of zigzag values, read every length; the position moves past them", () => {
+    for (const v of values) {
+      const r = new ByteReader(Uint8Array.from([...varint64(v), 0x55]));
+      assert.equal(r.varint64Number(), Number(v), `${v}`);
+      assert.equal(r.pos, varint64(v).length);
+      for (const signed of [v, -v, -v - 1n]) {
+        if (signed > 2n ** 53n - 1n || signed < -(2n ** 53n - 1n)) continue;
+        const zigzag = signed < 0n ? -2n * signed - 1n : 2n * signed;
+        const z = new ByteReader(Uint8Array.from(varint64(zigzag)));
+        assert.equal(z.varsigned64(), Number(signed), `${signed}`);
+        assert.ok(z.atEnd);
+      }
+    }
+  });
+
+  it("refuses values past 2^53 and truncated varints, naming them, with the position of the varint", () => {
+    const big = new ByteReader(Uint8Array.from(varint64(2n ** 53n)), { baseOffset: 100 });
+    assert.throws(() => big.varint64Number("size"), /size: 9007199254740992 is larger than 2\^53/);
+    const cut = new ByteReader(Uint8Array.of(0x01, 0x80, 0x80), { baseOffset: 100 });
+    assert.equal(cut.varint64Number(), 1);
+    assert.throws(
+      () => cut.varint64Number("offset"),
+      (err: unknown) =>
+        err instanceof CorruptSnapshotError &&
+        /offset: truncated varint64/.test(err.message) &&
+        err.offset === 101,
+    );
+    assert.equal(new ByteReader(Uint8Array.of(0x80, 0x80)).smallVarint64(), -1);
   });
 });
