@@ -53,6 +53,27 @@ export function verifyBlockTrailer(
   }
 }
 
+/**
+ * Bytes of the arenas blocks straddling two read-ahead chunks are joined in (64 KiB, shared by the
+ * thread's read-aheads): one allocation per several joins instead of one per block (a fresh ArrayBuffer
+ * costs far more than the copy of a 4 KiB block). An arena lives as long as any block of it.
+ */
+const JOIN_ARENA_BYTES = 64 * 1024;
+let joinArena = new Uint8Array(0);
+let joinArenaUsed = 0;
+
+/** Room for `n` bytes of a joined block: in the shared arena, or its own array when large. */
+function joinSpace(n: number): Uint8Array {
+  if (n > JOIN_ARENA_BYTES / 4) return new Uint8Array(n);
+  if (joinArenaUsed + n > joinArena.byteLength) {
+    joinArena = new Uint8Array(JOIN_ARENA_BYTES);
+    joinArenaUsed = 0;
+  }
+  const out = joinArena.subarray(joinArenaUsed, joinArenaUsed + n);
+  joinArenaUsed += n;
+  return out;
+}
+
 /** Bytes a {@link ReadAhead} fetches per request (1 MiB): hundreds of 4 KiB blocks per read; two per sorted run in memory. */
 export const READ_AHEAD_CHUNK = 1024 * 1024;
 
@@ -125,7 +146,7 @@ export class ReadAhead {
       this.pending = null;
       const next = await p0.bytes;
       if (want <= bufEnd + next.byteLength) {
-        const out = new Uint8Array(length);
+        const out = joinSpace(length);
         out.set(this.buf.subarray(offset - this.bufStart), 0);
         out.set(next.subarray(0, want - bufEnd), bufEnd - offset);
         this.buf = next;

@@ -194,13 +194,15 @@ export class ByteReader {
     const b = this.bytes;
     let p = this.pos;
     let v = 0;
-    for (let shift = 0; shift < 49 && p < this.limit; shift += 7) {
+    let scale = 1;
+    for (let i = 0; i < 7 && p < this.limit; i++) {
       const x = b[p++] as number;
-      v += (x & 0x7f) * 2 ** shift;
+      v += (x & 0x7f) * scale;
       if (x < 0x80) {
         this.pos = p;
         return v;
       }
+      scale *= 128;
     }
     return -1;
   }
