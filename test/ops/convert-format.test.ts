@@ -226,6 +226,50 @@ describe("canonical writer: uncompressed files of several MiB", () => {
     const handle: KeyGroupsStateHandle = { ...f.handle, keyGroupRange: range, offsets: result.offsets };
     assert.deepEqual(await records(streamed, handle, header), recs);
   });
+
+  it("taken as complete pieces (takeParts, no joining copy), the same bytes, compressed or not", async () => {
+    const f = [...keyedFiles(lines[0] as string, "savepoint-canonical-rocksdb").values()][0];
+    assert.ok(f);
+    const { header: flinkHeader } = await readKeyedHeader(memoryStateFile(f.bytes, "file:///x"));
+    const range = { start: 0, end: 127 };
+    for (const compressed of [false, true]) {
+      const header = { ...flinkHeader, compressed };
+      const recs: CanonicalRecord[] = [];
+      for (let kg = 0; kg < 128; kg += kg % 3 === 0 ? 1 : 2) {
+        for (let stateId = 0; stateId < header.states.length; stateId++) {
+          for (let i = 0; i < 3; i++) {
+            const n = kg === 64 && stateId === 0 && i === 1 ? 1_500_000 : (kg * 7919 + i * 104729) % 40_000;
+            const value = new Uint8Array(n).fill((kg + stateId + i) & 0xff);
+            if (n > 0) value[n >> 1] = i;
+            recs.push({ keyGroup: kg, stateId, key: Uint8Array.of(kg, stateId, i), value });
+          }
+        }
+      }
+      const whole = encodeCanonicalKeyGroups({ header, keyGroupRange: range, keyGroupPrefixBytes: 1 }, recs);
+      const w = new CanonicalKeyGroupsWriter({ header, keyGroupRange: range, keyGroupPrefixBytes: 1 });
+      const pieces: Uint8Array[] = [];
+      let takes = 0;
+      for (const r of recs) {
+        w.add(r);
+        if (w.ready >= 256 * 1024) {
+          const parts = w.takeParts();
+          assert.equal(w.ready, 0);
+          pieces.push(...parts);
+          takes++;
+        }
+      }
+      const result = w.finish();
+      pieces.push(...w.takeParts());
+      assert.deepEqual(w.takeParts(), []);
+      assert.ok(takes >= 2, `${takes} takes`);
+      const streamed = Buffer.concat(pieces);
+      assert.equal(result.size, streamed.byteLength);
+      assert.deepEqual(result.offsets, whole.offsets);
+      assert.equal(Buffer.compare(streamed, Buffer.from(whole.bytes)), 0, `compressed ${compressed}`);
+      const handle: KeyGroupsStateHandle = { ...f.handle, keyGroupRange: range, offsets: result.offsets };
+      assert.deepEqual(await records(streamed, handle, header), recs);
+    }
+  });
 });
 
 describe("heap native -> canonical, against Flink's canonical savepoint of the same job", () => {

@@ -21,6 +21,7 @@ import { allHandles } from "../../src/formats/metadata/traverse.js";
 import { keyGroupPrefixBytes, readKeyedEntries, readKeyedHeader } from "../../src/formats/state/keyed.js";
 import { snapshotFileResolver } from "../../src/formats/state/stream.js";
 import { convertSnapshot, UnsupportedConversionError } from "../../src/ops/convert.js";
+import { LocalStore } from "../../src/storage/local.js";
 import { StoreRegistry } from "../../src/storage/registry.js";
 import { normalizeUri } from "../../src/storage/uri.js";
 import { listFixtures } from "../helpers/fixtures.js";
@@ -264,6 +265,38 @@ describe("convertSnapshot", () => {
     await convertSnapshot(src, target, { stores, to: "canonical" });
     await assert.rejects(convertSnapshot(src, target, { stores, to: "canonical" }), AlreadyExistsError);
     await convertSnapshot(src, target, { stores, to: "canonical", overwrite: true });
+  });
+
+  it("every converted file is on stable storage (fdatasync) before _metadata is written", async () => {
+    const events: string[] = [];
+    const local = new LocalStore({
+      sync: async (path, kind) => {
+        events.push(`${kind} ${path}`);
+      },
+    });
+    const recording = new StoreRegistry({ file: () => local });
+    for (const [c, to] of [
+      ["savepoint-native-hashmap", "canonical"],
+      ["savepoint-canonical-rocksdb", "native"],
+    ] as const) {
+      events.length = 0;
+      const target = join(tmp, "durable", c);
+      const r = await convertSnapshot(dirOf(lines[0] as string, c), target, {
+        stores: recording,
+        to,
+        ...(to === "native" ? { backend: "hashmap" as const } : {}),
+        workers: false,
+      });
+      const metadataSync = events.findIndex((e) => e.startsWith("file ") && e.includes("_metadata"));
+      assert.ok(metadataSync > 0, events.join("\n"));
+      assert.ok(r.keyed.length > 0);
+      for (const k of r.keyed) {
+        const path = new URL(k.to.uri as string).pathname;
+        const synced = events.indexOf(`file ${path}`);
+        assert.ok(synced >= 0 && synced < metadataSync, `${path} synced before _metadata`);
+      }
+    }
+    await recording.close();
   });
 });
 

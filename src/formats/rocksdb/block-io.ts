@@ -8,7 +8,7 @@
 
 import type { RangeReader } from "../../storage/store.js";
 import { concatBytes } from "../io/concat.js";
-import { builtinChecksum, CHECKSUM_NAMES, ChecksumType, contextModifier, unmaskCrc } from "./checksum.js";
+import { builtinChecksumOf, CHECKSUM_NAMES, ChecksumType, contextModifier, unmaskCrc } from "./checksum.js";
 import { type ByteOrigin, corrupt } from "./coding.js";
 import type { BlockHandle, Footer } from "./format.js";
 import type { RandomAccessFile } from "./sst-reader.js";
@@ -33,9 +33,14 @@ export function verifyBlockTrailer(
   const type = footer.checksumType;
   if (type === ChecksumType.NONE) return;
   const n = handle.size + 1;
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const stored = (view.getUint32(n, true) - contextModifier(footer.baseContextChecksum, handle.offset)) >>> 0;
-  const computed = builtinChecksum(type, bytes.subarray(0, n));
+  const fixed32 =
+    ((bytes[n] as number) |
+      ((bytes[n + 1] as number) << 8) |
+      ((bytes[n + 2] as number) << 16) |
+      ((bytes[n + 3] as number) << 24)) >>>
+    0;
+  const stored = (fixed32 - contextModifier(footer.baseContextChecksum, handle.offset)) >>> 0;
+  const computed = builtinChecksumOf(type, bytes, n);
   if (stored !== computed) {
     const show = (v: number) =>
       `0x${(type === ChecksumType.CRC32C ? unmaskCrc(v) : v).toString(16).padStart(8, "0")}`;
@@ -46,6 +51,27 @@ export function verifyBlockTrailer(
       handle.offset + n,
     );
   }
+}
+
+/**
+ * Bytes of the arenas blocks straddling two read-ahead chunks are joined in (64 KiB, shared by the
+ * thread's read-aheads): one allocation per several joins instead of one per block (a fresh ArrayBuffer
+ * costs far more than the copy of a 4 KiB block). An arena lives as long as any block of it.
+ */
+const JOIN_ARENA_BYTES = 64 * 1024;
+let joinArena = new Uint8Array(0);
+let joinArenaUsed = 0;
+
+/** Room for `n` bytes of a joined block: in the shared arena, or its own array when large. */
+function joinSpace(n: number): Uint8Array {
+  if (n > JOIN_ARENA_BYTES / 4) return new Uint8Array(n);
+  if (joinArenaUsed + n > joinArena.byteLength) {
+    joinArena = new Uint8Array(JOIN_ARENA_BYTES);
+    joinArenaUsed = 0;
+  }
+  const out = joinArena.subarray(joinArenaUsed, joinArenaUsed + n);
+  joinArenaUsed += n;
+  return out;
 }
 
 /** Bytes a {@link ReadAhead} fetches per request (1 MiB): hundreds of 4 KiB blocks per read; two per sorted run in memory. */
@@ -93,6 +119,16 @@ export class ReadAhead {
   }
 
   /**
+   * The `length` bytes at `offset` when they are in the current chunk (a view; do not modify), else null
+   * (then {@link read}). Synchronous: most blocks are in the chunk, and need no await.
+   */
+  readBuffered(offset: number, length: number): Uint8Array | null {
+    const start = offset - this.bufStart;
+    if (start < 0 || start + length > this.buf.byteLength) return null;
+    return this.buf.subarray(start, start + length);
+  }
+
+  /**
    * Exactly `length` bytes at `offset` (a view into a chunk; do not modify).
    * @throws the file's read errors (StoreFaultError for a short file, ...).
    */
@@ -110,7 +146,7 @@ export class ReadAhead {
       this.pending = null;
       const next = await p0.bytes;
       if (want <= bufEnd + next.byteLength) {
-        const out = new Uint8Array(length);
+        const out = joinSpace(length);
         out.set(this.buf.subarray(offset - this.bufStart), 0);
         out.set(next.subarray(0, want - bufEnd), bufEnd - offset);
         this.buf = next;

@@ -148,6 +148,164 @@ export function decodeBlock(contents: Uint8Array, origin: ByteOrigin): BlockEntr
   return out;
 }
 
+/** A point entry of a data block: its internal key's parts and its value (views into the block). */
+export interface DataBlockEntry {
+  userKey: Uint8Array;
+  /** Sequence number (56 bits). */
+  sequence: bigint;
+  /** Value type (a `ValueType`, or another byte for a corrupt file). */
+  type: number;
+  value: Uint8Array;
+}
+
+/**
+ * Bytes of the key arenas {@link decodeDataBlockInto} carves rebuilt keys out of, across blocks and
+ * calls (16 KiB): an arena per block (a zeroed allocation per 4 KiB block) cost more than the keys'
+ * copies. An arena lives as long as any key of it, as a read-ahead chunk lives as long as any value.
+ */
+const KEY_ARENA_BYTES = 16 * 1024;
+let keyArena = new Uint8Array(0);
+let keyArenaUsed = 0;
+
+/** Where {@link varint32At} stopped (module state: no result object per varint). */
+let varintEnd = 0;
+
+/** A varint32 at `p` (before `end`); leaves its end in {@link varintEnd}. */
+function varint32At(b: Uint8Array, p: number, end: number, origin: ByteOrigin, what: string): number {
+  let result = 0;
+  for (let shift = 0; shift <= 28; shift += 7) {
+    if (p >= end) throw corrupt(`${what}: truncated varint32`, origin, (origin.baseOffset ?? 0) + p);
+    const x = b[p++] as number;
+    result += (x & 0x7f) * 2 ** shift;
+    if (x < 0x80) {
+      varintEnd = p;
+      return result;
+    }
+  }
+  throw corrupt(`${what}: varint32 longer than 5 bytes`, origin, (origin.baseOffset ?? 0) + p);
+}
+
+/**
+ * Decodes the point entries of a data block (contents without trailer, decompressed) straight into
+ * {@link DataBlockEntry}s appended to `out`: {@link decodeBlock} and `parseInternalKey`
+ * (`./format.ts`) in one pass, with the same checks and errors, and per entry only the entry, its user
+ * key view and its value view (plus a BigInt for a non-zero sequence number). Keys sharing a prefix are
+ * rebuilt in shared arenas ({@link KEY_ARENA_BYTES}). Mirrors RocksDB's `DataBlockIter` (`block.cc`) and
+ * `ParseInternalKey` (`db/dbformat.h`).
+ *
+ * @param globalSeqno the sequence number of every entry (an ingested file's global one), or null for
+ *   the keys' own.
+ * @returns the number of entries appended.
+ * @throws CorruptSnapshotError (label and absolute offset from `origin`) for bad lengths and internal
+ *   keys shorter than 8 bytes.
+ */
+export function decodeDataBlockInto(
+  contents: Uint8Array,
+  origin: ByteOrigin,
+  globalSeqno: bigint | null,
+  out: DataBlockEntry[],
+): number {
+  const { entriesEnd } = blockLayout(contents, origin);
+  const b = contents;
+  const base = origin.baseOffset ?? 0;
+  // the previous key: bytes [prevStart, prevStart + prevLength) of prevBytes (the block or an arena)
+  let prevBytes = b;
+  let prevStart = 0;
+  let prevLength = 0;
+  let count = 0;
+  for (let p = 0; p < entriesEnd; ) {
+    const at = p;
+    // one-byte varints inline (the usual lengths of shared and unshared key bytes)
+    let shared = b[p] as number;
+    if (shared < 0x80) p++;
+    else {
+      shared = varint32At(b, p, entriesEnd, origin, "shared key length");
+      p = varintEnd;
+    }
+    let nonShared = p < entriesEnd ? (b[p] as number) : 0x80;
+    if (nonShared < 0x80) p++;
+    else {
+      nonShared = varint32At(b, p, entriesEnd, origin, "unshared key length");
+      p = varintEnd;
+    }
+    let valueLength: number;
+    let keyStart: number;
+    const v0 = p < entriesEnd ? (b[p] as number) : 0x80;
+    const v1 = p + 1 < entriesEnd ? (b[p + 1] as number) : 0x80;
+    if (v0 < 0x80) {
+      valueLength = v0;
+      keyStart = p + 1;
+    } else if (v1 < 0x80) {
+      valueLength = (v0 & 0x7f) | (v1 << 7);
+      keyStart = p + 2;
+    } else {
+      valueLength = varint32At(b, p, entriesEnd, origin, "value length");
+      keyStart = varintEnd;
+    }
+    if (shared > prevLength) {
+      throw corrupt(
+        `entry shares ${shared} key bytes but the previous key has ${prevLength}`,
+        origin,
+        base + at,
+      );
+    }
+    if (keyStart + nonShared + valueLength > entriesEnd) {
+      throw corrupt(
+        `entry of ${nonShared} key and ${valueLength} value bytes overruns the block`,
+        origin,
+        base + at,
+      );
+    }
+    const keyLength = shared + nonShared;
+    if (keyLength < 8) throw corrupt(`internal key of ${keyLength} bytes (at least 8)`, origin, base + at);
+    let kb: Uint8Array;
+    let ks: number;
+    if (shared === 0) {
+      kb = b;
+      ks = keyStart;
+    } else {
+      if (keyArenaUsed + keyLength > keyArena.byteLength) {
+        keyArena = new Uint8Array(Math.max(KEY_ARENA_BYTES, keyLength));
+        keyArenaUsed = 0;
+      }
+      const arena = keyArena;
+      const used = keyArenaUsed;
+      for (let i = 0; i < shared; i++) arena[used + i] = prevBytes[prevStart + i] as number;
+      for (let i = 0; i < nonShared; i++) arena[used + shared + i] = b[keyStart + i] as number;
+      kb = arena;
+      ks = used;
+      keyArenaUsed = used + keyLength;
+    }
+    // fixed64 little-endian (seq << 8 | type) after the user key: the type byte, 24 low and 32 high bits
+    const t = ks + keyLength - 8;
+    let sequence: bigint;
+    if (globalSeqno !== null) sequence = globalSeqno;
+    else {
+      const lo = (kb[t + 1] as number) | ((kb[t + 2] as number) << 8) | ((kb[t + 3] as number) << 16);
+      const hi =
+        ((kb[t + 4] as number) |
+          ((kb[t + 5] as number) << 8) |
+          ((kb[t + 6] as number) << 16) |
+          ((kb[t + 7] as number) << 24)) >>>
+        0;
+      sequence = hi === 0 ? (lo === 0 ? 0n : BigInt(lo)) : (BigInt(hi) << 24n) | BigInt(lo);
+    }
+    const valueStart = keyStart + nonShared;
+    out.push({
+      userKey: new Uint8Array(kb.buffer, kb.byteOffset + ks, keyLength - 8),
+      sequence,
+      type: kb[t] as number,
+      value: new Uint8Array(b.buffer, b.byteOffset + valueStart, valueLength),
+    });
+    count++;
+    prevBytes = kb;
+    prevStart = ks;
+    prevLength = keyLength;
+    p = valueStart + valueLength;
+  }
+  return count;
+}
+
 /**
  * The entries of a decoded index block in flat arrays: every separator key copied into one arena, the
  * block handles in two `Float64Array`s (offsets and sizes, bytes; below 2^53). An open table keeps its

@@ -75,6 +75,7 @@ export function decompressBlock(
   origin: ByteOrigin,
   maxBytes: number = DEFAULT_MAX_BLOCK_BYTES,
 ): Uint8Array {
+  if (type === CompressionType.NONE) return data; // the usual case, without the closures below
   const at = origin.baseOffset ?? 0;
   const fail = (what: string, cause?: unknown) => {
     const err = corrupt(

@@ -62,8 +62,11 @@ export interface BlockHandle {
 
 /** Decodes a `BlockHandle` (two varint64s). */
 export function readBlockHandle(r: ByteReader, what = "block handle"): BlockHandle {
-  const offset = r.varint64Number(`${what} offset`);
-  const size = r.varint64Number(`${what} size`);
+  // the usual small values without a BigInt or the error labels' strings
+  let offset = r.smallVarint64();
+  if (offset < 0) offset = r.varint64Number(`${what} offset`);
+  let size = r.smallVarint64();
+  if (size < 0) size = r.varint64Number(`${what} size`);
   return { offset, size };
 }
 

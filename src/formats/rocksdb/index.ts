@@ -102,6 +102,7 @@ export {
 } from "./options-file.js";
 export { IndexType, PROPERTY, type TableProperties } from "./properties.js";
 export {
+  MIN_BATCH_ENTRIES,
   memoryFile,
   type RandomAccessFile,
   type RangeTombstone,

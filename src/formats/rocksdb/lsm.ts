@@ -113,6 +113,8 @@ export interface LsmRun {
   /** e.g. `L0 000042.sst`, `L3`. */
   label: string;
   files: LsmFile[];
+  /** Bytes of its files (from the MANIFEST), when known: its share of the merge's read-ahead. */
+  bytes?: number;
 }
 
 /** How many sorted runs {@link sortedRuns} makes of these levels (each level-0 file, each non-empty level). */
@@ -127,8 +129,13 @@ export function sortedRuns(levels: FileMetaData[][], fileOf: (f: FileMetaData) =
   const runs: LsmRun[] = [];
   for (const [level, files] of levels.entries()) {
     if (files.length === 0) continue;
-    if (level === 0) for (const f of files) runs.push({ label: `L0 ${fileOf(f).name}`, files: [fileOf(f)] });
-    else runs.push({ label: `L${level}`, files: files.map(fileOf) });
+    if (level === 0) {
+      for (const f of files)
+        runs.push({ label: `L0 ${fileOf(f).name}`, files: [fileOf(f)], bytes: f.fileSize });
+    } else {
+      const bytes = files.reduce((n, f) => n + f.fileSize, 0);
+      runs.push({ label: `L${level}`, files: files.map(fileOf), bytes });
+    }
   }
   return runs;
 }
@@ -153,9 +160,9 @@ export interface MergeOptions {
   label?: string;
   /**
    * Bytes of read-ahead for the whole merge (default {@link MERGE_READ_AHEAD}): every run's table is
-   * read at once, each through two chunks, so a run's chunk is this divided by twice the number of
-   * runs (at most `READ_AHEAD_CHUNK`, at least {@link MIN_READ_AHEAD_CHUNK}). Memory then stays the
-   * same however many runs (level-0 files) a larger state has.
+   * read at once, each through two chunks, the runs sharing this in proportion to their sizes
+   * ({@link runReadAheadChunks}; at most `READ_AHEAD_CHUNK`, at least {@link MIN_READ_AHEAD_CHUNK} per
+   * chunk). Memory then stays the same however many runs (level-0 files) a larger state has.
    */
   readAheadBytes?: number;
 }
@@ -170,6 +177,27 @@ export const MIN_READ_AHEAD_CHUNK = 64 * 1024;
 export function runReadAheadChunk(runs: number, budget: number = MERGE_READ_AHEAD): number {
   const share = Math.floor(budget / (2 * Math.max(1, runs)));
   return Math.max(MIN_READ_AHEAD_CHUNK, Math.min(READ_AHEAD_CHUNK, share));
+}
+
+/**
+ * The read-ahead chunks of runs sharing `budget` bytes in proportion to their sizes (two chunks each,
+ * at least {@link MIN_READ_AHEAD_CHUNK}, at most `READ_AHEAD_CHUNK`): a merge reads every run from
+ * start to end over the same time, so a run's bytes are consumed at a rate proportional to its size.
+ * The large run (the bottom level) then reads ahead far enough to rarely wait for its next chunk, the
+ * small level-0 files less (they are consumed slowly); an even split made the large run wait. Runs
+ * without a known size get {@link runReadAheadChunk}'s even share.
+ * @returns one chunk size per run (bytes).
+ */
+export function runReadAheadChunks(runs: readonly LsmRun[], budget: number = MERGE_READ_AHEAD): number[] {
+  const even = runReadAheadChunk(runs.length, budget);
+  const total = runs.reduce((n, r) => n + (r.bytes ?? 0), 0);
+  if (total <= 0 || runs.some((r) => r.bytes === undefined)) return runs.map(() => even);
+  return runs.map((r) =>
+    Math.max(
+      MIN_READ_AHEAD_CHUNK,
+      Math.min(READ_AHEAD_CHUNK, Math.floor((budget * (r.bytes ?? 0)) / (2 * total))),
+    ),
+  );
 }
 
 /** A run's position: the current batch of entries of its current file. */
@@ -373,25 +401,39 @@ class CursorHeap {
  *   whatever the table reader throws.
  */
 export async function* mergeRuns(runs: LsmRun[], options: MergeOptions = {}): AsyncGenerator<KeyValue[]> {
-  const range = {
-    ...(options.from ? { from: options.from } : {}),
-    ...(options.to ? { to: options.to } : {}),
-    readAheadChunk: runReadAheadChunk(runs.length, options.readAheadBytes),
-  };
+  const chunks = runReadAheadChunks(runs, options.readAheadBytes);
   const tombstones = new TombstoneSet();
   const heap = new CursorHeap();
   const cursors: RunCursor[] = [];
   try {
     for (const [rank, run] of runs.entries()) {
-      const c = new RunCursor(run, rank, range, (ts) => tombstones.add(ts));
-      cursors.push(c);
-      if (await c.refill()) heap.push(c);
+      const range = {
+        ...(options.from ? { from: options.from } : {}),
+        ...(options.to ? { to: options.to } : {}),
+        readAheadChunk: chunks[rank] as number,
+      };
+      cursors.push(new RunCursor(run, rank, range, (ts) => tombstones.add(ts)));
     }
+    // The runs' first files open and read their first block concurrently (each open is a few reads in
+    // turn: footer, metaindex, properties, index), rather than one run after the other.
+    await settleAll(cursors.map((c) => c.refill()));
+    for (const c of cursors) if (c.batch.length > 0) heap.push(c);
     yield* mergeHeap(heap, tombstones, options);
   } finally {
     // files still open when the consumer stops early (or an error ends the merge)
     for (const c of cursors) await c.close();
   }
+}
+
+/**
+ * Waits for every promise to settle (none left running), then throws the first rejection in order, if
+ * any; resolves to the values otherwise.
+ */
+export async function settleAll<T>(promises: Promise<T>[]): Promise<T[]> {
+  const settled = await Promise.allSettled(promises);
+  const failed = settled.find((s) => s.status === "rejected");
+  if (failed) throw (failed as PromiseRejectedResult).reason;
+  return settled.map((s) => (s as PromiseFulfilledResult<T>).value);
 }
 
 /** The merge loop of {@link mergeRuns} over its filled cursor heap. */
@@ -407,7 +449,7 @@ async function* mergeHeap(
   while (heap.size > 0) {
     const key = heap.peek().current.userKey;
     const covering = tombstones.maxCovering(key);
-    operands.length = 0;
+    if (operands.length > 0) operands.length = 0;
     let resolved = false;
     let base: Uint8Array | null = null;
     let visible = false;

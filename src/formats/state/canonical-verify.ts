@@ -13,12 +13,25 @@
 
 import { CorruptSnapshotError } from "../../errors.js";
 import type { KeyGroupsStateHandle } from "../metadata/model.js";
+import { ReadAhead } from "../rocksdb/block-io.js";
 import { keyGroupPieces, keyGroupSpans } from "./canonical-records.js";
 import type { KeyedBackendHeader } from "./headers.js";
 import { END_OF_KEY_GROUP_MARK, META_DATA_FOLLOWS_FLAG } from "./keyed.js";
 import { FileCursor, type PieceSource, type StateFile } from "./stream.js";
 
-/** Bytes read per store request while checking (the cursor reads at most one key group ahead). */
+/**
+ * Uncompressed files are read sequentially through a read-ahead of {@link CHECK_READ_AHEAD} bytes per
+ * request ({@link ReadAhead}: the next chunk is read while this one is walked, two chunks in memory), so
+ * the walk rarely waits for the store; the walk takes {@link CHECK_PIECE} bytes at a time out of the
+ * chunks (views; a piece straddling two chunks is copied, at most that much per chunk).
+ */
+const CHECK_READ_AHEAD = 2 * 1024 * 1024;
+const CHECK_PIECE = 64 * 1024;
+
+/**
+ * Bytes read per store request while checking a compressed file (its Snappy chunks are joined across
+ * reads, so reads are large and direct; the cursor reads at most one key group ahead).
+ */
 const CHECK_READ_BLOCK = 4 * 1024 * 1024;
 
 /** What {@link checkCanonicalKeyGroups} found. */
@@ -108,7 +121,30 @@ export async function checkCanonicalKeyGroups(
   header: KeyedBackendHeader,
   options: { verifyChecksums?: boolean } = {},
 ): Promise<CanonicalCheck> {
-  const cursor = new FileCursor(file, 0, file.claimedSize, CHECK_READ_BLOCK);
+  if (header.compressed) return walkKeyGroups(file, CHECK_READ_BLOCK, handle, header, options);
+  const ahead = new ReadAhead(file, file.size, CHECK_READ_AHEAD);
+  try {
+    const sequential: StateFile = {
+      uri: file.uri,
+      size: file.size,
+      claimedSize: file.claimedSize,
+      read: (offset, length) => ahead.read(offset, length),
+    };
+    return await walkKeyGroups(sequential, CHECK_PIECE, handle, header, options);
+  } finally {
+    await ahead.close();
+  }
+}
+
+/** The walk of {@link checkCanonicalKeyGroups} over the file (read sequentially). */
+async function walkKeyGroups(
+  file: StateFile,
+  readBlock: number,
+  handle: KeyGroupsStateHandle,
+  header: KeyedBackendHeader,
+  options: { verifyChecksums?: boolean },
+): Promise<CanonicalCheck> {
+  const cursor = new FileCursor(file, 0, file.claimedSize, readBlock);
   const nStates = header.states.length;
   let records = 0;
   let keyGroups = 0;

@@ -298,6 +298,23 @@ export class CanonicalKeyGroupsWriter {
     };
   }
 
+  /** Bytes of complete pieces (output, not the stage being filled) not yet taken: what {@link takeParts} returns. */
+  get ready(): number {
+    return this.pending;
+  }
+
+  /**
+   * Returns (and forgets) the complete pieces produced so far, in order, without the stage being filled
+   * (after {@link finish}: everything). No bytes are copied: a full stage is handed out as it is, where
+   * {@link take} joins the pieces and the partial stage into one array (a copy of every output byte).
+   */
+  takeParts(): Uint8Array[] {
+    const out = this.parts.slice();
+    this.parts.length = 0;
+    this.pending = 0;
+    return out;
+  }
+
   /** Returns (and forgets) the bytes produced so far. */
   take(): Uint8Array {
     this.drain();

@@ -24,7 +24,7 @@ import { CorruptSnapshotError } from "../../errors.js";
 import type { KeyGroupRange } from "../metadata/model.js";
 import { DEFAULT_COLUMN_FAMILY, type FlinkRocksDbState } from "../rocksdb/flink.js";
 import { keyGroupOf, keyGroupPrefixLength, keyGroupRangeBounds } from "../rocksdb/index.js";
-import { type KeyValue, sortedRunCount } from "../rocksdb/lsm.js";
+import { type KeyValue, settleAll, sortedRunCount } from "../rocksdb/lsm.js";
 import { RECORD_BATCH } from "./canonical-records.js";
 import type { CanonicalRecord } from "./canonical-writer.js";
 
@@ -41,7 +41,8 @@ export interface RocksDbCanonicalOptions {
   stateIds?: ReadonlySet<number>;
   /**
    * Read-ahead bytes of the whole read (default {@link CANONICAL_READ_AHEAD}), shared by the column
-   * families in proportion to their sorted runs (every run of every state is open at once).
+   * families in proportion to their table bytes, and by a family's sorted runs in proportion to theirs
+   * (every run of every state is open at once; see `runReadAheadChunks`).
    */
   readAheadBytes?: number;
 }
@@ -57,6 +58,13 @@ export interface RocksDbCanonicalOptions {
  */
 export const CANONICAL_READ_AHEAD = 8 * 1024 * 1024;
 
+/** Bytes of a column family's live table files (MANIFEST sizes). */
+function liveBytes(levels: readonly { fileSize: number }[][]): number {
+  let n = 0;
+  for (const files of levels) for (const f of files) n += f.fileSize;
+  return n;
+}
+
 /** A column family being read: its current batch and position. */
 class FamilyCursor {
   private batch: KeyValue[] = [];
@@ -68,6 +76,11 @@ class FamilyCursor {
     readonly name: string,
     private readonly source: AsyncIterator<KeyValue[]>,
   ) {}
+
+  /** The current entry when it is in the batch at hand (no await), else null: then {@link peek}. */
+  current(): KeyValue | null {
+    return this.index < this.batch.length ? (this.batch[this.index] as KeyValue) : null;
+  }
 
   /** The current entry, or null at the end. */
   async peek(): Promise<KeyValue | null> {
@@ -142,21 +155,25 @@ export async function* readRocksDbCanonicalRecords(
   if (range.end < range.start) return;
   const bounds = keyGroupRangeBounds(range, prefixLength);
   const present = new Set(state.db.columnFamilies().map((c) => c.name));
-  const read: { stateId: number; name: string; runs: number }[] = [];
+  const read: { stateId: number; name: string; runs: number; bytes: number }[] = [];
   for (const [stateId, s] of state.header.states.entries()) {
     // A state without a column family has no entries (Flink creates the family when it registers one).
     if (!present.has(s.name)) continue;
     if (options.stateIds && !options.stateIds.has(stateId)) continue;
-    read.push({ stateId, name: s.name, runs: sortedRunCount(state.db.columnFamily(s.name)?.levels ?? []) });
+    const levels = state.db.columnFamily(s.name)?.levels ?? [];
+    read.push({ stateId, name: s.name, runs: sortedRunCount(levels), bytes: liveBytes(levels) });
   }
+  // shared in proportion to the families' table bytes (each merge shares its part by its runs' sizes)
+  const totalBytes = read.reduce((n, r) => n + r.bytes, 0);
   const totalRuns = read.reduce((n, r) => n + r.runs, 0);
   const budget = options.readAheadBytes ?? CANONICAL_READ_AHEAD;
   const cursors: FamilyCursor[] = [];
-  for (const { stateId, name, runs } of read) {
+  for (const { stateId, name, runs, bytes } of read) {
+    const share = totalBytes > 0 ? bytes / totalBytes : runs / Math.max(1, totalRuns);
     const it = state.db.entryBatches(name, {
       ...bounds,
       ...(options.batchSize ? { batchSize: options.batchSize } : {}),
-      readAheadBytes: Math.max(1, Math.floor((budget * runs) / Math.max(1, totalRuns))),
+      readAheadBytes: Math.max(1, Math.floor(budget * share)),
     });
     cursors.push(new FamilyCursor(stateId, name, it[Symbol.asyncIterator]()));
   }
@@ -172,16 +189,23 @@ export async function* readRocksDbCanonicalRecords(
   };
   let batch: CanonicalRecord[] = [];
   try {
+    // Every column family opens its tables and reads its first blocks concurrently.
+    await settleAll(cursors.map((c) => c.peek()));
     for (;;) {
       // The smallest key group any state still has.
       let kg = Number.POSITIVE_INFINITY;
       for (const c of cursors) {
-        const e = await c.peek();
+        const e = c.current() ?? (await c.peek());
         if (e) kg = Math.min(kg, keyGroupOfEntry(c, e));
       }
       if (kg === Number.POSITIVE_INFINITY) break;
       for (const c of cursors) {
-        for (let e = await c.peek(); e && keyGroupOfEntry(c, e) === kg; e = await c.peek()) {
+        // an await only when the cursor's batch is used up
+        for (
+          let e = c.current() ?? (await c.peek());
+          e && keyGroupOfEntry(c, e) === kg;
+          e = c.current() ?? (await c.peek())
+        ) {
           batch.push({ keyGroup: kg, stateId: c.stateId, key: e.key, value: e.value });
           c.advance();
           if (batch.length >= RECORD_BATCH) {

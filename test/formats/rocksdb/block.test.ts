@@ -8,8 +8,16 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { CorruptSnapshotError } from "../../../src/errors.js";
+import { type DataBlockEntry, decodeDataBlockInto } from "../../../src/formats/rocksdb/block.js";
 import { BlockBuilder } from "../../../src/formats/rocksdb/block-builder.js";
-import { decodeBlock, decodeIndexBlock, IndexBlock } from "../../../src/formats/rocksdb/index.js";
+import { ByteReader, compareBytes } from "../../../src/formats/rocksdb/coding.js";
+import {
+  decodeBlock,
+  decodeIndexBlock,
+  encodeInternalKey,
+  IndexBlock,
+  parseInternalKey,
+} from "../../../src/formats/rocksdb/index.js";
 
 const enc = (s: string) => new TextEncoder().encode(s);
 
@@ -134,5 +142,172 @@ describe("decodeBlock key arena", () => {
         assert.deepEqual(e.value, new Uint8Array(valueSize).fill(i & 0xff));
       }
     }
+  });
+});
+
+describe("decodeDataBlockInto (data blocks decoded straight into internal key parts)", () => {
+  const origin = { uri: "inline:data", baseOffset: 1000, label: "data block at 1000" };
+
+  /** A data block of internal keys sharing prefixes, with small and large sequence numbers and values. */
+  function block(count: number, valueSize: number) {
+    const b = new BlockBuilder({ restartInterval: 16 });
+    const keys: { userKey: Uint8Array; sequence: bigint; type: number }[] = [];
+    for (let i = 0; i < count; i++) {
+      const userKey = enc(`${"k".repeat(i % 40)}-${String(i).padStart(5, "0")}`);
+      const sequence = [0n, 1n, 0xffffffn, 0x1000000n, 0xffffffffffffffn][i % 5] as bigint;
+      keys.push({ userKey, sequence, type: i % 3 === 0 ? 2 : 1 });
+    }
+    keys.sort((a, b) => Buffer.compare(a.userKey, b.userKey));
+    for (const [i, k] of keys.entries())
+      b.add(encodeInternalKey(k), new Uint8Array(valueSize).fill(i & 0xff));
+    return b.finish();
+  }
+
+  it("gives what decodeBlock and parseInternalKey give, appended to the array passed", () => {
+    for (const [count, valueSize] of [
+      [4, 1000],
+      [300, 3],
+      [1, 0],
+    ] as const) {
+      const contents = block(count, valueSize);
+      const want = decodeBlock(contents, origin).map((e) => ({
+        ...parseInternalKey(e.key, origin, 1000 + e.at),
+        value: e.value,
+      }));
+      const out: DataBlockEntry[] = [{ userKey: enc("x"), sequence: 5n, type: 1, value: enc("y") }];
+      assert.equal(decodeDataBlockInto(contents, origin, null, out), count);
+      assert.equal(out.length, count + 1);
+      assert.deepEqual(out.slice(1), want);
+      const global: DataBlockEntry[] = [];
+      decodeDataBlockInto(contents, origin, 77n, global);
+      assert.deepEqual(
+        global.map((e) => e.sequence),
+        want.map(() => 77n),
+      );
+    }
+  });
+
+  it("refuses damaged blocks as decodeBlock does, with the same errors and offsets", () => {
+    const good = block(40, 20);
+    for (let at = 0; at < good.byteLength; at += 3) {
+      for (const x of [0xff, 0x80, 0x00]) {
+        const bad = new Uint8Array(good);
+        bad[at] = x;
+        let want: unknown = null;
+        try {
+          for (const e of decodeBlock(bad, origin)) parseInternalKey(e.key, origin, 1000 + e.at);
+        } catch (err) {
+          want = err;
+        }
+        let got: unknown = null;
+        try {
+          decodeDataBlockInto(bad, origin, null, []);
+        } catch (err) {
+          got = err;
+        }
+        if (want === null) {
+          assert.equal(got, null, `byte ${at} = ${x}`);
+          continue;
+        }
+        assert.ok(got instanceof CorruptSnapshotError, `byte ${at} = ${x}: ${got}`);
+        const w = want as CorruptSnapshotError;
+        // one pass: a short internal key before the structural fault is reported first
+        if (got.message !== w.message) {
+          assert.match(got.message, /internal key of \d+ bytes/, `byte ${at} = ${x}`);
+          assert.ok(got.offset !== undefined && w.offset !== undefined && got.offset <= w.offset);
+        } else assert.equal(got.offset, w.offset);
+      }
+    }
+  });
+
+  it("an internal key shorter than 8 bytes is refused with the entry's offset", () => {
+    const b = new BlockBuilder({ restartInterval: 16 });
+    b.add(enc("short"), enc("v"));
+    assert.throws(
+      () => decodeDataBlockInto(b.finish(), origin, null, []),
+      (err: unknown) =>
+        err instanceof CorruptSnapshotError &&
+        /internal key of 5 bytes/.test(err.message) &&
+        err.offset === 1000,
+    );
+  });
+});
+
+describe("compareBytes", () => {
+  it("orders as Buffer.compare (memcmp, then length), short and long keys, common prefixes of any length", () => {
+    const sign = (v: number) => Math.sign(v);
+    let n = 0;
+    for (const len of [0, 1, 2, 8, 31, 32, 33, 40, 100]) {
+      for (let i = 0; i < 60; i++) {
+        const a = new Uint8Array(len).map(() => Math.floor(Math.random() * 256));
+        const b = new Uint8Array(a);
+        if (len > 0 && i % 3 !== 0) b[Math.floor(Math.random() * len)] = Math.floor(Math.random() * 256);
+        const c = i % 4 === 0 ? b.subarray(0, Math.floor(len / 2)) : i % 4 === 1 ? Uint8Array.of(...b, i) : b;
+        for (const [x, y] of [
+          [a, c],
+          [c, a],
+          [a, a],
+        ] as const) {
+          assert.equal(sign(compareBytes(x, y)), sign(Buffer.compare(x, y)), `${x} vs ${y}`);
+          n++;
+        }
+      }
+    }
+    assert.ok(n > 1000);
+  });
+});
+
+describe("ByteReader varint64 as numbers (the BigInt-free path below 2^49, BigInt above)", () => {
+  /** varint64 of a bigint. */
+  const varint64 = (v: bigint): number[] => {
+    const out: number[] = [];
+    while (v >= 0x80n) {
+      out.push(Number(v & 0x7fn) | 0x80);
+      v >>= 7n;
+    }
+    out.push(Number(v));
+    return out;
+  };
+  const values = [
+    0n,
+    1n,
+    127n,
+    128n,
+    16383n,
+    16384n,
+    2n ** 42n - 1n,
+    2n ** 49n - 1n,
+    2n ** 49n,
+    2n ** 53n - 1n,
+  ];
+
+  it("varint64Number, and varsigned64 of zigzag values, read every length; the position moves past them", () => {
+    for (const v of values) {
+      const r = new ByteReader(Uint8Array.from([...varint64(v), 0x55]));
+      assert.equal(r.varint64Number(), Number(v), `${v}`);
+      assert.equal(r.pos, varint64(v).length);
+      for (const signed of [v, -v, -v - 1n]) {
+        if (signed > 2n ** 53n - 1n || signed < -(2n ** 53n - 1n)) continue;
+        const zigzag = signed < 0n ? -2n * signed - 1n : 2n * signed;
+        const z = new ByteReader(Uint8Array.from(varint64(zigzag)));
+        assert.equal(z.varsigned64(), Number(signed), `${signed}`);
+        assert.ok(z.atEnd);
+      }
+    }
+  });
+
+  it("refuses values past 2^53 and truncated varints, naming them, with the position of the varint", () => {
+    const big = new ByteReader(Uint8Array.from(varint64(2n ** 53n)), { baseOffset: 100 });
+    assert.throws(() => big.varint64Number("size"), /size: 9007199254740992 is larger than 2\^53/);
+    const cut = new ByteReader(Uint8Array.of(0x01, 0x80, 0x80), { baseOffset: 100 });
+    assert.equal(cut.varint64Number(), 1);
+    assert.throws(
+      () => cut.varint64Number("offset"),
+      (err: unknown) =>
+        err instanceof CorruptSnapshotError &&
+        /offset: truncated varint64/.test(err.message) &&
+        err.offset === 101,
+    );
+    assert.equal(new ByteReader(Uint8Array.of(0x80, 0x80)).smallVarint64(), -1);
   });
 });

@@ -14,7 +14,13 @@ import {
   RocksDbInstance,
   StringAppendOperator,
 } from "../../../src/formats/rocksdb/index.js";
-import { MIN_READ_AHEAD_CHUNK, runReadAheadChunk, sortedRunCount } from "../../../src/formats/rocksdb/lsm.js";
+import {
+  type LsmRun,
+  MIN_READ_AHEAD_CHUNK,
+  runReadAheadChunk,
+  runReadAheadChunks,
+  sortedRunCount,
+} from "../../../src/formats/rocksdb/lsm.js";
 import { abbreviateKey, dataDirFiles, dataJson } from "./helpers.js";
 
 const expected = dataJson("lsm.json");
@@ -82,6 +88,32 @@ describe("merged column families (lsm/)", () => {
       await collect(db.entries("values", { from: enc("k00100"), to: enc("k00200"), batchSize: 1 })),
       values.filter(([k]) => k >= hex(enc("k00100")) && k < hex(enc("k00200"))),
     );
+  });
+
+  it("a merge's read-ahead is shared by its runs in proportion to their sizes, within the chunk limits", () => {
+    const run = (bytes?: number): LsmRun => ({
+      label: "r",
+      files: [],
+      ...(bytes === undefined ? {} : { bytes }),
+    });
+    const budget = 8 * 1024 * 1024;
+    // a bottom level of 300 MB and 28 level-0 files of 6 MB: the bottom level reads 1 MiB at a time
+    const runs = [run(300e6), ...Array.from({ length: 28 }, () => run(6e6))];
+    const chunks = runReadAheadChunks(runs, budget);
+    assert.equal(chunks[0], READ_AHEAD_CHUNK);
+    const small = Math.floor((budget * 6e6) / (2 * (300e6 + 28 * 6e6)));
+    assert.deepEqual(chunks.slice(1), Array(28).fill(Math.max(MIN_READ_AHEAD_CHUNK, small)));
+    assert.ok(2 * chunks.reduce((n, c) => n + c, 0) <= budget + 2 * 28 * MIN_READ_AHEAD_CHUNK);
+    // equal runs: the even share; a run of unknown size: the even share for all
+    assert.deepEqual(
+      runReadAheadChunks([run(5e6), run(5e6), run(5e6)], 3 * 2 * 100_000),
+      [100_000, 100_000, 100_000],
+    );
+    assert.deepEqual(runReadAheadChunks([run(9e6), run()], budget), [
+      runReadAheadChunk(2, budget),
+      runReadAheadChunk(2, budget),
+    ]);
+    assert.deepEqual(runReadAheadChunks([run(0), run(0)], budget), [READ_AHEAD_CHUNK, READ_AHEAD_CHUNK]);
   });
 
   it("a merge's read-ahead is shared by its runs: the chunk shrinks with more runs, the view stays", async () => {

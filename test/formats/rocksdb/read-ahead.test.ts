@@ -57,6 +57,29 @@ describe("ReadAhead", () => {
     await assert.rejects(ra.read(20_000, 1));
   });
 
+  it("blocks joined across chunks stay intact while later ones are joined (two read-aheads at once)", async () => {
+    const counts = { opens: 0, closes: 0, reads: 0 };
+    const a = file(200_000, counts);
+    const b = file(150_000, counts);
+    const views: [Uint8Array, Uint8Array][] = [];
+    const readers = [
+      { ra: new ReadAhead(a, a.size, 5000), f: a, at: 0 },
+      { ra: new ReadAhead(b, b.size, 7000), f: b, at: 0 },
+    ];
+    for (let i = 0; i < 400; i++) {
+      const r = readers[i % 2] as (typeof readers)[number];
+      const n = 1000 + ((i * 977) % 3000);
+      if (r.at + n > r.f.size) continue;
+      const got = await r.ra.read(r.at, n);
+      assert.deepEqual(got, await r.f.read(r.at, n));
+      views.push([got, got.slice()]); // the copy: what the view must still hold at the end
+      r.at += n;
+    }
+    for (const [got, want] of views) assert.deepEqual(got, want);
+    for (const r of readers) await r.ra.close();
+    assert.ok(views.length > 100);
+  });
+
   it("surfaces read errors and works without open()", async () => {
     const counts = { opens: 0, closes: 0, reads: 0 };
     const { open: _, ...plain } = file(3000, counts);

@@ -16,6 +16,7 @@ import {
   ChecksumType,
   CompressionType,
   compareInternal,
+  MIN_BATCH_ENTRIES,
   maskCrc,
   type RangeTombstone,
   readManifest,
@@ -140,6 +141,34 @@ describe("SST tables written by RocksDB (SstFileWriter)", () => {
       );
       assert.equal((await collect(t.entries({ to: enc("a") }))).length, 0);
       assert.equal((await collect(t.entries({ from: enc("z") }))).length, 0);
+    }
+  });
+
+  it("batches gather consecutive blocks (at least MIN_BATCH_ENTRIES entries but the last), bounds cut inside them", async () => {
+    const enc = (s: string) => new TextEncoder().encode(s);
+    for (const name of ["v5-xxh3-zstd", "v5-xxh3-zstd-partitioned", "v0-crc32c-none", "v6-xxh3-lz4"]) {
+      const t = await SstReader.open(dataFile(`tables/${name}.sst`));
+      let blocks = 0;
+      for await (const _ of t.dataBlockHandles()) blocks++;
+      const all = await collect(t.entries());
+      for (let i = 0; i < 12; i++) {
+        const a = (i * 37) % 310;
+        const b = a + ((i * 53) % 200);
+        const range = {
+          ...(i % 4 === 1 ? {} : { from: enc(`key${String(a).padStart(5, "0")}${i % 2 ? "x" : ""}`) }),
+          ...(i % 4 === 2 ? {} : { to: enc(`key${String(b).padStart(5, "0")}`) }),
+        };
+        const batches: SstEntry[][] = [];
+        for await (const batch of t.entryBatches(range)) batches.push(batch);
+        for (const batch of batches.slice(0, -1)) assert.ok(batch.length >= MIN_BATCH_ENTRIES, name);
+        const want = all.filter(
+          (e) =>
+            (!range.from || Buffer.compare(e.userKey, range.from) >= 0) &&
+            (!range.to || Buffer.compare(e.userKey, range.to) < 0),
+        );
+        assert.deepEqual(batches.flat(), want, `${name} ${JSON.stringify([a, b, i])}`);
+      }
+      assert.ok(blocks > 4 && all.length >= 300, `${name}: ${blocks} blocks`);
     }
   });
 
