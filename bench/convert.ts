@@ -16,6 +16,9 @@
  *   the JVM, from job submission until the savepoint is complete (restore: submission until every task
  *   is RUNNING, i.e. the state is restored; then the savepoint).
  *
+ * Before each timed process the source is read into the page cache and pending writes are synced
+ * (`settle`), so neither side pays for the other's disk traffic or for a cold cache.
+ *
  * Run: `npm run build && npx tsx bench/convert.ts [--mib 256,1024]`. Needs Java 17, Maven and GNU time.
  * Prints wall and CPU (user + system) times, ratios, MB/s (source savepoint bytes / wall time) and peak RSS. Nothing here is a test.
  */
@@ -34,6 +37,7 @@ import {
   machine,
   rate,
   secs,
+  settle,
   timed,
   treeBytes,
 } from "./state-snapshots.js";
@@ -92,9 +96,11 @@ function main(): void {
       mkdirSync(out, { recursive: true });
       try {
         const ourDst = join(out, "ours");
+        settle(src);
         const ours = timed("node", [cli, "convert", src, ourDst, ...d.ourArgs]);
         timed("node", [cli, "verify", ourDst]);
         const flinkDst = join(out, "flink");
+        settle(src);
         const flink = harness(
           ["bench-resave", src, "--out", flinkDst, "--backend", "rocksdb", "--format", d.format],
           G1,

@@ -6,11 +6,22 @@
  */
 
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  readSync,
+  rmSync,
+  statSync,
+} from "node:fs";
 import { join, resolve } from "node:path";
 
 export const root = resolve(import.meta.dirname, "..");
-export const cli = join(root, "dist/cli/main.js");
+/** The `savepoint` executable (`bin` in package.json: it sizes libuv's thread pool before the CLI starts). */
+export const cli = join(root, "dist/cli/bin.cjs");
 export const benchDir = process.env.SAVEPOINT_KIT_BENCH_DIR ?? "/tmp/savepoint-kit-bench";
 /** The Flink line the benchmarks run (harness.sh line 2: Flink 2.3.0). */
 export const FLINK_LINE = "2";
@@ -99,6 +110,27 @@ export function benchSnapshots(bytes: number): BenchSnapshots {
   };
 }
 
+/**
+ * Run before each timed process: writes the page cache still holds go to disk (`sync`), then every file
+ * under `dir` (the source snapshot) is read once. Each contender so starts with its input in the page
+ * cache and without the write-back of the previous run's output under way; without it, whoever runs
+ * first after the savepoint was generated reads from the disk, and whoever follows a large write waits
+ * for its flush.
+ */
+export function settle(dir: string): void {
+  spawnSync("sync");
+  const buf = Buffer.allocUnsafe(8 << 20);
+  for (const e of readdirSync(dir, { withFileTypes: true, recursive: true })) {
+    if (!e.isFile()) continue;
+    const fd = openSync(join(e.parentPath, e.name), "r");
+    try {
+      while (readSync(fd, buf, 0, buf.length, null) > 0) {}
+    } finally {
+      closeSync(fd);
+    }
+  }
+}
+
 /** Total size in bytes of the regular files under `dir`. */
 export function treeBytes(dir: string): number {
   let n = 0;
@@ -129,6 +161,27 @@ export const rate = (bytes: number, s: number) => `${(bytes / 1e6 / s).toFixed(1
 export const secs = (s: number) => `${s.toFixed(1)} s`;
 
 /** The machine, for the figures: cores, memory, load average, Node and Java versions. */
+/** `/proc/stat`'s all-CPU counters (user, nice, system, idle, iowait, irq, softirq, steal), in ticks. */
+function cpuCounters(): number[] {
+  const line = readFileSync("/proc/stat", "utf8").split("\n")[0] ?? "";
+  return line.trim().split(/\s+/).slice(1, 9).map(Number);
+}
+
+const countersAtStart = cpuCounters();
+
+/**
+ * The share of CPU time the hypervisor took from this VM ("steal") since the benchmark started, of the
+ * time the CPUs were busy or stolen: on a shared host the same run takes longer when it is high, for
+ * both contenders of a comparison.
+ */
+function stealPercent(): string {
+  const now = cpuCounters();
+  const d = now.map((v, i) => v - (countersAtStart[i] ?? 0));
+  const [user = 0, nice = 0, system = 0, , , irq = 0, softirq = 0, steal = 0] = d;
+  const busy = user + nice + system + irq + softirq + steal;
+  return busy > 0 ? `${((100 * steal) / busy).toFixed(0)}%` : "n/a";
+}
+
 export function machine(): string {
   const java = spawnSync("java", ["-version"], { encoding: "utf8" }).stderr.split("\n")[0] ?? "";
   const load = readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ");
@@ -136,5 +189,8 @@ export function machine(): string {
   const mem = (
     Number(/MemTotal:\s+(\d+)/.exec(readFileSync("/proc/meminfo", "utf8"))?.[1]) / 1048576
   ).toFixed(0);
-  return `${cpus} cores, ${mem} GiB, Node.js ${process.versions.node}, ${java.trim()}, load average ${load}`;
+  return (
+    `${cpus} cores, ${mem} GiB, Node.js ${process.versions.node}, ${java.trim()}, load average ${load}, ` +
+    `CPU time stolen by the hypervisor during the run ${stealPercent()}`
+  );
 }
