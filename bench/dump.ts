@@ -36,6 +36,7 @@ import {
   mib,
   rate,
   secs,
+  settle,
   stringArg,
   timed,
 } from "./state-snapshots.js";
@@ -86,6 +87,7 @@ async function main(): Promise<void> {
       const ourFiles: string[] = [];
       for (const op of OPERATORS) {
         const file = join(out, `ours-${op}.ndjson`);
+        settle(sp.canonical);
         const t = timed("node", [cli, "dump", sp.canonical, "--operator", op, "-o", file]);
         ours += t.seconds;
         ourCpu += t.cpuSeconds;
@@ -96,6 +98,7 @@ async function main(): Promise<void> {
       const a = await lineDigest(ourFiles);
       for (const backend of spaBackends) {
         const spaFile = join(out, `spa-${backend}.ndjson`);
+        settle(sp.canonical);
         const spa = harness(
           ["bench-spa-dump", sp.canonical, "--out", spaFile, "--backend", backend],
           backend === "hashmap" ? `-Xmx${spaHeap} ${G1}` : G1,
