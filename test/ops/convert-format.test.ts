@@ -192,23 +192,33 @@ describe("canonical writer: Flink's canonical savepoints re-encoded", () => {
 });
 
 describe("canonical writer: uncompressed files of several MiB", () => {
+  /**
+   * About 5 MiB of records over key groups 0-127 and `states` states: values of 0 B to 40 KiB filled with
+   * one byte (with `marked`, the middle byte differs, so Snappy cannot shrink a value to nothing), and
+   * one of 1.5 MiB (larger than a writer's stage).
+   */
+  function severalMiB(states: number, marked: boolean): CanonicalRecord[] {
+    const recs: CanonicalRecord[] = [];
+    for (let kg = 0; kg < 128; kg += kg % 3 === 0 ? 1 : 2) {
+      for (let stateId = 0; stateId < states; stateId++) {
+        for (let i = 0; i < 3; i++) {
+          const n = kg === 64 && stateId === 0 && i === 1 ? 1_500_000 : (kg * 7919 + i * 104729) % 40_000;
+          const value = new Uint8Array(n).fill((kg + stateId + i) & 0xff);
+          if (marked && n > 0) value[n >> 1] = i;
+          recs.push({ keyGroup: kg, stateId, key: Uint8Array.of(kg, stateId, i), value });
+        }
+      }
+    }
+    return recs;
+  }
+
   it("streamed in pieces or at once, the same bytes, offsets and records (stages handed out whole)", async () => {
     const f = [...keyedFiles(lines[0] as string, "savepoint-canonical-rocksdb").values()][0];
     assert.ok(f);
     const { header: flinkHeader } = await readKeyedHeader(memoryStateFile(f.bytes, "file:///x"));
     const header = { ...flinkHeader, compressed: false };
     const range = { start: 0, end: 127 };
-    const recs: CanonicalRecord[] = [];
-    // ~5 MiB over every key group and state: values of 0 B to 40 KiB, one of 1.5 MiB (larger than a stage)
-    for (let kg = 0; kg < 128; kg += kg % 3 === 0 ? 1 : 2) {
-      for (let stateId = 0; stateId < header.states.length; stateId++) {
-        for (let i = 0; i < 3; i++) {
-          const n = kg === 64 && stateId === 0 && i === 1 ? 1_500_000 : (kg * 7919 + i * 104729) % 40_000;
-          const value = new Uint8Array(n).fill((kg + stateId + i) & 0xff);
-          recs.push({ keyGroup: kg, stateId, key: Uint8Array.of(kg, stateId, i), value });
-        }
-      }
-    }
+    const recs = severalMiB(header.states.length, false);
     const whole = encodeCanonicalKeyGroups({ header, keyGroupRange: range, keyGroupPrefixBytes: 1 }, recs);
     const w = new CanonicalKeyGroupsWriter({ header, keyGroupRange: range, keyGroupPrefixBytes: 1 });
     const pieces: Uint8Array[] = [];
@@ -234,17 +244,7 @@ describe("canonical writer: uncompressed files of several MiB", () => {
     const range = { start: 0, end: 127 };
     for (const compressed of [false, true]) {
       const header = { ...flinkHeader, compressed };
-      const recs: CanonicalRecord[] = [];
-      for (let kg = 0; kg < 128; kg += kg % 3 === 0 ? 1 : 2) {
-        for (let stateId = 0; stateId < header.states.length; stateId++) {
-          for (let i = 0; i < 3; i++) {
-            const n = kg === 64 && stateId === 0 && i === 1 ? 1_500_000 : (kg * 7919 + i * 104729) % 40_000;
-            const value = new Uint8Array(n).fill((kg + stateId + i) & 0xff);
-            if (n > 0) value[n >> 1] = i;
-            recs.push({ keyGroup: kg, stateId, key: Uint8Array.of(kg, stateId, i), value });
-          }
-        }
-      }
+      const recs = severalMiB(header.states.length, true);
       const whole = encodeCanonicalKeyGroups({ header, keyGroupRange: range, keyGroupPrefixBytes: 1 }, recs);
       const w = new CanonicalKeyGroupsWriter({ header, keyGroupRange: range, keyGroupPrefixBytes: 1 });
       const pieces: Uint8Array[] = [];

@@ -18,22 +18,12 @@ import {
   IndexBlock,
   parseInternalKey,
 } from "../../../src/formats/rocksdb/index.js";
+import { varint64 } from "./helpers.js";
 
 const enc = (s: string) => new TextEncoder().encode(s);
 
-/** varint64 of a non-negative number (below 2^53). */
-function varint(v: number): number[] {
-  const out: number[] = [];
-  while (v >= 0x80) {
-    out.push((v % 0x80) | 0x80);
-    v = Math.floor(v / 0x80);
-  }
-  out.push(v);
-  return out;
-}
-
 /** Zigzag varint64 of a signed number. */
-const varsigned = (v: number) => varint(v < 0 ? -2 * v - 1 : 2 * v);
+const varsigned = (v: number) => varint64(v < 0 ? -2 * v - 1 : 2 * v);
 
 /** Index entries of `n` blocks: keys sharing long prefixes, handles tiling a file. */
 function indexEntries(n: number) {
@@ -58,7 +48,7 @@ describe("IndexBlock", () => {
   it("decodes full handles with value lengths, keys sharing prefixes (restart interval 4)", () => {
     const entries = indexEntries(300);
     const b = new BlockBuilder({ restartInterval: 4 });
-    for (const e of entries) b.add(e.key, Uint8Array.from([...varint(e.offset), ...varint(e.size)]));
+    for (const e of entries) b.add(e.key, Uint8Array.from([...varint64(e.offset), ...varint64(e.size)]));
     const block = b.finish();
     const index = IndexBlock.decode(block, origin, { valueDeltaEncoded: false, hasFirstKey: false });
     assert.equal(index.length, entries.length);
@@ -85,8 +75,8 @@ describe("IndexBlock", () => {
       // At a restart point the whole handle; otherwise only the size's change from the previous block.
       const prev = entries[i - 1];
       const handle =
-        i % 3 === 0 || !prev ? [...varint(e.offset), ...varint(e.size)] : varsigned(e.size - prev.size);
-      b.add(e.key, Uint8Array.from([...handle, ...varint(e.first.byteLength), ...e.first]));
+        i % 3 === 0 || !prev ? [...varint64(e.offset), ...varint64(e.size)] : varsigned(e.size - prev.size);
+      b.add(e.key, Uint8Array.from([...handle, ...varint64(e.first.byteLength), ...e.first]));
     }
     const index = IndexBlock.decode(b.finish(), origin, { valueDeltaEncoded: true, hasFirstKey: true });
     assert.equal(index.length, entries.length);
@@ -112,7 +102,7 @@ describe("IndexBlock", () => {
       (e: unknown) => e instanceof CorruptSnapshotError && e.offset >= 1000,
     );
     const c = new BlockBuilder({ restartInterval: 2, valueLengths: false });
-    c.add(enc("ab"), Uint8Array.from([...varint(0), ...varint(10)]));
+    c.add(enc("ab"), Uint8Array.from([...varint64(0), ...varint64(10)]));
     c.add(enc("ac"), Uint8Array.from(varsigned(4)));
     assert.deepEqual(
       IndexBlock.decode(c.finish(), origin, { valueDeltaEncoded: true, hasFirstKey: false }).handle(1),
@@ -258,16 +248,6 @@ describe("compareBytes", () => {
 });
 
 describe("ByteReader varint64 as numbers (the BigInt-free path below 2^49, BigInt above)", () => {
-  /** varint64 of a bigint. */
-  const varint64 = (v: bigint): number[] => {
-    const out: number[] = [];
-    while (v >= 0x80n) {
-      out.push(Number(v & 0x7fn) | 0x80);
-      v >>= 7n;
-    }
-    out.push(Number(v));
-    return out;
-  };
   const values = [
     0n,
     1n,

@@ -132,3 +132,18 @@ export function mutate(bytes: Uint8Array, edit: (b: Uint8Array) => void): Uint8A
   edit(copy);
   return copy;
 }
+
+/**
+ * RocksDB's varint64 (`util/coding.h` `EncodeVarint64`) of a non-negative value, for hand-built blocks
+ * and log records in tests: 7 bits per byte, low bits first, the top bit set on all bytes but the last.
+ */
+export function varint64(n: number | bigint): number[] {
+  let v = BigInt(n);
+  const out: number[] = [];
+  while (v >= 0x80n) {
+    out.push(Number(v & 0x7fn) | 0x80);
+    v >>= 7n;
+  }
+  out.push(Number(v));
+  return out;
+}

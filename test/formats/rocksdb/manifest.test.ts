@@ -23,7 +23,7 @@ import {
   tableFileName,
 } from "../../../src/formats/rocksdb/index.js";
 import { StoreRegistry } from "../../../src/storage/registry.js";
-import { abbreviateKey, dataBytes, dataJson, rocksDbSubtasks } from "./helpers.js";
+import { abbreviateKey, dataBytes, dataJson, rocksDbSubtasks, varint64 } from "./helpers.js";
 
 const stores = new StoreRegistry();
 after(() => stores.close());
@@ -31,20 +31,9 @@ after(() => stores.close());
 // ------------------------------------------------------------------------------------------------
 // A minimal MANIFEST writer for hand-built cases (the log format of db/log_writer.cc).
 
-function varint(n: number | bigint): number[] {
-  let v = BigInt(n);
-  const out: number[] = [];
-  while (v >= 0x80n) {
-    out.push(Number(v & 0x7fn) | 0x80);
-    v >>= 7n;
-  }
-  out.push(Number(v));
-  return out;
-}
-
 function slice(b: Uint8Array | string): number[] {
   const bytes = typeof b === "string" ? new TextEncoder().encode(b) : b;
-  return [...varint(bytes.byteLength), ...bytes];
+  return [...varint64(bytes.byteLength), ...bytes];
 }
 
 function ikey(user: string, seq: number, type: number): Uint8Array {
@@ -65,17 +54,17 @@ function newFile(
   seqs: [number, number],
 ): number[] {
   return [
-    ...varint(EditTag.NEW_FILE4),
-    ...varint(level),
-    ...varint(number),
-    ...varint(size),
+    ...varint64(EditTag.NEW_FILE4),
+    ...varint64(level),
+    ...varint64(number),
+    ...varint64(size),
     ...slice(ikey(lo, seqs[0], 1)),
     ...slice(ikey(hi, seqs[1], 1)),
-    ...varint(seqs[0]),
-    ...varint(seqs[1]),
-    ...varint(13),
-    ...slice(Uint8Array.from(varint(number))),
-    ...varint(1),
+    ...varint64(seqs[0]),
+    ...varint64(seqs[1]),
+    ...varint64(13),
+    ...slice(Uint8Array.from(varint64(number))),
+    ...varint64(1),
   ];
 }
 
@@ -243,17 +232,17 @@ describe("MANIFESTs of the Flink fixtures", () => {
 
 describe("hand-built MANIFESTs", () => {
   const header = [
-    [...varint(EditTag.COMPARATOR), ...slice("leveldb.BytewiseComparator")],
+    [...varint64(EditTag.COMPARATOR), ...slice("leveldb.BytewiseComparator")],
     [
-      ...varint(EditTag.COLUMN_FAMILY),
-      ...varint(1),
-      ...varint(EditTag.COLUMN_FAMILY_ADD),
+      ...varint64(EditTag.COLUMN_FAMILY),
+      ...varint64(1),
+      ...varint64(EditTag.COLUMN_FAMILY_ADD),
       ...slice("state-a"),
     ],
     [
-      ...varint(EditTag.COLUMN_FAMILY),
-      ...varint(2),
-      ...varint(EditTag.COLUMN_FAMILY_ADD),
+      ...varint64(EditTag.COLUMN_FAMILY),
+      ...varint64(2),
+      ...varint64(EditTag.COLUMN_FAMILY_ADD),
       ...slice("state-b"),
     ],
   ];
@@ -261,39 +250,43 @@ describe("hand-built MANIFESTs", () => {
   it("adds, deletes and moves files; drops a family; applies atomic groups; skips safe-to-ignore tags", () => {
     const bytes = logFile([
       ...header,
-      [...varint(EditTag.COLUMN_FAMILY), ...varint(1), ...newFile(0, 10, 100, "a", "c", [1, 3])],
-      [...varint(EditTag.COLUMN_FAMILY), ...varint(1), ...newFile(0, 11, 200, "b", "d", [4, 6])],
+      [...varint64(EditTag.COLUMN_FAMILY), ...varint64(1), ...newFile(0, 10, 100, "a", "c", [1, 3])],
+      [...varint64(EditTag.COLUMN_FAMILY), ...varint64(1), ...newFile(0, 11, 200, "b", "d", [4, 6])],
       // A compaction: both L0 files to one L1 file.
       [
-        ...varint(EditTag.COLUMN_FAMILY),
-        ...varint(1),
-        ...varint(EditTag.DELETED_FILE),
-        ...varint(0),
-        ...varint(10),
-        ...varint(EditTag.DELETED_FILE),
-        ...varint(0),
-        ...varint(11),
+        ...varint64(EditTag.COLUMN_FAMILY),
+        ...varint64(1),
+        ...varint64(EditTag.DELETED_FILE),
+        ...varint64(0),
+        ...varint64(10),
+        ...varint64(EditTag.DELETED_FILE),
+        ...varint64(0),
+        ...varint64(11),
         ...newFile(1, 12, 250, "a", "d", [0, 0]),
-        ...varint(EditTag.LAST_SEQUENCE),
-        ...varint(6),
-        ...varint(EditTag.NEXT_FILE_NUMBER),
-        ...varint(13),
+        ...varint64(EditTag.LAST_SEQUENCE),
+        ...varint64(6),
+        ...varint64(EditTag.NEXT_FILE_NUMBER),
+        ...varint64(13),
       ],
-      [...varint(EditTag.COLUMN_FAMILY), ...varint(2), ...newFile(0, 20, 50, "x", "y", [7, 7])],
-      [...varint(EditTag.COLUMN_FAMILY), ...varint(2), ...varint(EditTag.COLUMN_FAMILY_DROP)],
+      [...varint64(EditTag.COLUMN_FAMILY), ...varint64(2), ...newFile(0, 20, 50, "x", "y", [7, 7])],
+      [...varint64(EditTag.COLUMN_FAMILY), ...varint64(2), ...varint64(EditTag.COLUMN_FAMILY_DROP)],
       // An atomic group of two edits, with a future tag that is safe to ignore.
       [
-        ...varint(EditTag.IN_ATOMIC_GROUP),
-        ...varint(1),
-        ...varint(EditTag.COLUMN_FAMILY),
-        ...varint(1),
+        ...varint64(EditTag.IN_ATOMIC_GROUP),
+        ...varint64(1),
+        ...varint64(EditTag.COLUMN_FAMILY),
+        ...varint64(1),
         ...newFile(0, 30, 10, "e", "f", [8, 9]),
-        ...varint(EditTag.SAFE_IGNORE_MASK + 99),
+        ...varint64(EditTag.SAFE_IGNORE_MASK + 99),
         ...slice("whatever"),
       ],
-      [...varint(EditTag.IN_ATOMIC_GROUP), ...varint(0), ...varint(EditTag.DB_ID), ...slice("db-1")],
+      [...varint64(EditTag.IN_ATOMIC_GROUP), ...varint64(0), ...varint64(EditTag.DB_ID), ...slice("db-1")],
       // A big edit that spans two blocks.
-      [...varint(EditTag.COLUMN_FAMILY), ...varint(1), ...newFile(2, 40, 1, "g".repeat(40000), "h", [0, 0])],
+      [
+        ...varint64(EditTag.COLUMN_FAMILY),
+        ...varint64(1),
+        ...newFile(2, 40, 1, "g".repeat(40000), "h", [0, 0]),
+      ],
     ]);
     const m = readManifest(bytes, { uri: "hand-built" });
     assert.deepEqual(
@@ -317,10 +310,10 @@ describe("hand-built MANIFESTs", () => {
     const bytes = logFile([
       ...header,
       [
-        ...varint(EditTag.IN_ATOMIC_GROUP),
-        ...varint(1),
-        ...varint(EditTag.COLUMN_FAMILY),
-        ...varint(1),
+        ...varint64(EditTag.IN_ATOMIC_GROUP),
+        ...varint64(1),
+        ...varint64(EditTag.COLUMN_FAMILY),
+        ...varint64(1),
         ...newFile(0, 5, 1, "a", "b", [1, 1]),
       ],
     ]);
@@ -330,13 +323,13 @@ describe("hand-built MANIFESTs", () => {
 
   it("unknown tags, deleting a file that is not live, and bad records are CorruptSnapshotError", () => {
     const cases: [string, number[][]][] = [
-      ["unknown tag", [...header, [...varint(77), 1, 2, 3]]],
-      ["not live", [...header, [...varint(EditTag.DELETED_FILE), ...varint(0), ...varint(99)]]],
+      ["unknown tag", [...header, [...varint64(77), 1, 2, 3]]],
+      ["not live", [...header, [...varint64(EditTag.DELETED_FILE), ...varint64(0), ...varint64(99)]]],
       [
         "unknown family",
-        [[...varint(EditTag.COLUMN_FAMILY), ...varint(9), ...newFile(0, 1, 1, "a", "b", [1, 1])]],
+        [[...varint64(EditTag.COLUMN_FAMILY), ...varint64(9), ...newFile(0, 1, 1, "a", "b", [1, 1])]],
       ],
-      ["truncated field", [[...varint(EditTag.COMPARATOR), 50, 65]]],
+      ["truncated field", [[...varint64(EditTag.COMPARATOR), 50, 65]]],
     ];
     for (const [what, records] of cases) {
       assert.throws(() => readManifest(logFile(records), { uri: what }), CorruptSnapshotError, what);
