@@ -20,7 +20,7 @@
  */
 
 import { type ByteOrigin, ByteReader, corrupt } from "./coding.js";
-import { BLOCK_TRAILER_SIZE, type BlockHandle, readBlockHandle } from "./format.js";
+import { BLOCK_TRAILER_SIZE, type BlockHandle, internalKeySequence, readBlockHandle } from "./format.js";
 
 /** One entry of a data or meta block. Keys and values are views into (or copies from) the block. */
 export interface BlockEntry {
@@ -276,20 +276,9 @@ export function decodeDataBlockInto(
       ks = used;
       keyArenaUsed = used + keyLength;
     }
-    // fixed64 little-endian (seq << 8 | type) after the user key: the type byte, 24 low and 32 high bits
+    // the 8-byte trailer (sequence and type) after the user key
     const t = ks + keyLength - 8;
-    let sequence: bigint;
-    if (globalSeqno !== null) sequence = globalSeqno;
-    else {
-      const lo = (kb[t + 1] as number) | ((kb[t + 2] as number) << 8) | ((kb[t + 3] as number) << 16);
-      const hi =
-        ((kb[t + 4] as number) |
-          ((kb[t + 5] as number) << 8) |
-          ((kb[t + 6] as number) << 16) |
-          ((kb[t + 7] as number) << 24)) >>>
-        0;
-      sequence = hi === 0 ? (lo === 0 ? 0n : BigInt(lo)) : (BigInt(hi) << 24n) | BigInt(lo);
-    }
+    const sequence = globalSeqno ?? internalKeySequence(kb, t);
     const valueStart = keyStart + nonShared;
     out.push({
       userKey: new Uint8Array(kb.buffer, kb.byteOffset + ks, keyLength - 8),

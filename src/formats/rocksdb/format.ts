@@ -259,21 +259,29 @@ export interface InternalKey {
 }
 
 /**
+ * The sequence number of an internal key whose 8-byte trailer (`fixed64` little-endian,
+ * `seq << 8 | type`, `db/dbformat.h` `PackSequenceAndType`) starts at `t` of `bytes`: the type byte,
+ * then 24 low and 32 high sequence bits. 0 (the common case after compaction) without a new BigInt.
+ */
+export function internalKeySequence(bytes: Uint8Array, t: number): bigint {
+  const lo = (bytes[t + 1] as number) | ((bytes[t + 2] as number) << 8) | ((bytes[t + 3] as number) << 16);
+  const hi =
+    ((bytes[t + 4] as number) |
+      ((bytes[t + 5] as number) << 8) |
+      ((bytes[t + 6] as number) << 16) |
+      ((bytes[t + 7] as number) << 24)) >>>
+    0;
+  return hi === 0 ? (lo === 0 ? 0n : BigInt(lo)) : (BigInt(hi) << 24n) | BigInt(lo);
+}
+
+/**
  * Splits an internal key into user key, sequence and type.
  * @throws CorruptSnapshotError when shorter than 8 bytes.
  */
 export function parseInternalKey(key: Uint8Array, origin: ByteOrigin, at: number): InternalKey {
   if (key.byteLength < 8) throw corrupt(`internal key of ${key.byteLength} bytes (at least 8)`, origin, at);
   const n = key.byteLength - 8;
-  // fixed64 little-endian (seq << 8 | type): the type byte, 24 low and 32 high sequence bits.
-  const lo = (key[n + 1] as number) | ((key[n + 2] as number) << 8) | ((key[n + 3] as number) << 16);
-  const hi =
-    ((key[n + 4] as number) |
-      ((key[n + 5] as number) << 8) |
-      ((key[n + 6] as number) << 16) |
-      ((key[n + 7] as number) << 24)) >>>
-    0;
-  const sequence = hi === 0 ? BigInt(lo) : (BigInt(hi) << 24n) | BigInt(lo);
+  const sequence = internalKeySequence(key, n);
   return { userKey: key.subarray(0, n), sequence, type: key[n] as number };
 }
 
