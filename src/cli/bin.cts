@@ -5,9 +5,9 @@
  * Every file-system call of a local relocation (`copyFile`, `fdatasync`, `rename`, `stat`) runs on
  * libuv's thread pool, 4 threads by default. A durable local copy holds a thread in `fdatasync` while
  * the disk writes the file, so with 4 threads at most 4 files are on their way to the disk and copies
- * wait behind syncs; `UV_THREADPOOL_SIZE` of {@link THREAD_POOL_SIZE} lets all 8 parallel transfers
- * (relocate's default concurrency) and their syncs proceed at once, as `sync` lets the kernel write back
- * everything together.
+ * wait behind syncs; `UV_THREADPOOL_SIZE` of {@link THREAD_POOL_SIZE} lets all 16 parallel transfers
+ * (relocate's default into a local directory, `LOCAL_TARGET_CONCURRENCY`) and their syncs proceed at
+ * once, as `sync` lets the kernel write back everything together.
  *
  * Why a CommonJS file: libuv reads `UV_THREADPOOL_SIZE` once, when the pool starts, and Node's ES module
  * loader reads module files through the pool, so the pool already runs before the first line of an ES

@@ -76,7 +76,10 @@ export interface RelocateOptions {
   move?: boolean;
   /** Replace a `_metadata` already at the target. */
   overwrite?: boolean;
-  /** Parallel transfers (default 8). */
+  /**
+   * Parallel transfers: default {@link LOCAL_TARGET_CONCURRENCY} into a local directory,
+   * {@link REMOTE_TARGET_CONCURRENCY} into S3 or HDFS.
+   */
   concurrency?: number;
   /**
    * Put every copy and `_metadata` on stable storage before finishing (default true): see
@@ -86,6 +89,22 @@ export interface RelocateOptions {
   sync?: boolean;
   onProgress?: (p: RelocateProgress) => void;
 }
+
+/**
+ * Default parallel transfers into a local directory. A durable local copy spends most of its time in
+ * `fdatasync`, waiting for the disk while the CPUs idle: with 16 files in flight the kernel keeps copying
+ * while others are written back, and the `fdatasync`s that wait together share the file system's journal
+ * commits. Measured on 2 cores (`bench/relocate.ts`, 1 GiB in 257 files): 1.61 s with 8 against `cp -r &&
+ * sync`'s 1.24 s, 1.27 s with 16, 1.32 s with 32; `--no-sync` runs take the same time with 8 or 16.
+ * libuv's pool has 16 threads in the `savepoint` executable (`bin.cts`) for them.
+ */
+export const LOCAL_TARGET_CONCURRENCY = 16;
+
+/**
+ * Default parallel transfers into S3 or HDFS: each upload to S3 buffers up to `queueSize` parts of
+ * `partSize` (4 x 8 MiB by default, see `S3Store`), so twice as many transfers would double the memory.
+ */
+export const REMOTE_TARGET_CONCURRENCY = 8;
 
 /** One file to copy. */
 export interface PlannedCopy {
@@ -466,7 +485,13 @@ async function copyAll(
       progress.bytesDone += c.size;
       options.onProgress?.({ ...progress });
     },
-    { concurrency: options.concurrency ?? 8 },
+    {
+      concurrency:
+        options.concurrency ??
+        (stores.storeFor(targetDir).schemes.includes("file")
+          ? LOCAL_TARGET_CONCURRENCY
+          : REMOTE_TARGET_CONCURRENCY),
+    },
   );
   // Verify every copy (size, and checksum where both stores give one): again one listing of the target
   // directory, and a status request for each file outside it (or missing from the listing).

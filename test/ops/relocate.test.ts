@@ -3,6 +3,7 @@ import { createHash } from "node:crypto";
 import {
   cpSync,
   existsSync,
+  mkdirSync,
   mkdtempSync,
   readdirSync,
   readFileSync,
@@ -10,6 +11,7 @@ import {
   statSync,
   truncateSync,
   unlinkSync,
+  writeFileSync,
 } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, dirname, join, relative } from "node:path";
@@ -26,12 +28,18 @@ import { mapStreamHandles } from "../../src/formats/metadata/rewrite.js";
 import { listSnapshotFiles, verifySnapshot } from "../../src/ops/files.js";
 import { inspectSnapshot } from "../../src/ops/inspect.js";
 import { loadSnapshot } from "../../src/ops/locate.js";
-import { relocateLoaded, relocateSnapshot, toFlinkPath } from "../../src/ops/relocate.js";
+import {
+  LOCAL_TARGET_CONCURRENCY,
+  relocateLoaded,
+  relocateSnapshot,
+  toFlinkPath,
+} from "../../src/ops/relocate.js";
 import { LocalStore, syncPath } from "../../src/storage/local.js";
 import { StoreRegistry } from "../../src/storage/registry.js";
 import type { CopyOptions } from "../../src/storage/store.js";
 import { normalizeUri, toLocalPath } from "../../src/storage/uri.js";
 import { FIXTURES_ROOT, listFixtures } from "../helpers/fixtures.js";
+import { syntheticSavepoint } from "../helpers/synthetic-savepoint.js";
 
 const fixtures = listFixtures();
 const stores = new StoreRegistry();
@@ -304,7 +312,6 @@ describe("relocate", () => {
             }
           : h,
       );
-      const { mkdirSync, writeFileSync } = await import("node:fs");
       mkdirSync(join(parent, "sp-2"));
       writeFileSync(join(parent, "sp-2", "_metadata"), writeMetadata(absolute));
       const before = inodes(own);
@@ -359,7 +366,6 @@ describe("relocate", () => {
             }
           : h,
       );
-      const { mkdirSync, writeFileSync } = await import("node:fs");
       mkdirSync(join(scratch, "plan-move", "sp-2"));
       writeFileSync(join(scratch, "plan-move", "sp-2", "_metadata"), writeMetadata(absolute));
       const kept = await relocateSnapshot(source, target, { stores, move: true, dryRun: true });
@@ -377,7 +383,6 @@ describe("relocate", () => {
       const parent = join(scratch, "unreadable-sibling");
       const source = join(parent, "sp-1");
       cpSync(sp.metadataDir, source, { recursive: true });
-      const { mkdirSync, writeFileSync } = await import("node:fs");
       mkdirSync(join(parent, "sp-2"));
       const broken = join(parent, "sp-2", "_metadata");
       writeFileSync(broken, Uint8Array.of(1, 2, 3));
@@ -419,7 +424,6 @@ describe("relocate", () => {
     assert.ok(changed, "the fixture has relative handles");
     const dir = join(scratch, "evil");
     cpSync(sp.metadataDir, dir, { recursive: true });
-    const { writeFileSync } = await import("node:fs");
     writeFileSync(join(dir, "_metadata"), writeMetadata(evil));
     await assert.rejects(relocateSnapshot(dir, join(scratch, "evil-out"), { stores }), PointerEscapeError);
     const cli = await runCli(["relocate", dir, join(scratch, "evil-out")]);
@@ -473,6 +477,37 @@ describe("relocate", () => {
         [target],
       );
       assert.ok((await verifySnapshot(target, { stores })).ok);
+    });
+
+    it("has 16 copies in flight into a local directory by default, or --concurrency of them", async () => {
+      const source = join(scratch, "many-files");
+      const names = Array.from({ length: 40 }, (_, i) => `state-${i}`);
+      mkdirSync(source);
+      for (const n of names) writeFileSync(join(source, n), Buffer.alloc(1024, n));
+      writeFileSync(join(source, "_metadata"), writeMetadata(syntheticSavepoint(names, 1024)));
+      /** The most copies waiting in their `fdatasync` at once (each wait lasts 20 ms). */
+      const mostInFlight = async (concurrency?: number) => {
+        let now = 0;
+        let most = 0;
+        const store = new LocalStore({
+          sync: async (path, kind) => {
+            if (kind === "file" && basename(path).startsWith(".state-")) {
+              most = Math.max(most, ++now);
+              await new Promise((r) => setTimeout(r, 20));
+              now--;
+            }
+            await syncPath(path, kind);
+          },
+        });
+        const registry = new StoreRegistry().register(["file"], () => store);
+        const target = join(scratch, `many-files-${concurrency ?? "default"}`);
+        await relocateSnapshot(source, target, { stores: registry, concurrency });
+        assert.ok((await verifySnapshot(target, { stores })).ok);
+        return most;
+      };
+      assert.equal(await mostInFlight(), LOCAL_TARGET_CONCURRENCY);
+      assert.equal(LOCAL_TARGET_CONCURRENCY, 16);
+      assert.equal(await mostInFlight(3), 3);
     });
 
     it("a re-run syncs the files it finds already there (they may come from an unsynced run)", async () => {

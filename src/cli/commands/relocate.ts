@@ -13,7 +13,7 @@ interface RelocateArgs {
   dryRun: boolean;
   move: boolean;
   overwrite: boolean;
-  concurrency: number;
+  concurrency?: number;
   sync: boolean;
 }
 
@@ -55,7 +55,10 @@ export const relocateCommand: CliCommand<RelocateArgs> = {
         type: "boolean",
         default: false,
       })
-      .option("concurrency", { describe: "parallel transfers", type: "number", default: 8 })
+      .option("concurrency", {
+        describe: "parallel transfers (default: 16 into a local directory, 8 into S3 or HDFS)",
+        type: "number",
+      })
       .option("sync", {
         describe:
           "put every copy and the new _metadata on stable storage before exiting (fdatasync/fsync of local files); --no-sync leaves that to the OS, as cp does (not with --move)",
