@@ -15,6 +15,12 @@
  * Both also time `relocateSnapshot` called in this process (to a third target), which leaves out the
  * process start and module loading of the CLI.
  *
+ * A plain Node copy loop (`copy-loop.cjs`) runs as a reference: what any Node process copying the
+ * directory costs, without what the CLI does besides copying.
+ *
+ * The library calls run in this process, whose libuv pool has Node's default 4 threads (the `savepoint`
+ * executable sizes its pool to 16 before it starts; this process cannot once it runs).
+ *
  * The CLI runs twice more with `NODE_EXTRA_CA_CERTS` removed from the environment when it is set (see
  * `cleanEnv`), and `node -e 0` is timed in both environments: the floor under any Node process.
  *
@@ -44,6 +50,7 @@ const cli = (() => {
   return i >= 0 ? resolve(process.argv[i + 1] as string) : join(root, "dist/cli/bin.cjs");
 })();
 const FILE_MIB = 4;
+const copyLoop = join(root, "bench/copy-loop.cjs");
 
 function arg(name: string, fallback: number): number {
   const i = process.argv.indexOf(name);
@@ -204,6 +211,11 @@ async function localBench(work: string, mib: number, rounds: number): Promise<vo
       ],
     );
   }
+  // The least a Node process does to copy the directory (no plan, checks or sync): see copy-loop.cjs
+  contenders.push([
+    "nodeCopyLoop",
+    async (d) => seconds(() => run("node", [copyLoop, src, d], clean ?? process.env), "nodeCopyLoop"),
+  ]);
   // Node's own start, the floor under any `savepoint` process (no output directory)
   const starts: [string, () => number][] = [
     ["nodeStart", () => seconds(() => run("node", ["-e", "0"]), "nodeStart")],
@@ -278,6 +290,11 @@ async function localBench(work: string, mib: number, rounds: number): Promise<vo
       cp,
     ]);
   row("relocateSnapshot sync: false (library call)", median("inProcessNoSync"), ["cp -r", cp]);
+  row(
+    `Node copy loop (bench/copy-loop.cjs: 16 copyFile at a time, nothing else)${clean ? ", NODE_EXTRA_CA_CERTS unset" : ""}`,
+    median("nodeCopyLoop"),
+    ["cp -r", cp],
+  );
   row("savepoint relocate --move, one file system (CLI process; renames)", moved);
   console.log(
     `Node's start (\`node -e 0\`)${env}: ${median("nodeStart").toFixed(2)} s` +
