@@ -46,6 +46,7 @@ import {
   parseUri,
   relativeTo,
 } from "../storage/uri.js";
+import { CommitWaves } from "./commit-waves.js";
 import { buildInventory } from "./inventory.js";
 import { type LoadedSnapshot, loadSnapshot, METADATA_FILE_NAME } from "./locate.js";
 import { prepareTarget } from "./target.js";
@@ -458,41 +459,66 @@ async function copyAll(
   const copied: { c: PlannedCopy; how: "copied" | "moved" }[] = [];
   // Small files first: most snapshots are many small files and a few large ones.
   const ordered = [...copies].sort((a, b) => a.size - b.size);
-  await pMap(
-    ordered,
-    async (c) => {
-      const src = sourceStatus.get(c.from) as FileStatus;
-      const dstStore = stores.storeFor(c.to);
-      const there = c.outcome === "moved" ? undefined : await existing(c.to);
-      if (c.outcome === "moved") {
-        // already at the target (an earlier run renamed it)
-      } else if (there && sameContent(src, there)) {
-        c.outcome = "skipped";
+  // Durable copies within a store that stages them (local) are synced and named in waves.
+  const waves = sync ? new CommitWaves() : undefined;
+  // What a killed earlier run left staged beside the files to copy (up to a wave of unnamed copies)
+  for (const [store, files] of byStore(copies, stores)) await store.removeLeftovers?.(files.map((c) => c.to));
+  /** Copies (or renames, or skips) one file; a copy durable in a wave is recorded once committed. */
+  const copyOne = async (c: PlannedCopy): Promise<void> => {
+    const src = sourceStatus.get(c.from) as FileStatus;
+    const dstStore = stores.storeFor(c.to);
+    const there = c.outcome === "moved" ? undefined : await existing(c.to);
+    if (c.outcome === "moved") {
+      // already at the target (an earlier run renamed it)
+    } else if (there && sameContent(src, there)) {
+      c.outcome = "skipped";
+    } else {
+      const srcStore = stores.storeFor(c.from);
+      const write: WriteOptions = { overwrite: true, sync };
+      if (c.action === "rename" && (await srcStore.rename?.(c.from, c.to, { overwrite: true }))) {
+        copied.push({ c, how: "moved" });
+      } else if (srcStore === dstStore && waves && dstStore.stageCopy) {
+        // durable in a wave with others (see commit-waves.ts); verified below once committed
+        const staged = await dstStore.stageCopy(c.from, c.to, { sourceStatus: src });
+        await waves.add(dstStore, staged, c.size, () => copied.push({ c, how: "copied" }));
+      } else if (srcStore === dstStore) {
+        await srcStore.copy(c.from, c.to, { ...write, sourceStatus: src });
+        copied.push({ c, how: "copied" });
       } else {
-        const srcStore = stores.storeFor(c.from);
-        const write: WriteOptions = { overwrite: true, sync };
-        if (c.action === "rename" && (await srcStore.rename?.(c.from, c.to, { overwrite: true }))) {
-          copied.push({ c, how: "moved" });
-        } else if (srcStore === dstStore) {
-          await srcStore.copy(c.from, c.to, { ...write, sourceStatus: src });
-          copied.push({ c, how: "copied" });
-        } else {
-          await dstStore.write(c.to, srcStore.createReadStream(c.from), write);
-          copied.push({ c, how: "copied" });
-        }
+        await dstStore.write(c.to, srcStore.createReadStream(c.from), write);
+        copied.push({ c, how: "copied" });
       }
-      progress.filesDone++;
-      progress.bytesDone += c.size;
-      options.onProgress?.({ ...progress });
-    },
-    {
-      concurrency:
-        options.concurrency ??
-        (stores.storeFor(targetDir).schemes.includes("file")
-          ? LOCAL_TARGET_CONCURRENCY
-          : REMOTE_TARGET_CONCURRENCY),
-    },
-  );
+    }
+    progress.filesDone++;
+    progress.bytesDone += c.size;
+    options.onProgress?.({ ...progress });
+  };
+  // The copies under way: p-map rejects at the first failure while the others are still running, and
+  // they must end (or be discarded) before this function does.
+  const running = new Set<Promise<void>>();
+  try {
+    await pMap(
+      ordered,
+      (c) => {
+        const copy = copyOne(c);
+        running.add(copy);
+        return copy.finally(() => running.delete(copy));
+      },
+      {
+        concurrency:
+          options.concurrency ??
+          (stores.storeFor(targetDir).schemes.includes("file")
+            ? LOCAL_TARGET_CONCURRENCY
+            : REMOTE_TARGET_CONCURRENCY),
+      },
+    );
+    await waves?.finish();
+  } catch (err) {
+    await Promise.allSettled(running);
+    await waves?.abort();
+    throw err;
+  }
+
   // Verify every copy (size, and checksum where both stores give one): again one listing of the target
   // directory, and a status request for each file outside it (or missing from the listing).
   const written =

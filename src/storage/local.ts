@@ -9,7 +9,8 @@
  */
 
 import { randomBytes } from "node:crypto";
-import { createReadStream, createWriteStream } from "node:fs";
+import { once } from "node:events";
+import { createReadStream, createWriteStream, type WriteStream } from "node:fs";
 import type { FileHandle } from "node:fs/promises";
 import { constants, copyFile, link, mkdir, open, readdir, rename, stat, unlink } from "node:fs/promises";
 import { dirname, join, sep } from "node:path";
@@ -27,6 +28,7 @@ import type {
   ListOptions,
   RangeReader,
   ReadStreamOptions,
+  StagedCopy,
   Store,
   StoreCapabilities,
   WriteOptions,
@@ -66,6 +68,12 @@ function tempName(path: string): string {
     dirname(path),
     `.${path.slice(dirname(path).length + 1)}.${randomBytes(6).toString("hex")}.tmp`,
   );
+}
+
+/** The name of the file a {@link tempName} in the same directory is for, or undefined for other names. */
+function tempTarget(name: string): string | undefined {
+  const m = /^\.(.+)\.[0-9a-f]{12}\.tmp$/.exec(name);
+  return m?.[1];
 }
 
 /** What makes a file or a directory durable: `fdatasync` of a file, `fsync` of a directory. */
@@ -187,14 +195,19 @@ export class LocalStore implements Store {
   ): Promise<number> {
     const path = toLocalPath(uri);
     const tmp = tempName(path);
+    let out: WriteStream | undefined;
     try {
       await this.makeDirectory(dirname(path));
       const counted = countedSource(source);
-      await pipeline(Readable.from(counted.chunks), createWriteStream(tmp, { flags: "wx" }));
+      out = createWriteStream(tmp, { flags: "wx" });
+      await pipeline(Readable.from(counted.chunks), out);
       if (options?.sync ?? true) await this.syncFn(tmp, "file");
       await this.commit(tmp, path, options?.overwrite ?? true);
       return counted.bytes;
     } catch (err) {
+      // The stream opens its file asynchronously: when the source fails first, the file may be created
+      // after pipeline has rejected. Removing it before the stream has closed could leave it behind.
+      if (out && !out.closed) await once(out, "close").catch(() => {});
       await unlink(tmp).catch(() => {});
       throw mapFsError(err, uri);
     }
@@ -269,6 +282,21 @@ export class LocalStore implements Store {
   }
 
   async copy(source: string, target: string, options?: WriteOptions): Promise<void> {
+    const { staged: tmp } = await this.stageCopy(source, target);
+    try {
+      // On disk before it gets its name: a `_metadata` written after this copy (relocate, convert) must
+      // never point at a file a crash could still lose, and `--move` deletes the source after it. (Its
+      // name is made durable by `syncFiles`, once per directory for a whole batch.)
+      if (options?.sync ?? true) await this.syncFn(tmp, "file");
+      await this.commit(tmp, toLocalPath(target), options?.overwrite ?? true);
+    } catch (err) {
+      await unlink(tmp).catch(() => {});
+      throw mapFsError(err, target);
+    }
+  }
+
+  /** The bytes of `source` in a new temporary file beside `target` (see {@link Store.stageCopy}). */
+  async stageCopy(source: string, target: string): Promise<StagedCopy> {
     const src = toLocalPath(source);
     const dst = toLocalPath(target);
     const tmp = tempName(dst);
@@ -285,11 +313,7 @@ export class LocalStore implements Store {
         await this.makeDirectory(dirname(dst));
         await copyFile(src, tmp, mode);
       }
-      // On disk before it gets its name: a `_metadata` written after this copy (relocate, convert) must
-      // never point at a file a crash could still lose, and `--move` deletes the source after it. (Its
-      // name is made durable by `syncFiles`, once per directory for a whole batch.)
-      if (options?.sync ?? true) await this.syncFn(tmp, "file");
-      await this.commit(tmp, dst, options?.overwrite ?? true);
+      return { target, staged: tmp };
     } catch (err) {
       await unlink(tmp).catch(() => {});
       const e = mapFsError(err, source);
@@ -297,6 +321,67 @@ export class LocalStore implements Store {
       if (e instanceof NotFoundError && (await this.stat(source)) !== null) throw mapFsError(err, target);
       throw e;
     }
+  }
+
+  /**
+   * `fdatasync` of every staged file ({@link SYNC_BATCH} at once), then the renames (as many at once):
+   * see {@link Store.commitStaged}.
+   */
+  async commitStaged(staged: readonly StagedCopy[]): Promise<void> {
+    for (let i = 0; i < staged.length; i += SYNC_BATCH) {
+      await Promise.all(
+        staged.slice(i, i + SYNC_BATCH).map(async (s) => {
+          try {
+            await this.syncFn(s.staged, "file");
+          } catch (err) {
+            throw mapFsError(err, s.target);
+          }
+        }),
+      );
+    }
+    for (let i = 0; i < staged.length; i += SYNC_BATCH) {
+      await Promise.all(
+        staged.slice(i, i + SYNC_BATCH).map(async (s) => {
+          try {
+            await this.commit(s.staged, toLocalPath(s.target), true);
+          } catch (err) {
+            throw mapFsError(err, s.target);
+          }
+        }),
+      );
+    }
+  }
+
+  async removeLeftovers(targets: readonly string[]): Promise<string[]> {
+    const byDir = new Map<string, Set<string>>();
+    for (const t of targets) {
+      const path = toLocalPath(t);
+      const dir = dirname(path);
+      const names = byDir.get(dir) ?? new Set<string>();
+      names.add(path.slice(dir.length + 1));
+      byDir.set(dir, names);
+    }
+    const removed: string[] = [];
+    for (const [dir, names] of byDir) {
+      let entries: string[];
+      try {
+        entries = await readdir(dir);
+      } catch (err) {
+        if (mapFsError(err, fileUri(dir)) instanceof NotFoundError) continue;
+        throw mapFsError(err, fileUri(dir));
+      }
+      const stale = entries.filter((e) => {
+        const target = tempTarget(e);
+        return target !== undefined && names.has(target);
+      });
+      await Promise.all(stale.map((e) => this.delete(fileUri(join(dir, e)))));
+      removed.push(...stale.map((e) => fileUri(join(dir, e))));
+    }
+    return removed;
+  }
+
+  async discardStaged(staged: readonly StagedCopy[]): Promise<void> {
+    await Promise.all(staged.map((s) => unlink(s.staged).catch(() => {})));
   }
 
   /**

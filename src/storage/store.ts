@@ -99,6 +99,17 @@ export interface CopyOptions extends WriteOptions {
   sourceStatus?: FileStatus;
 }
 
+/**
+ * A copy made by {@link Store.stageCopy}: its bytes are at a temporary place beside `target`, not yet
+ * durable and not yet visible under `target`.
+ */
+export interface StagedCopy {
+  /** Where {@link Store.commitStaged} puts the file. */
+  readonly target: string;
+  /** Where the bytes are until then: store-private (local: the temporary file's path). */
+  readonly staged: string;
+}
+
 export interface Store {
   /** The URI schemes this store serves, e.g. `["file"]` or `["s3", "s3a", "s3p"]`. */
   readonly schemes: readonly string[];
@@ -148,6 +159,36 @@ export interface Store {
 
   /** Copies a file within this store (server-side where `capabilities.serverSideCopy`). */
   copy(source: string, target: string, options?: CopyOptions): Promise<void>;
+
+  /**
+   * Optional, with `commitStaged` and `discardStaged`: {@link copy} in two steps, for a caller that copies
+   * many files durably. This first step copies the bytes to a temporary place beside `target`; nothing
+   * is visible at `target` yet and nothing is synced. Stores whose writes are durable once they complete
+   * (S3, HDFS) do not have it.
+   * @throws as `copy`.
+   */
+  stageCopy?(source: string, target: string, options?: CopyOptions): Promise<StagedCopy>;
+
+  /**
+   * The second step, for a batch of staged copies: all of them made durable (local: their `fdatasync`s
+   * run together, so the file system writes them back at once and they share journal commits instead of
+   * one commit per file), then each renamed to its `target` (replacing what is there). As after `copy`,
+   * the names are durable once {@link syncFiles} with `namesOnly` has run. A file is never visible under
+   * its target before its bytes are durable.
+   * @throws StoreFaultError (and the mapped file-system errors) when a sync or a rename fails; staged
+   *   copies not yet renamed are then left for {@link discardStaged}.
+   */
+  commitStaged?(staged: readonly StagedCopy[]): Promise<void>;
+
+  /** Removes staged copies that will not be committed (or were, partly). Never throws. */
+  discardStaged?(staged: readonly StagedCopy[]): Promise<void>;
+
+  /**
+   * Removes what a process killed while staging or writing left beside these targets (local: the
+   * temporary files `.<name>.<random>.tmp` of exactly these names) and returns their URIs. Nothing else
+   * is touched.
+   */
+  removeLeftovers?(targets: readonly string[]): Promise<string[]>;
 
   /**
    * Moves a file within this store without copying its bytes (a rename), replacing the target unless

@@ -36,7 +36,7 @@ import {
 } from "../../src/ops/relocate.js";
 import { LocalStore, syncPath } from "../../src/storage/local.js";
 import { StoreRegistry } from "../../src/storage/registry.js";
-import type { CopyOptions } from "../../src/storage/store.js";
+import type { StagedCopy } from "../../src/storage/store.js";
 import { normalizeUri, toLocalPath } from "../../src/storage/uri.js";
 import { FIXTURES_ROOT, listFixtures } from "../helpers/fixtures.js";
 import { syntheticSavepoint } from "../helpers/synthetic-savepoint.js";
@@ -183,12 +183,13 @@ describe("relocate", () => {
 
   it("a copy that does not verify fails the relocation before _metadata is written", async () => {
     assert.ok(sp);
-    /** Copies, then cuts the last byte of one file: a copy that reports success but is short. */
+    /** Copies (staged, as durable local copies are), then cuts the last byte of one: short, yet "done". */
     class ShortCopyStore extends LocalStore {
       cut = 0;
-      override async copy(source: string, target: string, options?: CopyOptions): Promise<void> {
-        await super.copy(source, target, options);
-        if (this.cut++ === 0) truncateSync(toLocalPath(target), statSync(toLocalPath(target)).size - 1);
+      override async stageCopy(source: string, target: string): Promise<StagedCopy> {
+        const staged = await super.stageCopy(source, target);
+        if (this.cut++ === 0) truncateSync(staged.staged, statSync(staged.staged).size - 1);
+        return staged;
       }
     }
     const broken = new StoreRegistry().register(["file"], () => new ShortCopyStore());
@@ -479,26 +480,76 @@ describe("relocate", () => {
       assert.ok((await verifySnapshot(target, { stores })).ok);
     });
 
+    /** A savepoint of 40 state files of 1 KiB, made once. */
+    const manyFiles = (() => {
+      let made: string | undefined;
+      return () => {
+        if (made) return made;
+        const source = join(scratch, "many-files");
+        const names = Array.from({ length: 40 }, (_, i) => `state-${i}`);
+        mkdirSync(source);
+        for (const n of names) writeFileSync(join(source, n), Buffer.alloc(1024, n));
+        writeFileSync(join(source, "_metadata"), writeMetadata(syntheticSavepoint(names, 1024)));
+        made = source;
+        return source;
+      };
+    })();
+
+    it("a copy failing part way leaves no temporary file and no _metadata; a re-run finishes", async () => {
+      const source = manyFiles();
+      class FailingStore extends LocalStore {
+        calls = 0;
+        override async stageCopy(src: string, target: string): Promise<StagedCopy> {
+          if (++this.calls === 25) throw new StoreFaultError(`disk full copying ${src}`);
+          return super.stageCopy(src, target);
+        }
+      }
+      const target = join(scratch, "many-files-failing");
+      const failing = new StoreRegistry().register(["file"], () => new FailingStore());
+      await assert.rejects(relocateSnapshot(source, target, { stores: failing }), /disk full/);
+      const left = existsSync(target) ? readdirSync(target) : [];
+      assert.deepEqual(
+        left.filter((n) => n.startsWith(".") || n === "_metadata"),
+        [],
+        "no temporary file, no _metadata",
+      );
+      const again = await relocateSnapshot(source, target, { stores });
+      assert.equal(again.totals.copied + again.totals.skipped, 40);
+      assert.ok((await verifySnapshot(target, { stores })).ok);
+    });
+
+    it("removes the staged copies a killed run left beside the files it copies, and nothing else", async () => {
+      const source = manyFiles();
+      const target = join(scratch, "many-files-leftovers");
+      mkdirSync(target);
+      const leftovers = [".state-3.0123456789ab.tmp", ".state-17.ba9876543210.tmp"];
+      const others = [".state-3.tmp", ".notes.0123456789ab.tmp", "state-3.0123456789ab.tmp", "README"];
+      for (const n of [...leftovers, ...others]) writeFileSync(join(target, n), "left");
+      await relocateSnapshot(source, target, { stores });
+      const names = readdirSync(target);
+      for (const n of leftovers) assert.ok(!names.includes(n), `${n} removed`);
+      for (const n of others) assert.ok(names.includes(n), `${n} kept`);
+      assert.ok((await verifySnapshot(target, { stores })).ok);
+    });
+
     it("has 16 copies in flight into a local directory by default, or --concurrency of them", async () => {
-      const source = join(scratch, "many-files");
-      const names = Array.from({ length: 40 }, (_, i) => `state-${i}`);
-      mkdirSync(source);
-      for (const n of names) writeFileSync(join(source, n), Buffer.alloc(1024, n));
-      writeFileSync(join(source, "_metadata"), writeMetadata(syntheticSavepoint(names, 1024)));
-      /** The most copies waiting in their `fdatasync` at once (each wait lasts 20 ms). */
+      const source = manyFiles();
+      /** The most copies in flight at once (each takes 20 ms longer than it would). */
       const mostInFlight = async (concurrency?: number) => {
         let now = 0;
         let most = 0;
-        const store = new LocalStore({
-          sync: async (path, kind) => {
-            if (kind === "file" && basename(path).startsWith(".state-")) {
-              most = Math.max(most, ++now);
+        class CountingStore extends LocalStore {
+          override async stageCopy(source: string, target: string): Promise<StagedCopy> {
+            most = Math.max(most, ++now);
+            try {
               await new Promise((r) => setTimeout(r, 20));
+              return await super.stageCopy(source, target);
+            } finally {
               now--;
             }
-            await syncPath(path, kind);
-          },
-        });
+          }
+        }
+        const store = new CountingStore();
         const registry = new StoreRegistry().register(["file"], () => store);
         const target = join(scratch, `many-files-${concurrency ?? "default"}`);
         await relocateSnapshot(source, target, { stores: registry, concurrency });

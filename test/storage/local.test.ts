@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { chmod, mkdir, mkdtemp, rm, stat as statFs, writeFile } from "node:fs/promises";
+import { chmod, mkdir, mkdtemp, readdir, rm, stat as statFs, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
@@ -173,6 +173,39 @@ describe("local: rename and durability", () => {
         ],
         "created directories are synced once; the file's bytes without namesOnly",
       );
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("stageCopy shows nothing at the target; commitStaged syncs every staged file, then names them; discardStaged removes the rest", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "spk-stage-"));
+    const events: string[] = [];
+    const store = new LocalStore({
+      sync: async (path, kind) => {
+        events.push(`sync ${kind} ${path.slice(dir.length + 1)}`);
+        await syncPath(path, kind);
+      },
+    });
+    try {
+      const src = normalizeUri(join(dir, "src"));
+      await writeFile(toLocalPath(src), "bytes");
+      const targets = ["out/a", "out/b", "out/c"].map((p) => normalizeUri(join(dir, p)));
+      const staged = [];
+      for (const t of targets) staged.push(await store.stageCopy(src, t));
+      for (const t of targets) assert.equal(await store.stat(t), null, "not visible before the commit");
+      assert.deepEqual(events, []);
+      await store.commitStaged(staged.slice(0, 2));
+      assert.deepEqual(
+        events,
+        staged.slice(0, 2).map((s) => `sync file ${s.staged.slice(dir.length + 1)}`),
+        "each staged file synced, before any is named",
+      );
+      assert.equal((await store.stat(targets[0] as string))?.size, 5);
+      assert.equal((await store.stat(targets[1] as string))?.size, 5);
+      await store.discardStaged(staged);
+      assert.equal(await store.stat(targets[2] as string), null);
+      assert.deepEqual((await readdir(join(dir, "out"))).sort(), ["a", "b"], "no temporary file left");
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
