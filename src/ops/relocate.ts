@@ -92,11 +92,11 @@ export interface RelocateOptions {
 }
 
 /**
- * Default parallel transfers into a local directory. A durable local copy spends most of its time in
- * `fdatasync`, waiting for the disk while the CPUs idle: with 16 files in flight the kernel keeps copying
- * while others are written back, and the `fdatasync`s that wait together share the file system's journal
- * commits. Measured on 2 cores (`bench/relocate.ts`, 1 GiB in 257 files): 1.61 s with 8 against `cp -r &&
- * sync`'s 1.24 s, 1.27 s with 16, 1.32 s with 32; `--no-sync` runs take the same time with 8 or 16.
+ * Default parallel transfers into a local directory. Chosen when each durable copy was synced on its own
+ * (a copy spent most of its time waiting in `fdatasync`): on 2 cores, 1 GiB in 257 files, 1.61 s with 8
+ * against `cp -r && sync`'s 1.24 s, 1.27 s with 16, 1.32 s with 32. Durable copies are now synced in
+ * waves (`commit-waves.ts`), so the transfers are copies only, as with `--no-sync`; there 16 measured as
+ * 8 at 1 GiB (0.80 against 0.82 s) and fastest at 4 GiB (5.37 s against 6.22 s with 8 and 6.74 s with 4).
  * libuv's pool has 16 threads in the `savepoint` executable (`bin.cts`) for them.
  */
 export const LOCAL_TARGET_CONCURRENCY = 16;
