@@ -2,12 +2,12 @@
 /**
  * The `savepoint` executable: sizes libuv's thread pool, then runs the CLI (`main.ts`).
  *
- * Every file-system call of a local relocation (`copyFile`, `fdatasync`, `rename`, `stat`) runs on
- * libuv's thread pool, 4 threads by default. A durable local copy holds a thread in `fdatasync` while
- * the disk writes the file, so with 4 threads at most 4 files are on their way to the disk and copies
- * wait behind syncs; `UV_THREADPOOL_SIZE` of {@link THREAD_POOL_SIZE} lets all 16 parallel transfers
- * (relocate's default into a local directory, `LOCAL_TARGET_CONCURRENCY`) and their syncs proceed at
- * once, as `sync` lets the kernel write back everything together.
+ * The syncs of a durable local relocation (`fdatasync`, then the renames) and the writes of files
+ * downloaded from S3 or HDFS run on libuv's thread pool, 4 threads by default. A sync holds a thread
+ * while the disk writes the file, so with 4 threads at most 4 files are on their way to the disk;
+ * `UV_THREADPOOL_SIZE` of {@link THREAD_POOL_SIZE} lets many proceed at once, as `sync` lets the kernel
+ * write back everything together, and lets 16 downloads (`LOCAL_TARGET_CONCURRENCY`) write at once.
+ * (The copies between local directories run on worker threads: `storage/local-fs-workers.ts`.)
  *
  * Why a CommonJS file: libuv reads `UV_THREADPOOL_SIZE` once, when the pool starts, and Node's ES module
  * loader reads module files through the pool, so the pool already runs before the first line of an ES

@@ -11,7 +11,7 @@
  */
 
 import { availableParallelism } from "node:os";
-import { Worker } from "node:worker_threads";
+import type { Worker } from "node:worker_threads";
 import {
   AlreadyExistsError,
   CorruptSnapshotError,
@@ -29,6 +29,7 @@ import { UnsupportedSerializerError } from "../formats/state/serializers/types.j
 import { LocalStore } from "../storage/local.js";
 import type { StoreRegistry } from "../storage/registry.js";
 import { parseUri } from "../storage/uri.js";
+import { startModuleWorker } from "../worker-thread.js";
 import type { JobOutcome, JobSpec } from "./convert-job.js";
 
 /** An error as it crosses from a worker: its class name and own fields. */
@@ -135,9 +136,7 @@ export function workerStoresFor(stores: StoreRegistry, uris: Iterable<string>): 
 }
 
 /**
- * Starts a worker on the entry module beside this one: `convert-worker.js` in the build; from the
- * TypeScript sources (tests run by tsx), `convert-worker.ts` behind a bootstrap that registers tsx's
- * loader in the worker first (a worker does not inherit the loader hooks of the thread that starts it).
+ * Starts a worker on the entry module beside this one (`convert-worker`, see `startModuleWorker`).
  *
  * No `resourceLimits`: measured on the 1 GiB Flink 2.3.0 bench savepoint, RocksDB native -> canonical
  * with 2 workers (shared 2-core machine, 2026-11-22): no limits 18.2-19.9 s CPU, 460-490 MiB peak RSS;
@@ -153,11 +152,7 @@ export function workerStoresFor(stores: StoreRegistry, uris: Iterable<string>): 
  * external memory: read blocks and output buffers, which V8 collects per 64 MiB of growth), so no limits.
  */
 function startWorker(): Worker {
-  if (!import.meta.url.endsWith(".ts")) return new Worker(new URL("./convert-worker.js", import.meta.url));
-  const entry = new URL("./convert-worker.ts", import.meta.url).href;
-  const tsx = import.meta.resolve("tsx/esm/api");
-  const boot = `import { register } from ${JSON.stringify(tsx)}; register(); await import(${JSON.stringify(entry)});`;
-  return new Worker(new URL(`data:text/javascript,${encodeURIComponent(boot)}`));
+  return startModuleWorker(import.meta.url, "convert-worker");
 }
 
 /**

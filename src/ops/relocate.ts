@@ -78,7 +78,8 @@ export interface RelocateOptions {
   /** Replace a `_metadata` already at the target. */
   overwrite?: boolean;
   /**
-   * Parallel transfers: default {@link LOCAL_TARGET_CONCURRENCY} into a local directory,
+   * Parallel transfers: default {@link LOCAL_COPY_CONCURRENCY} when every file is copied between local
+   * directories, {@link LOCAL_TARGET_CONCURRENCY} into a local directory from S3 or HDFS,
    * {@link REMOTE_TARGET_CONCURRENCY} into S3 or HDFS.
    */
   concurrency?: number;
@@ -92,12 +93,18 @@ export interface RelocateOptions {
 }
 
 /**
- * Default parallel transfers into a local directory. Chosen when each durable copy was synced on its own
- * (a copy spent most of its time waiting in `fdatasync`): on 2 cores, 1 GiB in 257 files, 1.61 s with 8
- * against `cp -r && sync`'s 1.24 s, 1.27 s with 16, 1.32 s with 32. Durable copies are now synced in
- * waves (`commit-waves.ts`), so the transfers are copies only, as with `--no-sync`; there 16 measured as
- * 8 at 1 GiB (0.80 against 0.82 s) and fastest at 4 GiB (5.37 s against 6.22 s with 8 and 6.74 s with 4).
- * libuv's pool has 16 threads in the `savepoint` executable (`bin.cts`) for them.
+ * Default copies under way when every file is copied from and to local directories: the local store
+ * runs them on its worker threads in batches (`storage/local-fs-workers.ts`), which need many copies
+ * queued to fill their messages. Measured on 16,384 files of 64 KiB on tmpfs (2 cores): with 16 under way,
+ * the messages carried a few copies each and their posting took most of the main thread.
+ */
+export const LOCAL_COPY_CONCURRENCY = 256;
+
+/**
+ * Default parallel transfers into a local directory from S3 or HDFS (each a stream written through
+ * libuv's thread pool, 16 threads in the `savepoint` executable, `bin.cts`). It was also the default
+ * between local directories before those copies moved to worker threads; measured then (1 GiB in 257
+ * files, 2 cores, durable): 8 transfers 1.61 s, 16 1.27 s, 32 1.32 s.
  */
 export const LOCAL_TARGET_CONCURRENCY = 16;
 
@@ -505,11 +512,7 @@ async function copyAll(
         return copy.finally(() => running.delete(copy));
       },
       {
-        concurrency:
-          options.concurrency ??
-          (stores.storeFor(targetDir).schemes.includes("file")
-            ? LOCAL_TARGET_CONCURRENCY
-            : REMOTE_TARGET_CONCURRENCY),
+        concurrency: options.concurrency ?? defaultConcurrency(copies, targetDir, stores),
       },
     );
     await waves?.finish();
@@ -551,6 +554,15 @@ async function copyAll(
       await store.syncFiles?.([...to("copied"), ...movedFrom], { namesOnly: true });
     }
   }
+}
+
+/** The parallel transfers of a relocation without `concurrency` (see {@link RelocateOptions.concurrency}). */
+function defaultConcurrency(copies: PlannedCopy[], targetDir: string, stores: StoreRegistry): number {
+  const target = stores.storeFor(targetDir);
+  if (!target.schemes.includes("file")) return REMOTE_TARGET_CONCURRENCY;
+  return copies.every((c) => stores.storeFor(c.from) === target && stores.storeFor(c.to) === target)
+    ? LOCAL_COPY_CONCURRENCY
+    : LOCAL_TARGET_CONCURRENCY;
 }
 
 /** Copies grouped by the store of their target. */

@@ -12,7 +12,7 @@ import { randomBytes } from "node:crypto";
 import { once } from "node:events";
 import { createReadStream, createWriteStream, type WriteStream } from "node:fs";
 import type { FileHandle } from "node:fs/promises";
-import { constants, copyFile, link, mkdir, open, readdir, rename, stat, unlink } from "node:fs/promises";
+import { constants, link, mkdir, open, readdir, rename, stat, unlink } from "node:fs/promises";
 import { dirname, join, sep } from "node:path";
 import { PassThrough, Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
@@ -23,7 +23,14 @@ import {
   SavepointKitError,
   StoreFaultError,
 } from "../errors.js";
+import {
+  type LocalFsOp,
+  type LocalFsWorkers,
+  reviveFsError,
+  sharedLocalFsWorkers,
+} from "./local-fs-workers.js";
 import type {
+  CopyOptions,
   FileStatus,
   ListOptions,
   RangeReader,
@@ -63,11 +70,23 @@ function fileUri(path: string): string {
   return formatUri({ scheme: "file", authority: "", path });
 }
 
+/** Random bytes for temporary names, drawn 4 KiB at a time: a `randomBytes` call per name cost more than the rest of naming a copy. */
+let randomPool = Buffer.alloc(0);
+let randomAt = 0;
+
+/** 12 random hex digits. */
+function randomHex(): string {
+  if (randomAt + 6 > randomPool.length) {
+    randomPool = randomBytes(4096);
+    randomAt = 0;
+  }
+  randomAt += 6;
+  return randomPool.toString("hex", randomAt - 6, randomAt);
+}
+
 function tempName(path: string): string {
-  return join(
-    dirname(path),
-    `.${path.slice(dirname(path).length + 1)}.${randomBytes(6).toString("hex")}.tmp`,
-  );
+  const dir = dirname(path);
+  return join(dir, `.${path.slice(dir.length + 1)}.${randomHex()}.tmp`);
 }
 
 /** The name of the file a {@link tempName} in the same directory is for, or undefined for other names. */
@@ -86,20 +105,27 @@ export interface LocalStoreOptions {
    * `syncPath`, for the store's guarantees to hold).
    */
   sync?: SyncFunction;
+  /**
+   * The worker threads that run this store's copies and the statuses of its listings (default: the
+   * process's pool, `sharedLocalFsWorkers()`; see `local-fs-workers.ts`).
+   */
+  workers?: LocalFsWorkers;
 }
 
-/** Files stat'ed at once while listing a directory. */
-const LIST_STAT_BATCH = 32;
+/** Files stat'ed at once (on the workers, in batches of their own) while listing a directory. */
+const LIST_STAT_BATCH = 1024;
 /** Files or directories synced at once by `syncFiles`. */
 const SYNC_BATCH = 32;
 
 export class LocalStore implements Store {
   private readonly syncFn: SyncFunction;
+  private readonly workers: LocalFsWorkers;
   /** Directories this store created whose entry in their parent directory is not synced yet. */
   private readonly unsyncedDirs = new Set<string>();
 
   constructor(options: LocalStoreOptions = {}) {
     this.syncFn = options.sync ?? syncPath;
+    this.workers = options.workers ?? sharedLocalFsWorkers();
   }
 
   readonly schemes = ["file"] as const;
@@ -128,6 +154,19 @@ export class LocalStore implements Store {
       if (e instanceof NotFoundError) return null;
       throw e;
     }
+  }
+
+  /** {@link statPath} run on the workers: what `list` does for each file. */
+  private async statOnWorker(path: string): Promise<FileStatus | null> {
+    const r = await this.workers.run({ kind: "stat", path });
+    if (r.ok) {
+      if (r.kind !== "stat" || !r.isFile) return null;
+      // as `Stats.mtime` (Node rounds the milliseconds)
+      return { uri: fileUri(path), size: r.size, modified: new Date(Math.round(r.mtimeMs)) };
+    }
+    const e = mapFsError(reviveFsError(r.error), fileUri(path));
+    if (e instanceof NotFoundError) return null;
+    throw e;
   }
 
   async readRange(uri: string, offset: number, length: number): Promise<Uint8Array> {
@@ -275,20 +314,27 @@ export class LocalStore implements Store {
       }
       // a stat per file, a batch at a time: one at a time, a directory of many files waits on each
       for (let i = 0; i < files.length; i += LIST_STAT_BATCH) {
-        const batch = files.slice(i, i + LIST_STAT_BATCH).map((f) => this.statPath(f));
+        const batch = files.slice(i, i + LIST_STAT_BATCH).map((f) => this.statOnWorker(f));
         for (const s of await Promise.all(batch)) if (s) yield s;
       }
     }
   }
 
-  async copy(source: string, target: string, options?: WriteOptions): Promise<void> {
-    const { staged: tmp } = await this.stageCopy(source, target);
+  async copy(source: string, target: string, options?: CopyOptions): Promise<void> {
+    const overwrite = options?.overwrite ?? true;
+    const bytes = options?.sourceStatus?.size;
+    if (!(options?.sync ?? true)) {
+      // copied and named in one operation on a worker
+      await this.copyOnWorker(source, target, bytes, { commitTo: toLocalPath(target), overwrite });
+      return;
+    }
+    const { staged: tmp } = await this.copyOnWorker(source, target, bytes);
     try {
       // On disk before it gets its name: a `_metadata` written after this copy (relocate, convert) must
       // never point at a file a crash could still lose, and `--move` deletes the source after it. (Its
       // name is made durable by `syncFiles`, once per directory for a whole batch.)
-      if (options?.sync ?? true) await this.syncFn(tmp, "file");
-      await this.commit(tmp, toLocalPath(target), options?.overwrite ?? true);
+      await this.syncFn(tmp, "file");
+      await this.commit(tmp, toLocalPath(target), overwrite);
     } catch (err) {
       await unlink(tmp).catch(() => {});
       throw mapFsError(err, target);
@@ -296,31 +342,47 @@ export class LocalStore implements Store {
   }
 
   /** The bytes of `source` in a new temporary file beside `target` (see {@link Store.stageCopy}). */
-  async stageCopy(source: string, target: string): Promise<StagedCopy> {
-    const src = toLocalPath(source);
+  async stageCopy(source: string, target: string, options?: CopyOptions): Promise<StagedCopy> {
+    return this.copyOnWorker(source, target, options?.sourceStatus?.size);
+  }
+
+  /**
+   * Copies `source` to a new temporary file beside `target`, on a worker (`local-fs-workers.ts`); with
+   * `commit`, the worker then gives it its name (`commitTo`, replacing a file there only with
+   * `overwrite`). Creates the target's directory when it is missing. On failure nothing is left.
+   * `bytes`: the source's size where the caller knows it (shares work between the workers).
+   */
+  private async copyOnWorker(
+    source: string,
+    target: string,
+    bytes: number | undefined,
+    commit?: { commitTo: string; overwrite: boolean },
+  ): Promise<StagedCopy> {
     const dst = toLocalPath(target);
     const tmp = tempName(dst);
     // a reflink (shared extents) where the file system has them (XFS, Btrfs), as `cp` does by default;
     // else the kernel copies (copy_file_range)
     const mode = constants.COPYFILE_EXCL | constants.COPYFILE_FICLONE;
-    try {
+    const op: LocalFsOp = { kind: "copy", source: toLocalPath(source), staged: tmp, mode, bytes, ...commit };
+    let r = await this.workers.run(op);
+    if (!r.ok && r.phase === "copy" && r.error.code === "ENOENT") {
+      // the target's directory does not exist yet (or the source is missing: then the retry says so);
+      // creating it only then saves a mkdir per file when many files go to one directory
       try {
-        await copyFile(src, tmp, mode);
-      } catch (err) {
-        // the target's directory does not exist yet (or the source is missing: then the retry says so);
-        // creating it only then saves a mkdir per file when many files go to one directory
-        if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
         await this.makeDirectory(dirname(dst));
-        await copyFile(src, tmp, mode);
+      } catch (err) {
+        throw mapFsError(err, target);
       }
-      return { target, staged: tmp };
-    } catch (err) {
-      await unlink(tmp).catch(() => {});
-      const e = mapFsError(err, source);
-      if (e instanceof AlreadyExistsError) throw mapFsError(err, target);
-      if (e instanceof NotFoundError && (await this.stat(source)) !== null) throw mapFsError(err, target);
-      throw e;
+      r = await this.workers.run(op);
     }
+    if (r.ok) return { target, staged: tmp };
+    const err = reviveFsError(r.error);
+    await unlink(tmp).catch(() => {});
+    if (r.phase !== "copy") throw mapFsError(err, target);
+    const e = mapFsError(err, source);
+    if (e instanceof AlreadyExistsError) throw mapFsError(err, target);
+    if (e instanceof NotFoundError && (await this.stat(source)) !== null) throw mapFsError(err, target);
+    throw e;
   }
 
   /**

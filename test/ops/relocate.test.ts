@@ -29,7 +29,7 @@ import { listSnapshotFiles, verifySnapshot } from "../../src/ops/files.js";
 import { inspectSnapshot } from "../../src/ops/inspect.js";
 import { loadSnapshot } from "../../src/ops/locate.js";
 import {
-  LOCAL_TARGET_CONCURRENCY,
+  LOCAL_COPY_CONCURRENCY,
   relocateLoaded,
   relocateSnapshot,
   toFlinkPath,
@@ -532,8 +532,13 @@ describe("relocate", () => {
       assert.ok((await verifySnapshot(target, { stores })).ok);
     });
 
-    it("has 16 copies in flight into a local directory by default, or --concurrency of them", async () => {
-      const source = manyFiles();
+    it("has 256 copies under way between local directories by default, or --concurrency of them", async () => {
+      // more files than the default, so that the limit shows
+      const source = join(scratch, "more-files");
+      const names = Array.from({ length: LOCAL_COPY_CONCURRENCY + 20 }, (_, i) => `state-${i}`);
+      mkdirSync(source);
+      for (const n of names) writeFileSync(join(source, n), Buffer.alloc(64, n));
+      writeFileSync(join(source, "_metadata"), writeMetadata(syntheticSavepoint(names, 64)));
       /** The most copies in flight at once (each takes 20 ms longer than it would). */
       const mostInFlight = async (concurrency?: number) => {
         let now = 0;
@@ -551,13 +556,13 @@ describe("relocate", () => {
         }
         const store = new CountingStore();
         const registry = new StoreRegistry().register(["file"], () => store);
-        const target = join(scratch, `many-files-${concurrency ?? "default"}`);
+        const target = join(scratch, `more-files-${concurrency ?? "default"}`);
         await relocateSnapshot(source, target, { stores: registry, concurrency });
         assert.ok((await verifySnapshot(target, { stores })).ok);
         return most;
       };
-      assert.equal(await mostInFlight(), LOCAL_TARGET_CONCURRENCY);
-      assert.equal(LOCAL_TARGET_CONCURRENCY, 16);
+      assert.equal(await mostInFlight(), LOCAL_COPY_CONCURRENCY);
+      assert.equal(LOCAL_COPY_CONCURRENCY, 256);
       assert.equal(await mostInFlight(3), 3);
     });
 

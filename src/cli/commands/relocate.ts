@@ -56,7 +56,8 @@ export const relocateCommand: CliCommand<RelocateArgs> = {
         default: false,
       })
       .option("concurrency", {
-        describe: "parallel transfers (default: 16 into a local directory, 8 into S3 or HDFS)",
+        describe:
+          "parallel transfers (default: 256 between local directories, 16 into a local directory from S3 or HDFS, 8 into S3 or HDFS)",
         type: "number",
       })
       .option("sync", {

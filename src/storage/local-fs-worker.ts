@@ -1,0 +1,100 @@
+/**
+ * The worker thread of {@link LocalFsWorkers} (`local-fs-workers.ts`): runs batches of local
+ * file-system calls with Node's synchronous API and answers with one message per batch.
+ *
+ * Protocol: the pool posts a {@link LocalFsBatch}; the worker answers with the {@link LocalFsResult}s,
+ * in the order of the batch's operations. An operation that fails does not stop the ones after it.
+ */
+
+import { copyFileSync, linkSync, renameSync, statSync, unlinkSync } from "node:fs";
+import { parentPort } from "node:worker_threads";
+
+/** One file-system call (or two, for a copy that is also committed), on local paths. */
+export type LocalFsOp =
+  /**
+   * `copyFile(2)`-like copy of `source` to `staged` with `mode` (`fs.constants.COPYFILE_*`); with
+   * `commitTo`, then `staged` renamed to `commitTo` (or, without `overwrite`, linked there and unlinked,
+   * so that an existing file is not replaced). The staged file is not removed when the commit fails.
+   */
+  | {
+      kind: "copy";
+      source: string;
+      staged: string;
+      mode: number;
+      commitTo?: string;
+      overwrite?: boolean;
+      /** The source's size where known (bytes): a hint for sharing work between workers. */
+      bytes?: number;
+    }
+  /** `stat(2)` of `path`. */
+  | { kind: "stat"; path: string };
+
+/** A batch of operations, answered by one {@link LocalFsResult} each. */
+export interface LocalFsBatch {
+  ops: LocalFsOp[];
+}
+
+/** What an `fs` call threw, as far as `mapFsError` and messages need it. */
+export interface SerializedFsError {
+  message: string;
+  code?: string;
+  errno?: number;
+  syscall?: string;
+  path?: string;
+  dest?: string;
+}
+
+/** The outcome of one operation. */
+export type LocalFsResult =
+  /** A copy done (and committed, when asked). */
+  | { ok: true; kind: "copy" }
+  /** A status: `isFile`, size (bytes) and modification time (ms since the epoch). */
+  | { ok: true; kind: "stat"; isFile: boolean; size: number; mtimeMs: number }
+  /** A failure: in the copy itself, or in its commit (then the staged copy is still there). */
+  | { ok: false; phase: "copy" | "commit" | "stat"; error: SerializedFsError };
+
+function serialize(err: unknown): SerializedFsError {
+  const e = err as NodeJS.ErrnoException & { dest?: string };
+  return {
+    message: e?.message ?? String(err),
+    code: e?.code,
+    errno: e?.errno,
+    syscall: e?.syscall,
+    path: e?.path,
+    dest: e?.dest,
+  };
+}
+
+/** Runs one operation (never throws). */
+export function runLocalFsOp(op: LocalFsOp): LocalFsResult {
+  if (op.kind === "stat") {
+    try {
+      const s = statSync(op.path);
+      return { ok: true, kind: "stat", isFile: s.isFile(), size: s.size, mtimeMs: s.mtimeMs };
+    } catch (err) {
+      return { ok: false, phase: "stat", error: serialize(err) };
+    }
+  }
+  try {
+    copyFileSync(op.source, op.staged, op.mode);
+  } catch (err) {
+    return { ok: false, phase: "copy", error: serialize(err) };
+  }
+  if (op.commitTo !== undefined) {
+    try {
+      if (op.overwrite ?? true) {
+        renameSync(op.staged, op.commitTo);
+      } else {
+        linkSync(op.staged, op.commitTo);
+        unlinkSync(op.staged);
+      }
+    } catch (err) {
+      return { ok: false, phase: "commit", error: serialize(err) };
+    }
+  }
+  return { ok: true, kind: "copy" };
+}
+
+parentPort?.on("message", (batch: LocalFsBatch) => {
+  parentPort?.postMessage(batch.ops.map(runLocalFsOp));
+});

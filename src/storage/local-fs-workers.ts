@@ -1,0 +1,181 @@
+/**
+ * A small pool of worker threads that run local file-system calls in batches (`local-fs-worker.ts`), for
+ * what {@link LocalStore} does to many files at once: the copies of a relocation and the statuses of a
+ * directory listing.
+ *
+ * Why: each asynchronous `fs` call costs the main thread a request to libuv's thread pool, a promise, a
+ * callback and a result object, and many short calls contend for the pool's lock. Measured on 16,384
+ * files of 64 KiB (1 GiB) on tmpfs, 2 cores, 2026-11-22: `savepoint relocate --no-sync` with every call
+ * asynchronous took 2.5 to 3.2 s, of which 2.5 to 3.0 s user CPU, mostly in the main thread, where
+ * `cp -r` took 0.74 to 0.97 s. Two workers copying, renaming and stat'ing the same files with the
+ * synchronous API took 0.67 to 0.70 s (four workers: 0.79 to 0.83 s). Files of 4 MiB are copied as fast
+ * either way: the kernel's copying is the cost there.
+ *
+ * Operations queue here; an idle worker takes a share of the queue (at most {@link MAX_BATCH}
+ * operations, {@link MAX_BATCH_BYTES} of copies) as one message: a caller with many files should have
+ * many operations under way at once, or each message carries only a few. Workers start on the first operation, do not keep the process alive while idle, and end
+ * after {@link IDLE_MS} without work.
+ */
+
+import { availableParallelism } from "node:os";
+import type { Worker } from "node:worker_threads";
+import { StoreFaultError } from "../errors.js";
+import { startModuleWorker } from "../worker-thread.js";
+import type { LocalFsOp, LocalFsResult, SerializedFsError } from "./local-fs-worker.js";
+
+export type { LocalFsOp, LocalFsResult } from "./local-fs-worker.js";
+
+/** Most operations sent to a worker in one message. */
+const MAX_BATCH = 64;
+/**
+ * Most bytes of copies (by their `bytes` hint) sent to a worker in one message, beyond the first
+ * copy: so that large files are shared between the workers rather than queued behind one.
+ */
+const MAX_BATCH_BYTES = 32 * 1024 * 1024;
+/** Idle time after which the workers end (ms). */
+const IDLE_MS = 2000;
+
+/** Workers of a pool by default: one per core, at most 4 (2 measured faster than 4 on 2 cores). */
+export function defaultLocalFsWorkerCount(): number {
+  return Math.max(1, Math.min(4, availableParallelism()));
+}
+
+interface Pending {
+  op: LocalFsOp;
+  resolve: (r: LocalFsResult) => void;
+  reject: (err: Error) => void;
+}
+
+interface Slot {
+  worker: Worker;
+  /** The batch the worker is running, or null when idle. */
+  batch: Pending[] | null;
+  /** Set when this pool ends the worker (its exit is then expected). */
+  ending: boolean;
+}
+
+/** The error an `fs` call threw in a worker, as a Node error again (`code`, `syscall`, `path`, ...). */
+export function reviveFsError(e: SerializedFsError): NodeJS.ErrnoException {
+  return Object.assign(new Error(e.message), {
+    code: e.code,
+    errno: e.errno,
+    syscall: e.syscall,
+    path: e.path,
+    dest: e.dest,
+  });
+}
+
+/** A pool of local file-system workers (see the module doc). */
+export class LocalFsWorkers {
+  private readonly queue: Pending[] = [];
+  private readonly slots: Slot[] = [];
+  private idleTimer: NodeJS.Timeout | undefined;
+
+  /** @param size workers at most (default {@link defaultLocalFsWorkerCount}). */
+  constructor(private readonly size = defaultLocalFsWorkerCount()) {}
+
+  /**
+   * Runs `op` on a worker. Resolves with its result, failures included (`ok: false`, see
+   * {@link reviveFsError}).
+   * @throws StoreFaultError when the worker running it stops without answering.
+   */
+  run(op: LocalFsOp): Promise<LocalFsResult> {
+    return new Promise((resolve, reject) => {
+      this.queue.push({ op, resolve, reject });
+      this.dispatch();
+    });
+  }
+
+  /** Ends the workers now; operations not yet answered fail. */
+  async close(): Promise<void> {
+    clearTimeout(this.idleTimer);
+    const slots = this.slots.splice(0);
+    for (const s of slots) s.ending = true;
+    await Promise.all(slots.map((s) => s.worker.terminate()));
+    for (const s of slots) this.fail(s.batch, new StoreFaultError("local file-system workers closed"));
+    this.fail(this.queue.splice(0), new StoreFaultError("local file-system workers closed"));
+  }
+
+  private dispatch(): void {
+    clearTimeout(this.idleTimer);
+    this.idleTimer = undefined;
+    while (this.queue.length > 0) {
+      let slot = this.slots.find((s) => s.batch === null);
+      if (!slot) {
+        if (this.slots.length >= this.size) return;
+        slot = this.start();
+      }
+      // a fair share for each worker that is idle or may still start
+      const free = this.slots.filter((s) => s.batch === null).length + this.size - this.slots.length;
+      const share = Math.min(MAX_BATCH, Math.ceil(this.queue.length / Math.max(1, free)));
+      let take = 1;
+      let bytes = opBytes(this.queue[0] as Pending);
+      while (take < share) {
+        bytes += opBytes(this.queue[take] as Pending);
+        if (bytes > MAX_BATCH_BYTES) break;
+        take++;
+      }
+      const batch = this.queue.splice(0, take);
+      slot.batch = batch;
+      slot.worker.ref();
+      slot.worker.postMessage({ ops: batch.map((p) => p.op) });
+    }
+  }
+
+  private start(): Slot {
+    const worker = startModuleWorker(import.meta.url, "local-fs-worker");
+    const slot: Slot = { worker, batch: null, ending: false };
+    worker.on("message", (results: LocalFsResult[]) => {
+      const batch = slot.batch ?? [];
+      slot.batch = null;
+      worker.unref();
+      batch.forEach((p, i) => {
+        p.resolve(results[i] as LocalFsResult);
+      });
+      this.dispatch();
+      this.whenIdle();
+    });
+    const stopped = (why: string) => {
+      if (slot.ending) return;
+      slot.ending = true;
+      const i = this.slots.indexOf(slot);
+      if (i >= 0) this.slots.splice(i, 1);
+      this.fail(slot.batch, new StoreFaultError(`a local file-system worker stopped: ${why}`));
+      slot.batch = null;
+      this.dispatch();
+    };
+    worker.on("error", (err) => stopped(err.message));
+    worker.on("exit", (code) => stopped(`exit code ${code}`));
+    this.slots.push(slot);
+    return slot;
+  }
+
+  /** Once nothing is queued or running: end the workers after {@link IDLE_MS}. */
+  private whenIdle(): void {
+    if (this.queue.length > 0 || this.slots.some((s) => s.batch !== null)) return;
+    this.idleTimer = setTimeout(() => {
+      this.idleTimer = undefined;
+      for (const s of this.slots.splice(0)) {
+        s.ending = true;
+        void s.worker.terminate();
+      }
+    }, IDLE_MS);
+    this.idleTimer.unref();
+  }
+
+  private fail(batch: Pending[] | null, err: Error): void {
+    for (const p of batch ?? []) p.reject(err);
+  }
+}
+
+function opBytes(p: Pending): number {
+  return p.op.kind === "copy" ? (p.op.bytes ?? 0) : 0;
+}
+
+let shared: LocalFsWorkers | undefined;
+
+/** The process's pool, started on first use: what every {@link LocalStore} uses unless given another. */
+export function sharedLocalFsWorkers(): LocalFsWorkers {
+  shared ??= new LocalFsWorkers();
+  return shared;
+}

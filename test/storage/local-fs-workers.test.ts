@@ -1,0 +1,120 @@
+import assert from "node:assert/strict";
+import { constants, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { NotFoundError } from "../../src/errors.js";
+import { mapFsError } from "../../src/storage/local.js";
+import { runLocalFsOp } from "../../src/storage/local-fs-worker.js";
+import { LocalFsWorkers, reviveFsError } from "../../src/storage/local-fs-workers.js";
+
+describe("local file-system workers", () => {
+  let dir: string;
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), "savepoint-kit-fs-workers-"));
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it("runs each operation (copy, copy and commit, stat) and answers in order, failures included", async () => {
+    const workers = new LocalFsWorkers(2);
+    try {
+      const names = Array.from({ length: 300 }, (_, i) => `f-${i}`);
+      for (const n of names) writeFileSync(join(dir, n), `bytes of ${n}`);
+      // all at once: the pool sends them in batches to its two workers
+      const results = await Promise.all(
+        names.map((n, i) =>
+          workers.run({
+            kind: "copy",
+            source: join(dir, n),
+            staged: join(dir, `.${n}.tmp`),
+            mode: constants.COPYFILE_EXCL,
+            ...(i % 2 === 0 ? { commitTo: join(dir, `${n}.copy`) } : {}),
+          }),
+        ),
+      );
+      assert.ok(results.every((r) => r.ok && r.kind === "copy"));
+      for (const [i, n] of names.entries()) {
+        const copy = i % 2 === 0 ? `${n}.copy` : `.${n}.tmp`;
+        assert.equal(readFileSync(join(dir, copy), "utf8"), `bytes of ${n}`);
+        assert.equal(existsSync(join(dir, `.${n}.tmp`)), i % 2 !== 0, `${n}: staged copy renamed`);
+      }
+      const stats = await Promise.all([
+        workers.run({ kind: "stat", path: join(dir, "f-7") }),
+        workers.run({ kind: "stat", path: join(dir, "missing") }),
+        workers.run({ kind: "stat", path: dir }),
+      ]);
+      const s = statSync(join(dir, "f-7"));
+      assert.deepEqual(stats[0], { ok: true, kind: "stat", isFile: true, size: s.size, mtimeMs: s.mtimeMs });
+      assert.equal(stats[1]?.ok, false);
+      assert.ok(stats[2]?.ok && stats[2].kind === "stat" && !stats[2].isFile);
+    } finally {
+      await workers.close();
+    }
+  });
+
+  it("reports a failed copy or commit with the Node error's code, syscall and path", async () => {
+    const workers = new LocalFsWorkers(1);
+    try {
+      writeFileSync(join(dir, "src"), "x");
+      writeFileSync(join(dir, "taken"), "y");
+      const missing = await workers.run({
+        kind: "copy",
+        source: join(dir, "no-such-file"),
+        staged: join(dir, ".a.tmp"),
+        mode: 0,
+      });
+      assert.ok(!missing.ok);
+      assert.equal(missing.phase, "copy");
+      const err = reviveFsError(missing.error);
+      assert.equal(err.code, "ENOENT");
+      assert.equal(err.syscall, "copyfile");
+      assert.equal(err.path, join(dir, "no-such-file"));
+      assert.ok(mapFsError(err, "file:///x") instanceof NotFoundError);
+      // a commit without overwrite does not replace a file: the staged copy stays for the caller
+      const commit = await workers.run({
+        kind: "copy",
+        source: join(dir, "src"),
+        staged: join(dir, ".b.tmp"),
+        mode: 0,
+        commitTo: join(dir, "taken"),
+        overwrite: false,
+      });
+      assert.ok(!commit.ok);
+      assert.equal(commit.phase, "commit");
+      assert.equal(commit.error.code, "EEXIST");
+      assert.equal(readFileSync(join(dir, "taken"), "utf8"), "y");
+      assert.ok(existsSync(join(dir, ".b.tmp")));
+    } finally {
+      await workers.close();
+    }
+  });
+
+  it("the same operations run in this thread give the same results (runLocalFsOp)", () => {
+    writeFileSync(join(dir, "here"), "abc");
+    assert.deepEqual(
+      runLocalFsOp({ kind: "copy", source: join(dir, "here"), staged: join(dir, "here.2"), mode: 0 }),
+      {
+        ok: true,
+        kind: "copy",
+      },
+    );
+    const r = runLocalFsOp({ kind: "stat", path: join(dir, "here.2") });
+    assert.ok(r.ok && r.kind === "stat" && r.size === 3);
+  });
+
+  it("operations not answered when the pool closes fail; a closed pool starts workers again when used", async () => {
+    const workers = new LocalFsWorkers(1);
+    writeFileSync(join(dir, "again"), "z");
+    const pending = Array.from({ length: 50 }, () => workers.run({ kind: "stat", path: join(dir, "again") }));
+    await workers.close();
+    const settled = await Promise.allSettled(pending);
+    // each either ran before the close or failed with a StoreFaultError, never left hanging
+    for (const s of settled) {
+      if (s.status === "rejected") assert.match(String(s.reason), /closed/);
+      else assert.ok(s.value.ok);
+    }
+    const later = await workers.run({ kind: "stat", path: join(dir, "again") });
+    assert.ok(later.ok);
+    await workers.close();
+  });
+});
