@@ -24,7 +24,11 @@
  * The CLI runs twice more with `NODE_EXTRA_CA_CERTS` removed from the environment when it is set (see
  * `cleanEnv`), and `node -e 0` is timed in both environments: the floor under any Node process.
  *
- * Run: `npm run build && npx tsx bench/relocate.ts [--mib 1024[,2048,...]] [--rounds 3] [--s3-mib 256] [--cli <bin>]`.
+ * - local to local, many small files: `--many` files of 64 KiB (default 16,384; `--many 0` skips), see
+ *   `manyFilesBench`.
+ *
+ * Run: `npm run build && npx tsx bench/relocate.ts [--mib 1024[,2048,...]] [--rounds 3] [--many 16384]
+ * [--many-rounds 3] [--s3-mib 256] [--cli <bin>]`.
  * Prints times (and the CPU time, user + system, of each CLI and `cp` process), bytes/s and ratios
  * (`--s3-mib 0` skips the S3 part; `--cli` times another build's CLI, e.g. a copy of `dist/` from before
  * a change). Nothing here is a test.
@@ -57,10 +61,10 @@ function arg(name: string, fallback: number): number {
   return i >= 0 ? Number(process.argv[i + 1]) : fallback;
 }
 
-/** A canonical savepoint directory with `files` state files of 4 MiB, referenced relatively. */
-function makeSnapshot(dir: string, files: number): number {
+/** A canonical savepoint directory with `files` state files of `fileBytes` (4 MiB), referenced relatively. */
+function makeSnapshot(dir: string, files: number, fileBytes = FILE_MIB * 1024 * 1024): number {
   mkdirSync(dir, { recursive: true });
-  const block = randomBytes(FILE_MIB * 1024 * 1024);
+  const block = randomBytes(fileBytes);
   const subtasks: OperatorSubtaskState[] = [];
   for (let i = 0; i < files; i++) {
     const name = `state-${String(i).padStart(5, "0")}`;
@@ -304,11 +308,75 @@ async function localBench(work: string, mib: number, rounds: number): Promise<vo
   rmSync(src, { recursive: true });
 }
 
+/**
+ * Local to local, many small files: `files` files of 64 KiB (1 GiB for the default 16,384), where the cost
+ * per file counts more than the bytes. `rounds` rounds in rotating order of `cp -r`, `cp -r && sync`, the
+ * CLI durable and `--no-sync` (without `NODE_EXTRA_CA_CERTS` where it is set) and the Node copy loop.
+ *
+ * Every copy is kept until the end: ext4 without a journal (this machine's root file system) skips, when
+ * it allocates inodes, those of files deleted within the last 60 s, or 300 s (`recently_deleted` in its
+ * inode allocator), so creating 16,384 files right after deleting as many took 3 to 6 s in `cp -r`
+ * against 0.8 s otherwise (2026-11-22), whichever program came after a delete.
+ */
+async function manyFilesBench(work: string, files: number, rounds: number): Promise<void> {
+  const src = join(work, `many-${files}`);
+  const bytes = makeSnapshot(src, files, 64 * 1024);
+  const env = cleanEnv() ?? process.env;
+  const contenders: [string, (dst: string) => void][] = [
+    ["cp -r", (d) => run("cp", ["-r", src, d])],
+    ["cp -r && sync", (d) => run("sh", ["-c", `cp -r '${src}' '${d}' && sync`])],
+    ["savepoint relocate (CLI, durable)", (d) => run("node", [cli, "relocate", src, d], env)],
+    ["savepoint relocate --no-sync (CLI)", (d) => run("node", [cli, "relocate", "--no-sync", src, d], env)],
+    ["Node copy loop (copy-loop.cjs)", (d) => run("node", [copyLoop, src, d], env)],
+  ];
+  const times = new Map<string, number[]>(contenders.map(([n]) => [n, []]));
+  const dsts: string[] = [];
+  execFileSync("sync");
+  for (let r = 0; r < rounds; r++) {
+    for (let i = 0; i < contenders.length; i++) {
+      const [name, go] = contenders[(i + r) % contenders.length] as (typeof contenders)[number];
+      const dst = join(work, `many-run-${dsts.length}`);
+      dsts.push(dst);
+      execFileSync("sync");
+      (times.get(name) as number[]).push(seconds(() => go(dst), name));
+    }
+  }
+  console.log(
+    `\nlocal to local, ${files} files of 64 KiB, ${(bytes / 1048576).toFixed(0)} MiB, medians of ${rounds} rounds` +
+      `${env === process.env ? "" : ", NODE_EXTRA_CA_CERTS unset"} (load average ${loadavg()
+        .map((l) => l.toFixed(2))
+        .join(" ")})`,
+  );
+  for (const [n] of contenders) {
+    const cpu = cpuTimes.get(n) ?? [];
+    console.log(
+      `  ${n}: ${(times.get(n) as number[]).map((t) => t.toFixed(2)).join(", ")} s; CPU (user+sys) ${cpu.map((t) => t.toFixed(2)).join(", ")} s`,
+    );
+  }
+  cpuTimes.clear();
+  const median = (name: string) => {
+    const t = [...(times.get(name) as number[])].sort((a, b) => a - b);
+    return t[Math.floor(t.length / 2)] as number;
+  };
+  console.log("| | time | rate | time / baseline time |");
+  console.log("|---|---|---|---|");
+  for (const [n] of contenders) {
+    const base = n.includes("durable") ? "cp -r && sync" : n.startsWith("cp") ? undefined : "cp -r";
+    const t = median(n);
+    console.log(
+      `| ${n} | ${t.toFixed(2)} s | ${rate(bytes, t)} | ${base ? `${(t / median(base)).toFixed(2)}x ${base}` : "-"} |`,
+    );
+  }
+  for (const d of [src, ...dsts]) rmSync(d, { recursive: true, force: true });
+}
+
 async function main(): Promise<void> {
   const work = mkdtempSync(join(tmpdir(), "savepoint-bench-relocate-"));
   try {
     const rounds = Math.max(1, arg("--rounds", 3));
     for (const mib of sizes()) await localBench(work, mib, rounds);
+    const many = arg("--many", 16384);
+    if (many > 0) await manyFilesBench(work, many, Math.max(1, arg("--many-rounds", 3)));
 
     const s3mib = arg("--s3-mib", 256);
     if (s3mib <= 0) return; // `--s3-mib 0`: the local part only

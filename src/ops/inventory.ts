@@ -88,26 +88,27 @@ export function buildInventory(m: CheckpointMetadata, directory: string): Snapsh
     if (!p) return;
     let file = byUri.get(p.uri);
     if (!file) {
-      const location: FileLocation = isInside(directory, p.uri)
-        ? "exclusive"
-        : isInside(sharedDir, p.uri)
-          ? "shared"
-          : isInside(taskOwnedDir, p.uri)
-            ? "taskowned"
-            : "external";
-      file = {
-        uri: p.uri,
-        location,
-        relativePath: relativeTo(directory, p.uri) ?? null,
-        minSize: 0n,
-        references: [],
-      };
+      const relativePath = relativeTo(directory, p.uri) ?? null;
+      const location: FileLocation =
+        relativePath !== null
+          ? "exclusive"
+          : isInside(sharedDir, p.uri)
+            ? "shared"
+            : isInside(taskOwnedDir, p.uri)
+              ? "taskowned"
+              : "external";
+      file = { uri: p.uri, location, relativePath, minSize: 0n, references: [] };
       byUri.set(p.uri, file);
     }
     const end = p.startPos + p.stateSize;
     if (end > file.minSize) file.minSize = end;
     file.references.push({
-      ...ref,
+      operatorId: ref.operatorId,
+      uid: ref.uid,
+      subtaskIndex: ref.subtaskIndex,
+      slot: ref.slot,
+      handleKind: ref.handleKind,
+      role: ref.role,
       stored: p.stored,
       relative: p.relative,
       stateSize: p.stateSize,

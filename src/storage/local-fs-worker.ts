@@ -26,8 +26,8 @@ export type LocalFsOp =
       /** The source's size where known (bytes): a hint for sharing work between workers. */
       bytes?: number;
     }
-  /** `stat(2)` of `path`. */
-  | { kind: "stat"; path: string };
+  /** `stat(2)` of each of `paths`. */
+  | { kind: "stats"; paths: string[] };
 
 /** A batch of operations, answered by one {@link LocalFsResult} each. */
 export interface LocalFsBatch {
@@ -44,14 +44,21 @@ export interface SerializedFsError {
   dest?: string;
 }
 
+/** The status of one file: `isFile`, size (bytes) and modification time (ms since the epoch). */
+export interface LocalFsStatus {
+  isFile: boolean;
+  size: number;
+  mtimeMs: number;
+}
+
 /** The outcome of one operation. */
 export type LocalFsResult =
   /** A copy done (and committed, when asked). */
   | { ok: true; kind: "copy" }
-  /** A status: `isFile`, size (bytes) and modification time (ms since the epoch). */
-  | { ok: true; kind: "stat"; isFile: boolean; size: number; mtimeMs: number }
-  /** A failure: in the copy itself, or in its commit (then the staged copy is still there). */
-  | { ok: false; phase: "copy" | "commit" | "stat"; error: SerializedFsError };
+  /** The status of each path, or what `stat` threw for it, in the order of `paths`. */
+  | { ok: true; kind: "stats"; statuses: (LocalFsStatus | { error: SerializedFsError })[] }
+  /** A failed copy: in the copy itself, or in its commit (then the staged copy is still there). */
+  | { ok: false; phase: "copy" | "commit"; error: SerializedFsError };
 
 function serialize(err: unknown): SerializedFsError {
   const e = err as NodeJS.ErrnoException & { dest?: string };
@@ -67,13 +74,16 @@ function serialize(err: unknown): SerializedFsError {
 
 /** Runs one operation (never throws). */
 export function runLocalFsOp(op: LocalFsOp): LocalFsResult {
-  if (op.kind === "stat") {
-    try {
-      const s = statSync(op.path);
-      return { ok: true, kind: "stat", isFile: s.isFile(), size: s.size, mtimeMs: s.mtimeMs };
-    } catch (err) {
-      return { ok: false, phase: "stat", error: serialize(err) };
-    }
+  if (op.kind === "stats") {
+    const statuses = op.paths.map((path) => {
+      try {
+        const s = statSync(path);
+        return { isFile: s.isFile(), size: s.size, mtimeMs: s.mtimeMs };
+      } catch (err) {
+        return { error: serialize(err) };
+      }
+    });
+    return { ok: true, kind: "stats", statuses };
   }
   try {
     copyFileSync(op.source, op.staged, op.mode);

@@ -112,8 +112,10 @@ export interface LocalStoreOptions {
   workers?: LocalFsWorkers;
 }
 
-/** Files stat'ed at once (on the workers, in batches of their own) while listing a directory. */
-const LIST_STAT_BATCH = 1024;
+/** Files stat'ed at once while listing a directory (on the workers, {@link STAT_OP_PATHS} to an operation). */
+const LIST_STAT_BATCH = 4096;
+/** Files stat'ed by one worker operation. */
+const STAT_OP_PATHS = 256;
 /** Files or directories synced at once by `syncFiles`. */
 const SYNC_BATCH = 32;
 
@@ -156,17 +158,22 @@ export class LocalStore implements Store {
     }
   }
 
-  /** {@link statPath} run on the workers: what `list` does for each file. */
-  private async statOnWorker(path: string): Promise<FileStatus | null> {
-    const r = await this.workers.run({ kind: "stat", path });
-    if (r.ok) {
-      if (r.kind !== "stat" || !r.isFile) return null;
+  /** {@link statPath} of each of `paths`, run on a worker: what `list` does. */
+  private async statsOnWorker(paths: string[]): Promise<(FileStatus | null)[]> {
+    const r = await this.workers.run({ kind: "stats", paths });
+    if (!r.ok || r.kind !== "stats")
+      throw new StoreFaultError("local file-system worker: not a status answer");
+    return r.statuses.map((s, i) => {
+      const path = paths[i] as string;
+      if ("error" in s) {
+        const e = mapFsError(reviveFsError(s.error), fileUri(path));
+        if (e instanceof NotFoundError) return null;
+        throw e;
+      }
+      if (!s.isFile) return null;
       // as `Stats.mtime` (Node rounds the milliseconds)
-      return { uri: fileUri(path), size: r.size, modified: new Date(Math.round(r.mtimeMs)) };
-    }
-    const e = mapFsError(reviveFsError(r.error), fileUri(path));
-    if (e instanceof NotFoundError) return null;
-    throw e;
+      return { uri: fileUri(path), size: s.size, modified: new Date(Math.round(s.mtimeMs)) };
+    });
   }
 
   async readRange(uri: string, offset: number, length: number): Promise<Uint8Array> {
@@ -312,10 +319,13 @@ export class LocalStore implements Store {
           files.push(full);
         }
       }
-      // a stat per file, a batch at a time: one at a time, a directory of many files waits on each
+      // a stat per file, on the workers, a batch at a time
       for (let i = 0; i < files.length; i += LIST_STAT_BATCH) {
-        const batch = files.slice(i, i + LIST_STAT_BATCH).map((f) => this.statOnWorker(f));
-        for (const s of await Promise.all(batch)) if (s) yield s;
+        const batch: Promise<(FileStatus | null)[]>[] = [];
+        for (let j = i; j < Math.min(files.length, i + LIST_STAT_BATCH); j += STAT_OP_PATHS) {
+          batch.push(this.statsOnWorker(files.slice(j, Math.min(j + STAT_OP_PATHS, i + LIST_STAT_BATCH))));
+        }
+        for (const statuses of await Promise.all(batch)) for (const s of statuses) if (s) yield s;
       }
     }
   }

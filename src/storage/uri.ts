@@ -85,6 +85,27 @@ export function parseUri(input: string, cwd?: string): ParsedUri {
   return { scheme, authority, path: normalizePath(rest, input) };
 }
 
+/** Directories parsed by {@link parseDirectory}, by the string given. */
+const parsedDirectories = new Map<string, ParsedUri>();
+/** A URI with a scheme of two or more characters, or an absolute path: parsed alike in any working directory. */
+const CWD_INDEPENDENT = /^(?:\/|[a-zA-Z][a-zA-Z0-9+.-]+:)/;
+
+/**
+ * {@link parseUri} of a directory, remembered (up to 64 of them): the functions below test or resolve
+ * many files against the same few directories. Relative paths, which depend on the working directory,
+ * are parsed each time. The result is shared: never modify it.
+ */
+function parseDirectory(dir: string): ParsedUri {
+  const known = parsedDirectories.get(dir);
+  if (known) return known;
+  const parsed = parseUri(dir);
+  if (CWD_INDEPENDENT.test(dir)) {
+    if (parsedDirectories.size >= 64) parsedDirectories.clear();
+    parsedDirectories.set(dir, parsed);
+  }
+  return parsed;
+}
+
 /** Formats a parsed URI back to its normal string form. */
 export function formatUri(u: ParsedUri): string {
   return `${u.scheme}://${u.authority}${u.path}`;
@@ -134,7 +155,7 @@ export function resolveInside(dir: string, child: string): string {
   if (child.startsWith("/") || SCHEME_RE.test(child)) {
     throw new PointerEscapeError(`relative pointer is absolute: ${child}`, { uri: child });
   }
-  const base = parseUri(dir);
+  const base = parseDirectory(dir);
   const joined = normalizePath(`${base.path}/${child}`, child);
   const prefix = base.path === "/" ? "/" : `${base.path}/`;
   if (!joined.startsWith(prefix)) {
@@ -153,12 +174,12 @@ export function joinUri(dir: string, child: string): string {
  * not inside itself.
  */
 export function isInside(dir: string, uri: string): boolean {
-  return insidePath(parseUri(dir), parseUri(uri)) !== undefined;
+  return insidePath(parseDirectory(dir), parseUri(uri)) !== undefined;
 }
 
 /** The path of `uri` relative to directory `dir`, or undefined when it is not inside. */
 export function relativeTo(dir: string, uri: string): string | undefined {
-  return insidePath(parseUri(dir), parseUri(uri));
+  return insidePath(parseDirectory(dir), parseUri(uri));
 }
 
 /** `u`'s path relative to directory `d` when `u` lies inside it (parsed once by the two callers above). */

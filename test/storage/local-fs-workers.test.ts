@@ -15,7 +15,7 @@ describe("local file-system workers", () => {
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
 
-  it("runs each operation (copy, copy and commit, stat) and answers in order, failures included", async () => {
+  it("runs each operation (copy, copy and commit, stats) and answers in order, failures included", async () => {
     const workers = new LocalFsWorkers(2);
     try {
       const names = Array.from({ length: 300 }, (_, i) => `f-${i}`);
@@ -38,15 +38,19 @@ describe("local file-system workers", () => {
         assert.equal(readFileSync(join(dir, copy), "utf8"), `bytes of ${n}`);
         assert.equal(existsSync(join(dir, `.${n}.tmp`)), i % 2 !== 0, `${n}: staged copy renamed`);
       }
-      const stats = await Promise.all([
-        workers.run({ kind: "stat", path: join(dir, "f-7") }),
-        workers.run({ kind: "stat", path: join(dir, "missing") }),
-        workers.run({ kind: "stat", path: dir }),
-      ]);
+      const r = await workers.run({ kind: "stats", paths: [join(dir, "f-7"), join(dir, "missing"), dir] });
+      assert.ok(r.ok && r.kind === "stats");
       const s = statSync(join(dir, "f-7"));
-      assert.deepEqual(stats[0], { ok: true, kind: "stat", isFile: true, size: s.size, mtimeMs: s.mtimeMs });
-      assert.equal(stats[1]?.ok, false);
-      assert.ok(stats[2]?.ok && stats[2].kind === "stat" && !stats[2].isFile);
+      assert.deepEqual(r.statuses[0], { isFile: true, size: s.size, mtimeMs: s.mtimeMs });
+      const missing = r.statuses[1];
+      assert.ok(missing && "error" in missing);
+      assert.equal(missing.error.code, "ENOENT");
+      assert.equal(missing.error.syscall, "stat");
+      assert.deepEqual(r.statuses[2], {
+        isFile: false,
+        size: statSync(dir).size,
+        mtimeMs: statSync(dir).mtimeMs,
+      });
     } finally {
       await workers.close();
     }
@@ -98,14 +102,17 @@ describe("local file-system workers", () => {
         kind: "copy",
       },
     );
-    const r = runLocalFsOp({ kind: "stat", path: join(dir, "here.2") });
-    assert.ok(r.ok && r.kind === "stat" && r.size === 3);
+    const r = runLocalFsOp({ kind: "stats", paths: [join(dir, "here.2")] });
+    assert.ok(r.ok && r.kind === "stats");
+    assert.equal((r.statuses[0] as { size: number }).size, 3);
   });
 
   it("operations not answered when the pool closes fail; a closed pool starts workers again when used", async () => {
     const workers = new LocalFsWorkers(1);
     writeFileSync(join(dir, "again"), "z");
-    const pending = Array.from({ length: 50 }, () => workers.run({ kind: "stat", path: join(dir, "again") }));
+    const pending = Array.from({ length: 50 }, () =>
+      workers.run({ kind: "stats", paths: [join(dir, "again")] }),
+    );
     await workers.close();
     const settled = await Promise.allSettled(pending);
     // each either ran before the close or failed with a StoreFaultError, never left hanging
@@ -113,7 +120,7 @@ describe("local file-system workers", () => {
       if (s.status === "rejected") assert.match(String(s.reason), /closed/);
       else assert.ok(s.value.ok);
     }
-    const later = await workers.run({ kind: "stat", path: join(dir, "again") });
+    const later = await workers.run({ kind: "stats", paths: [join(dir, "again")] });
     assert.ok(later.ok);
     await workers.close();
   });
