@@ -18,8 +18,9 @@
  * A plain Node copy loop (`copy-loop.cjs`) runs as a reference: what any Node process copying the
  * directory costs, without what the CLI does besides copying.
  *
- * The library calls run in this process, whose libuv pool has Node's default 4 threads (the `savepoint`
- * executable sizes its pool to 16 before it starts; this process cannot once it runs).
+ * The library calls run in this process, from the build (`dist/`, as users run it). Its libuv pool has
+ * Node's default 4 threads (the `savepoint` executable sizes its pool to 16 before it starts; this
+ * process cannot once it runs).
  *
  * The CLI runs twice more with `NODE_EXTRA_CA_CERTS` removed from the environment when it is set (see
  * `cleanEnv`), and `node -e 0` is timed in both environments: the floor under any Node process.
@@ -41,10 +42,12 @@ import { loadavg, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { performance } from "node:perf_hooks";
 import { CopyObjectCommand, GetObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
+// The library as users run it: the build, whose local store starts its worker threads from `dist/`
+// (from the sources, under tsx, each worker would first load tsx: 0.1 s or more per start).
+import { relocateSnapshot } from "../dist/ops/relocate.js";
+import { createDefaultRegistry } from "../dist/storage/defaults.js";
 import { writeMetadata } from "../src/formats/metadata/index.js";
 import type { CheckpointMetadata, OperatorSubtaskState } from "../src/formats/metadata/model.js";
-import { relocateSnapshot } from "../src/ops/relocate.js";
-import { createDefaultRegistry } from "../src/storage/defaults.js";
 import { startS3Server } from "../test/servers/s3-server.js";
 
 const root = resolve(import.meta.dirname, "..");

@@ -174,6 +174,13 @@ export async function relocateSnapshot(
   target: string,
   options: RelocateOptions,
 ): Promise<RelocateReport> {
+  // the target's store may get ready for the copies while the snapshot is read and planned (a target no
+  // store handles fails below, where it always has)
+  if (!options.dryRun) {
+    try {
+      options.stores.storeFor(target).prepareCopies?.();
+    } catch {}
+  }
   // `bytes` are the file `metadata` was read from: kept as they are where no pointer changes
   return relocate(await loadSnapshot(input, options.stores), target, options, true);
 }

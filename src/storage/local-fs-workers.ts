@@ -71,8 +71,14 @@ export class LocalFsWorkers {
   private readonly slots: Slot[] = [];
   private idleTimer: NodeJS.Timeout | undefined;
 
-  /** @param size workers at most (default {@link defaultLocalFsWorkerCount}). */
-  constructor(private readonly size = defaultLocalFsWorkerCount()) {}
+  /**
+   * @param size workers at most (default {@link defaultLocalFsWorkerCount}).
+   * @param idleMs idle time after which the workers end (ms, default {@link IDLE_MS}).
+   */
+  constructor(
+    private readonly size = defaultLocalFsWorkerCount(),
+    private readonly idleMs = IDLE_MS,
+  ) {}
 
   /**
    * Runs `op` on a worker. Resolves with its result, failures included (`ok: false`, see
@@ -84,6 +90,15 @@ export class LocalFsWorkers {
       this.queue.push({ op, resolve, reject });
       this.dispatch();
     });
+  }
+
+  /**
+   * Starts the workers now, without work (they end after {@link IDLE_MS} unless given some): a
+   * worker takes some 30 to 60 ms to start, which can pass while the caller prepares the work.
+   */
+  warm(): void {
+    while (this.slots.length < this.size) this.start();
+    this.whenIdle();
   }
 
   /** Ends the workers now; operations not yet answered fail. */
@@ -146,6 +161,9 @@ export class LocalFsWorkers {
     };
     worker.on("error", (err) => stopped(err.message));
     worker.on("exit", (code) => stopped(`exit code ${code}`));
+    // referenced only while it has a batch (see dispatch): idle, it never keeps the process alive. (After
+    // the listeners: adding a "message" listener references the worker's port again.)
+    worker.unref();
     this.slots.push(slot);
     return slot;
   }
@@ -153,13 +171,14 @@ export class LocalFsWorkers {
   /** Once nothing is queued or running: end the workers after {@link IDLE_MS}. */
   private whenIdle(): void {
     if (this.queue.length > 0 || this.slots.some((s) => s.batch !== null)) return;
+    clearTimeout(this.idleTimer);
     this.idleTimer = setTimeout(() => {
       this.idleTimer = undefined;
       for (const s of this.slots.splice(0)) {
         s.ending = true;
         void s.worker.terminate();
       }
-    }, IDLE_MS);
+    }, this.idleMs);
     this.idleTimer.unref();
   }
 

@@ -112,10 +112,18 @@ export interface LocalStoreOptions {
   workers?: LocalFsWorkers;
 }
 
-/** Files stat'ed at once while listing a directory (on the workers, {@link STAT_OP_PATHS} to an operation). */
+/**
+ * Directories of at least this many files have their statuses read on the workers; smaller ones in this
+ * thread (32 at a time), which is quicker than waiting for the workers to start (1 GiB in 257 files:
+ * 10 ms against some 60 ms).
+ */
+const LIST_ON_WORKERS = 1024;
+/** Files stat'ed at once while listing a directory of {@link LIST_ON_WORKERS} or more. */
 const LIST_STAT_BATCH = 4096;
 /** Files stat'ed by one worker operation. */
 const STAT_OP_PATHS = 256;
+/** Files stat'ed at once in this thread while listing a smaller directory. */
+const LIST_STAT_BATCH_HERE = 32;
 /** Files or directories synced at once by `syncFiles`. */
 const SYNC_BATCH = 32;
 
@@ -319,6 +327,13 @@ export class LocalStore implements Store {
           files.push(full);
         }
       }
+      if (files.length < LIST_ON_WORKERS) {
+        for (let i = 0; i < files.length; i += LIST_STAT_BATCH_HERE) {
+          const batch = files.slice(i, i + LIST_STAT_BATCH_HERE).map((f) => this.statPath(f));
+          for (const s of await Promise.all(batch)) if (s) yield s;
+        }
+        continue;
+      }
       // a stat per file, on the workers, a batch at a time
       for (let i = 0; i < files.length; i += LIST_STAT_BATCH) {
         const batch: Promise<(FileStatus | null)[]>[] = [];
@@ -351,6 +366,11 @@ export class LocalStore implements Store {
     }
   }
 
+  /** Starts the worker threads that copy (see {@link Store.prepareCopies}). */
+  prepareCopies(): void {
+    this.workers.warm();
+  }
+
   /** The bytes of `source` in a new temporary file beside `target` (see {@link Store.stageCopy}). */
   async stageCopy(source: string, target: string, options?: CopyOptions): Promise<StagedCopy> {
     return this.copyOnWorker(source, target, options?.sourceStatus?.size);
@@ -374,7 +394,16 @@ export class LocalStore implements Store {
     // else the kernel copies (copy_file_range)
     const mode = constants.COPYFILE_EXCL | constants.COPYFILE_FICLONE;
     const op: LocalFsOp = { kind: "copy", source: toLocalPath(source), staged: tmp, mode, bytes, ...commit };
-    let r = await this.workers.run(op);
+    const run = async () => {
+      try {
+        return await this.workers.run(op);
+      } catch (err) {
+        // the worker stopped, perhaps part way through the copy
+        await unlink(tmp).catch(() => {});
+        throw err;
+      }
+    };
+    let r = await run();
     if (!r.ok && r.phase === "copy" && r.error.code === "ENOENT") {
       // the target's directory does not exist yet (or the source is missing: then the retry says so);
       // creating it only then saves a mkdir per file when many files go to one directory
@@ -383,7 +412,7 @@ export class LocalStore implements Store {
       } catch (err) {
         throw mapFsError(err, target);
       }
-      r = await this.workers.run(op);
+      r = await run();
     }
     if (r.ok) return { target, staged: tmp };
     const err = reviveFsError(r.error);

@@ -161,6 +161,13 @@ export interface Store {
   copy(source: string, target: string, options?: CopyOptions): Promise<void>;
 
   /**
+   * Optional hint, never required: many copies within this store follow soon (relocate gives it before
+   * it reads the snapshot), so the store may get ready for them meanwhile (local: it starts the worker
+   * threads that copy). Returns at once.
+   */
+  prepareCopies?(): void;
+
+  /**
    * Optional, with `commitStaged` and `discardStaged`: {@link copy} in two steps, for a caller that copies
    * many files durably. This first step copies the bytes to a temporary place beside `target`; nothing
    * is visible at `target` yet and nothing is synced. Stores whose writes are durable once they complete

@@ -566,6 +566,31 @@ describe("relocate", () => {
       assert.equal(await mostInFlight(3), 3);
     });
 
+    it("lets the target's store get ready for the copies before reading the snapshot, not for --dry-run", async () => {
+      const source = manyFiles();
+      const events: string[] = [];
+      class PreparingStore extends LocalStore {
+        override prepareCopies(): void {
+          events.push("prepare");
+          super.prepareCopies();
+        }
+        override async readAll(uri: string, options?: { maxBytes?: number }): Promise<Uint8Array> {
+          events.push("read");
+          return super.readAll(uri, options);
+        }
+      }
+      const store = new PreparingStore();
+      const registry = new StoreRegistry().register(["file"], () => store);
+      await relocateSnapshot(source, join(scratch, "prepared-dry"), { stores: registry, dryRun: true });
+      assert.ok(!events.includes("prepare"));
+      events.length = 0;
+      await relocateSnapshot(source, join(scratch, "prepared"), { stores: registry });
+      assert.equal(events.filter((e) => e === "prepare").length, 1);
+      assert.equal(events[0], "prepare");
+      assert.ok(events.includes("read"));
+      assert.ok((await verifySnapshot(join(scratch, "prepared"), { stores })).ok);
+    });
+
     it("a re-run syncs the files it finds already there (they may come from an unsynced run)", async () => {
       assert.ok(sp);
       const target = join(scratch, "durable-resume");

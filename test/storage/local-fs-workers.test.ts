@@ -1,10 +1,21 @@
 import assert from "node:assert/strict";
-import { constants, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import {
+  constants,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { NotFoundError } from "../../src/errors.js";
-import { mapFsError } from "../../src/storage/local.js";
+import { NotFoundError, StoreFaultError } from "../../src/errors.js";
+import { LocalStore, mapFsError } from "../../src/storage/local.js";
 import { runLocalFsOp } from "../../src/storage/local-fs-worker.js";
 import { LocalFsWorkers, reviveFsError } from "../../src/storage/local-fs-workers.js";
 
@@ -107,6 +118,37 @@ describe("local file-system workers", () => {
     assert.equal((r.statuses[0] as { size: number }).size, 3);
   });
 
+  it("a copy whose worker stops before answering fails with a StoreFaultError and leaves no temporary file", async () => {
+    const target = join(dir, "stopped");
+    mkdirSync(target);
+    writeFileSync(join(dir, "to-copy"), "bytes");
+    // the operation runs (its copy is made), then the worker "dies" before answering
+    let calls = 0;
+    const dying = {
+      run: async (op: Parameters<LocalFsWorkers["run"]>[0]) => {
+        calls++;
+        assert.ok(runLocalFsOp(op).ok);
+        throw new StoreFaultError("a local file-system worker stopped: exit code 1");
+      },
+    } as unknown as LocalFsWorkers;
+    const store = new LocalStore({ workers: dying });
+    for (const sync of [true, false]) {
+      await assert.rejects(
+        store.copy(join(dir, "to-copy"), join(target, `copy-${sync}`), { sync }),
+        StoreFaultError,
+      );
+    }
+    await assert.rejects(store.stageCopy(join(dir, "to-copy"), join(target, "staged")), StoreFaultError);
+    assert.ok(calls > 0);
+    // no temporary file; a copy the worker had named before it stopped is whole (renamed when complete)
+    const left = readdirSync(target);
+    assert.deepEqual(
+      left.filter((n) => n.endsWith(".tmp")),
+      [],
+    );
+    for (const n of left) assert.equal(readFileSync(join(target, n), "utf8"), "bytes");
+  });
+
   it("operations not answered when the pool closes fail; a closed pool starts workers again when used", async () => {
     const workers = new LocalFsWorkers(1);
     writeFileSync(join(dir, "again"), "z");
@@ -123,5 +165,57 @@ describe("local file-system workers", () => {
     const later = await workers.run({ kind: "stats", paths: [join(dir, "again")] });
     assert.ok(later.ok);
     await workers.close();
+  });
+});
+
+describe("LocalStore listings, in this thread or on the workers", () => {
+  it("gives the same statuses as fs.stat, for a small directory and one of 1,100 files (on the workers)", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "savepoint-kit-list-"));
+    try {
+      const small = join(dir, "small");
+      const large = join(dir, "large");
+      mkdirSync(join(small, "sub"), { recursive: true });
+      mkdirSync(large);
+      for (let i = 0; i < 10; i++) writeFileSync(join(small, i % 2 ? `f${i}` : `sub/f${i}`), "x".repeat(i));
+      for (let i = 0; i < 1100; i++) writeFileSync(join(large, `f${i}`), "y".repeat(i % 50));
+      const store = new LocalStore();
+      for (const [d, count] of [
+        [small, 10],
+        [large, 1100],
+      ] as const) {
+        const listed = [];
+        for await (const f of store.list(d)) listed.push(f);
+        assert.equal(listed.length, count);
+        for (const f of listed) {
+          const s = statSync(new URL(f.uri));
+          assert.equal(f.size, s.size, f.uri);
+          assert.equal(f.modified?.getTime(), s.mtime.getTime(), f.uri);
+        }
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("local file-system workers and the process", () => {
+  it("idle or warmed workers do not keep the process alive", () => {
+    // workers that would stay a minute if they kept the process alive
+    const script = `
+      import { LocalFsWorkers } from ${JSON.stringify(new URL("../../src/storage/local-fs-workers.ts", import.meta.url).href)};
+      const w = new LocalFsWorkers(2, 60_000);
+      w.warm();
+      const r = await w.run({ kind: "stats", paths: [process.cwd()] });
+      if (!r.ok) process.exit(3);
+      console.log("ran");
+    `;
+    const t0 = Date.now();
+    const out = spawnSync(process.execPath, ["--import", "tsx", "--input-type=module", "-e", script], {
+      encoding: "utf8",
+      timeout: 50_000,
+    });
+    assert.equal(out.status, 0, out.stderr);
+    assert.equal(out.stdout.trim(), "ran");
+    assert.ok(Date.now() - t0 < 50_000);
   });
 });
