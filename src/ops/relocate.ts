@@ -349,8 +349,9 @@ async function planRelocation(
       continue;
     }
     let to: string;
-    const inSnapshot = relativeTo(sourceDir, f.uri);
-    const inParent = relativeTo(sourceParent, f.uri);
+    // the inventory has each file's path in the snapshot directory
+    const inSnapshot = f.relativePath ?? undefined;
+    const inParent = inSnapshot === undefined ? relativeTo(sourceParent, f.uri) : undefined;
     if (inSnapshot !== undefined) to = joinUri(targetDir, inSnapshot);
     else if (inParent !== undefined && sourceParent !== sourceDir) to = joinUri(targetParent, inParent);
     else {
@@ -365,10 +366,26 @@ async function planRelocation(
   const minSize = new Map(inventory.files.map((f) => [f.uri, f.minSize]));
   const sourceStatus = new Map<string, FileStatus>();
   const listedSource = await listDirectory(sourceDir, stores);
+  const checkSource = (c: PlannedCopy, s: FileStatus) => {
+    if (BigInt(s.size) < (minSize.get(c.from) ?? 0n)) {
+      throw new StoreFaultError(`${s.uri} has ${s.size} bytes, less than the metadata claims`, {
+        uri: s.uri,
+      });
+    }
+    c.size = s.size;
+    sourceStatus.set(c.from, s);
+  };
+  // in a loop where the listing has the status (most files); a request each for the others
+  const unlisted: PlannedCopy[] = [];
+  for (const c of copies) {
+    const s = listedSource.get(c.from);
+    if (s) checkSource(c, s);
+    else unlisted.push(c);
+  }
   await pMap(
-    copies,
+    unlisted,
     async (c) => {
-      let s = listedSource.get(c.from) ?? (await stores.storeFor(c.from).stat(c.from));
+      let s = await stores.storeFor(c.from).stat(c.from);
       if (!s && move) {
         // moved (renamed) by an earlier, interrupted run of this move
         const there = await stores.storeFor(c.to).stat(c.to);
@@ -378,13 +395,7 @@ async function planRelocation(
         }
       }
       if (!s) throw new NotFoundError(c.from, { message: `referenced file is missing: ${c.from}` });
-      if (BigInt(s.size) < (minSize.get(c.from) ?? 0n)) {
-        throw new StoreFaultError(`${s.uri} has ${s.size} bytes, less than the metadata claims`, {
-          uri: s.uri,
-        });
-      }
-      c.size = s.size;
-      sourceStatus.set(c.from, s);
+      checkSource(c, s);
     },
     { concurrency: 16 },
   );
@@ -533,21 +544,25 @@ async function copyAll(
   // directory, and a status request for each file outside it (or missing from the listing).
   const written =
     copied.length === 0 ? new Map<string, FileStatus>() : await listDirectory(targetDir, stores);
-  await pMap(
-    copied,
-    async ({ c, how }) => {
-      const src = sourceStatus.get(c.from) as FileStatus;
-      const w = written.get(c.to) ?? (await stores.storeFor(c.to).stat(c.to));
-      if (!w || !sameContent(src, w)) {
-        throw new StoreFaultError(
-          `copy of ${c.from} to ${c.to} did not verify: ${w ? `${w.size} bytes` : "missing"}, expected ${src.size}`,
-          { uri: c.to },
-        );
-      }
-      c.outcome = how;
-    },
-    { concurrency: 16 },
-  );
+  const verify = ({ c, how }: (typeof copied)[number], w: FileStatus | null) => {
+    const src = sourceStatus.get(c.from) as FileStatus;
+    if (!w || !sameContent(src, w)) {
+      throw new StoreFaultError(
+        `copy of ${c.from} to ${c.to} did not verify: ${w ? `${w.size} bytes` : "missing"}, expected ${src.size}`,
+        { uri: c.to },
+      );
+    }
+    c.outcome = how;
+  };
+  const unlistedCopies: typeof copied = [];
+  for (const copy of copied) {
+    const w = written.get(copy.c.to);
+    if (w) verify(copy, w);
+    else unlistedCopies.push(copy);
+  }
+  await pMap(unlistedCopies, async (copy) => verify(copy, await stores.storeFor(copy.c.to).stat(copy.c.to)), {
+    concurrency: 16,
+  });
   // Durable before `_metadata` points at them: the copies' bytes were synced as each was made, so only
   // their names (a directory sync each) are left. Files found already there (a re-run) may come from an
   // interrupted or `sync: false` run, and renamed files from a writer that did not sync, so their bytes
