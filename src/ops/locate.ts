@@ -67,7 +67,15 @@ export interface LoadedSnapshot extends SnapshotLocation {
  *   and the store's NotFoundError / PermissionDeniedError / StoreFaultError.
  */
 export async function loadSnapshot(input: string, stores: StoreRegistry): Promise<LoadedSnapshot> {
-  const location = await locateSnapshot(input, stores);
+  return loadLocated(await locateSnapshot(input, stores));
+}
+
+/**
+ * Reads and parses the `_metadata` of a snapshot already located ({@link locateSnapshot}).
+ *
+ * @throws as {@link loadSnapshot}, but for locating.
+ */
+export async function loadLocated(location: SnapshotLocation): Promise<LoadedSnapshot> {
   const bytes = await location.store.readAll(location.metadataUri, { maxBytes: MAX_METADATA_BYTES });
   const metadata = readMetadata(bytes, location.metadataUri);
   return { ...location, bytes, metadata };

@@ -48,7 +48,7 @@ import {
 } from "../storage/uri.js";
 import { CommitWaves } from "./commit-waves.js";
 import { buildInventory } from "./inventory.js";
-import { type LoadedSnapshot, loadSnapshot, METADATA_FILE_NAME } from "./locate.js";
+import { type LoadedSnapshot, loadLocated, locateSnapshot, METADATA_FILE_NAME } from "./locate.js";
 import { prepareTarget } from "./target.js";
 
 /** A pointer rewrite given by the user: pointers under `from` now live under `to`. */
@@ -181,8 +181,14 @@ export async function relocateSnapshot(
       options.stores.storeFor(target).prepareCopies?.();
     } catch {}
   }
+  const location = await locateSnapshot(input, options.stores);
+  // The listing of the source directory (the statuses the plan checks) runs while `_metadata` is read
+  // and parsed: on a local store's worker threads, or as requests to S3 or HDFS.
+  const sourceListing = listDirectory(location.directory, options.stores);
+  sourceListing.catch(() => {}); // awaited by the plan; rejected, it must not go unhandled before then
+  const loaded = await loadLocated(location);
   // `bytes` are the file `metadata` was read from: kept as they are where no pointer changes
-  return relocate(await loadSnapshot(input, options.stores), target, options, true);
+  return relocate(loaded, target, options, true, sourceListing);
 }
 
 /**
@@ -196,18 +202,20 @@ export async function relocateLoaded(
   target: string,
   options: RelocateOptions,
 ): Promise<RelocateReport> {
-  return relocate(loaded, target, options, false);
+  return relocate(loaded, target, options, false, undefined);
 }
 
 /**
  * {@link relocateLoaded}; `bytesAreMetadata` says `loaded.bytes` encode `loaded.metadata` (not edited
- * since it was read), so that they can be written as they are when the relocation changes no pointer.
+ * since it was read), so that they can be written as they are when the relocation changes no pointer;
+ * `sourceListing`, when given, is the listing of the source directory, under way.
  */
 async function relocate(
   loaded: LoadedSnapshot,
   target: string,
   options: RelocateOptions,
   bytesAreMetadata: boolean,
+  sourceListing: Promise<Map<string, FileStatus>> | undefined,
 ): Promise<RelocateReport> {
   const { stores } = options;
   const sync = options.sync ?? true;
@@ -224,7 +232,14 @@ async function relocate(
   } = await prepareTarget(sourceDir, target, stores, options.overwrite);
 
   const maps = (options.maps ?? []).map(normalizeMap);
-  const plan = await planRelocation(loaded, targetDir, maps, stores, options.move ?? false);
+  const plan = await planRelocation(
+    loaded,
+    targetDir,
+    maps,
+    stores,
+    options.move ?? false,
+    sourceListing ?? listDirectory(sourceDir, stores),
+  );
   // Files other snapshots beside this one reference are never moved or deleted (only with `move`).
   const siblings = options.move
     ? await referencedBySiblings(loaded, stores)
@@ -332,6 +347,7 @@ async function planRelocation(
   maps: readonly PrefixMap[],
   stores: StoreRegistry,
   move: boolean,
+  sourceListing: Promise<Map<string, FileStatus>>,
 ): Promise<Plan> {
   const sourceDir = loaded.directory;
   const sourceParent = parentUri(sourceDir);
@@ -365,7 +381,7 @@ async function planRelocation(
   // Source files must exist with the bytes the metadata needs; mapped files must exist at their new place.
   const minSize = new Map(inventory.files.map((f) => [f.uri, f.minSize]));
   const sourceStatus = new Map<string, FileStatus>();
-  const listedSource = await listDirectory(sourceDir, stores);
+  const listedSource = await sourceListing;
   const checkSource = (c: PlannedCopy, s: FileStatus) => {
     if (BigInt(s.size) < (minSize.get(c.from) ?? 0n)) {
       throw new StoreFaultError(`${s.uri} has ${s.size} bytes, less than the metadata claims`, {
@@ -480,14 +496,21 @@ async function copyAll(
   const existingAtTarget = await listDirectory(targetDir, stores);
   const existing = async (uri: string) =>
     existingAtTarget.get(uri) ?? (isInside(targetDir, uri) ? null : await stores.storeFor(uri).stat(uri));
-  /** Copied or moved now, to verify: with the outcome to record once verified. */
-  const copied: { c: PlannedCopy; how: "copied" | "moved" }[] = [];
+  /**
+   * Copied or moved now, to verify: with the outcome to record once verified, and the copy's status
+   * under its name where the store gave it while copying (then no listing or request is needed to
+   * verify it; not for staged copies, whose status before their commit would not show the commit).
+   */
+  const copied: { c: PlannedCopy; how: "copied" | "moved"; status?: FileStatus }[] = [];
   // Small files first: most snapshots are many small files and a few large ones.
   const ordered = [...copies].sort((a, b) => a.size - b.size);
   // Durable copies within a store that stages them (local) are synced and named in waves.
   const waves = sync ? new CommitWaves() : undefined;
   // What a killed earlier run left staged beside the files to copy (up to a wave of unnamed copies)
-  for (const [store, files] of byStore(copies, stores)) await store.removeLeftovers?.(files.map((c) => c.to));
+  // (none inside the target directory when its listing is empty: a listing shows every file, leftovers too)
+  const mayHoldLeftovers = (c: PlannedCopy) => existingAtTarget.size > 0 || !isInside(targetDir, c.to);
+  for (const [store, files] of byStore(copies.filter(mayHoldLeftovers), stores))
+    await store.removeLeftovers?.(files.map((c) => c.to));
   /** Copies (or renames, or skips) one file; a copy durable in a wave is recorded once committed. */
   const copyOne = async (c: PlannedCopy): Promise<void> => {
     const src = sourceStatus.get(c.from) as FileStatus;
@@ -507,8 +530,8 @@ async function copyAll(
         const staged = await dstStore.stageCopy(c.from, c.to, { sourceStatus: src });
         await waves.add(dstStore, staged, c.size, () => copied.push({ c, how: "copied" }));
       } else if (srcStore === dstStore) {
-        await srcStore.copy(c.from, c.to, { ...write, sourceStatus: src });
-        copied.push({ c, how: "copied" });
+        const status = await srcStore.copy(c.from, c.to, { ...write, sourceStatus: src });
+        copied.push({ c, how: "copied", status });
       } else {
         await dstStore.write(c.to, srcStore.createReadStream(c.from), write);
         copied.push({ c, how: "copied" });
@@ -540,10 +563,12 @@ async function copyAll(
     throw err;
   }
 
-  // Verify every copy (size, and checksum where both stores give one): again one listing of the target
-  // directory, and a status request for each file outside it (or missing from the listing).
-  const written =
-    copied.length === 0 ? new Map<string, FileStatus>() : await listDirectory(targetDir, stores);
+  // Verify every copy (size, and checksum where both stores give one): by the status the store gave
+  // while copying (a local copy's `stat`), else again one listing of the target directory, and a status
+  // request for each file outside it (or missing from the listing).
+  const written = copied.every((copy) => copy.status)
+    ? new Map<string, FileStatus>()
+    : await listDirectory(targetDir, stores);
   const verify = ({ c, how }: (typeof copied)[number], w: FileStatus | null) => {
     const src = sourceStatus.get(c.from) as FileStatus;
     if (!w || !sameContent(src, w)) {
@@ -556,7 +581,7 @@ async function copyAll(
   };
   const unlistedCopies: typeof copied = [];
   for (const copy of copied) {
-    const w = written.get(copy.c.to);
+    const w = copy.status ?? written.get(copy.c.to);
     if (w) verify(copy, w);
     else unlistedCopies.push(copy);
   }

@@ -354,7 +354,7 @@ export class HdfsStore implements Store {
     }
   }
 
-  async copy(source: string, target: string, options?: WriteOptions): Promise<void> {
+  async copy(source: string, target: string, options?: WriteOptions): Promise<undefined> {
     const src = await this.stat(source);
     if (src === null) throw new NotFoundError(source);
     const written = await this.write(target, this.createReadStream(source), options);

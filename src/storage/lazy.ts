@@ -77,7 +77,7 @@ export class LazyStore implements Store {
     yield* (await this.store()).list(prefix, options);
   }
 
-  async copy(source: string, target: string, options?: CopyOptions): Promise<void> {
+  async copy(source: string, target: string, options?: CopyOptions): Promise<FileStatus | undefined> {
     return (await this.store()).copy(source, target, options);
   }
 

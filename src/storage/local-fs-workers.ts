@@ -101,6 +101,11 @@ export class LocalFsWorkers {
     this.whenIdle();
   }
 
+  /** True while at least one worker runs or is starting (until they end, idle, after {@link IDLE_MS}). */
+  get started(): boolean {
+    return this.slots.length > 0;
+  }
+
   /** Ends the workers now; operations not yet answered fail. */
   async close(): Promise<void> {
     clearTimeout(this.idleTimer);

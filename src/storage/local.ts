@@ -184,6 +184,26 @@ export class LocalStore implements Store {
     });
   }
 
+  /** {@link list} of the files under `root`, down to `maxDepth` levels, as one operation on a worker. */
+  private async listOnWorker(root: string, maxDepth: number): Promise<FileStatus[]> {
+    const r = await this.workers.run({ kind: "list", root, maxDepth });
+    if (!r.ok) {
+      const err = reviveFsError(r.error);
+      throw mapFsError(err, fileUri(err.path ?? root));
+    }
+    if (r.kind !== "list") throw new StoreFaultError("local file-system worker: not a listing");
+    const out: FileStatus[] = new Array(r.paths.length);
+    for (let i = 0; i < r.paths.length; i++) {
+      // as `Stats.mtime` (Node rounds the milliseconds)
+      out[i] = {
+        uri: fileUri(r.paths[i] as string),
+        size: r.sizes[i] as number,
+        modified: new Date(Math.round(r.mtimesMs[i] as number)),
+      };
+    }
+    return out;
+  }
+
   async readRange(uri: string, offset: number, length: number): Promise<Uint8Array> {
     const reader = await this.openRead(uri);
     try {
@@ -303,10 +323,20 @@ export class LocalStore implements Store {
     }
   }
 
+  /**
+   * The files under `prefix`. When the workers run already (a relocation started them with
+   * {@link prepareCopies}), the whole walk is one operation on a worker; otherwise this thread reads
+   * the directories, and the statuses of a directory of {@link LIST_ON_WORKERS} files or more are read
+   * on the workers.
+   */
   async *list(prefix: string, options?: ListOptions): AsyncIterable<FileStatus> {
     const recursive = options?.recursive ?? true;
-    const maxDepth = options?.maxDepth ?? Number.POSITIVE_INFINITY;
+    const maxDepth = recursive ? (options?.maxDepth ?? Number.POSITIVE_INFINITY) : 1;
     const root = toLocalPath(prefix);
+    if (this.workers.started) {
+      yield* await this.listOnWorker(root, maxDepth);
+      return;
+    }
     const stack: [string, number][] = [[root, 1]];
     while (stack.length > 0) {
       const [dir, depth] = stack.pop() as [string, number];
@@ -322,7 +352,7 @@ export class LocalStore implements Store {
       for (const entry of entries) {
         const full = join(dir, entry.name);
         if (entry.isDirectory()) {
-          if (recursive && depth < maxDepth) stack.push([full, depth + 1]);
+          if (depth < maxDepth) stack.push([full, depth + 1]);
         } else if (entry.isFile()) {
           files.push(full);
         }
@@ -345,13 +375,21 @@ export class LocalStore implements Store {
     }
   }
 
-  async copy(source: string, target: string, options?: CopyOptions): Promise<void> {
+  /**
+   * See {@link Store.copy}. Without `sync`, the worker copies and names the file in one operation, then
+   * `stat`s it under its name: that status is the result. A durable copy is named in this thread after
+   * its sync, and resolves with undefined.
+   */
+  async copy(source: string, target: string, options?: CopyOptions): Promise<FileStatus | undefined> {
     const overwrite = options?.overwrite ?? true;
     const bytes = options?.sourceStatus?.size;
     if (!(options?.sync ?? true)) {
       // copied and named in one operation on a worker
-      await this.copyOnWorker(source, target, bytes, { commitTo: toLocalPath(target), overwrite });
-      return;
+      const done = await this.copyOnWorker(source, target, bytes, {
+        commitTo: toLocalPath(target),
+        overwrite,
+      });
+      return done.status;
     }
     const { staged: tmp } = await this.copyOnWorker(source, target, bytes);
     try {
@@ -364,6 +402,7 @@ export class LocalStore implements Store {
       await unlink(tmp).catch(() => {});
       throw mapFsError(err, target);
     }
+    return undefined;
   }
 
   /** Starts the worker threads that copy (see {@link Store.prepareCopies}). */
@@ -373,21 +412,24 @@ export class LocalStore implements Store {
 
   /** The bytes of `source` in a new temporary file beside `target` (see {@link Store.stageCopy}). */
   async stageCopy(source: string, target: string, options?: CopyOptions): Promise<StagedCopy> {
-    return this.copyOnWorker(source, target, options?.sourceStatus?.size);
+    const { staged } = await this.copyOnWorker(source, target, options?.sourceStatus?.size);
+    return { target, staged };
   }
 
   /**
    * Copies `source` to a new temporary file beside `target`, on a worker (`local-fs-workers.ts`); with
    * `commit`, the worker then gives it its name (`commitTo`, replacing a file there only with
    * `overwrite`). Creates the target's directory when it is missing. On failure nothing is left.
-   * `bytes`: the source's size where the caller knows it (shares work between the workers).
+   * `bytes`: the source's size where the caller knows it (shares work between the workers). The result
+   * has the status the worker read of the new file (under `commitTo` when committed), named by
+   * `target`, unless that `stat` failed.
    */
   private async copyOnWorker(
     source: string,
     target: string,
     bytes: number | undefined,
     commit?: { commitTo: string; overwrite: boolean },
-  ): Promise<StagedCopy> {
+  ): Promise<StagedCopy & { status: FileStatus | undefined }> {
     const dst = toLocalPath(target);
     const tmp = tempName(dst);
     // a reflink (shared extents) where the file system has them (XFS, Btrfs), as `cp` does by default;
@@ -414,7 +456,14 @@ export class LocalStore implements Store {
       }
       r = await run();
     }
-    if (r.ok) return { target, staged: tmp };
+    if (r.ok) {
+      const s = r.kind === "copy" ? r.status : undefined;
+      // as `Stats.mtime` (Node rounds the milliseconds)
+      const status = s?.isFile
+        ? { uri: target, size: s.size, modified: new Date(Math.round(s.mtimeMs)) }
+        : undefined;
+      return { target, staged: tmp, status };
+    }
     const err = reviveFsError(r.error);
     await unlink(tmp).catch(() => {});
     if (r.phase !== "copy") throw mapFsError(err, target);

@@ -6,7 +6,7 @@
 import { UnsupportedUriError } from "../errors.js";
 import { LocalStore } from "./local.js";
 import type { Store } from "./store.js";
-import { normalizeUri, parseUri } from "./uri.js";
+import { normalizeUri, schemeOf } from "./uri.js";
 
 /** Builds a store for a scheme on first use; lets S3/HDFS clients be created lazily. */
 export type StoreFactory = () => Store;
@@ -49,9 +49,9 @@ export class StoreRegistry {
     return { store: this.storeFor(uri), uri };
   }
 
-  /** The store for an already-normalised URI. */
+  /** The store for an already-normalised URI (only its scheme is read). */
   storeFor(uri: string): Store {
-    const { scheme } = parseUri(uri);
+    const scheme = schemeOf(uri);
     const factory = this.factories.get(scheme);
     if (!factory) {
       throw new UnsupportedUriError(

@@ -519,7 +519,7 @@ export class S3Store implements Store {
    * above `multipartCopyThreshold`. The source's size and ETag come from `options.sourceStatus` when
    * given (no HEAD request), else from a `stat`.
    */
-  async copy(source: string, target: string, options?: CopyOptions): Promise<void> {
+  async copy(source: string, target: string, options?: CopyOptions): Promise<undefined> {
     const src = locate(source);
     const dst = locate(target);
     const srcStatus = options?.sourceStatus ?? (await this.stat(source));

@@ -157,8 +157,13 @@ export interface Store {
    */
   list(prefix: string, options?: ListOptions): AsyncIterable<FileStatus>;
 
-  /** Copies a file within this store (server-side where `capabilities.serverSideCopy`). */
-  copy(source: string, target: string, options?: CopyOptions): Promise<void>;
+  /**
+   * Copies a file within this store (server-side where `capabilities.serverSideCopy`). Resolves with the
+   * status of the copy under `target` where the store learns it while copying, at no further request
+   * (local: a `stat` of the new file), so a caller can verify the copy without reading its status again;
+   * otherwise with undefined.
+   */
+  copy(source: string, target: string, options?: CopyOptions): Promise<FileStatus | undefined>;
 
   /**
    * Optional hint, never required: many copies within this store follow soon (relocate gives it before
@@ -193,7 +198,8 @@ export interface Store {
   /**
    * Removes what a process killed while staging or writing left beside these targets (local: the
    * temporary files `.<name>.<random>.tmp` of exactly these names) and returns their URIs. Nothing else
-   * is touched.
+   * is touched. (Such leftovers are files: {@link list} shows them, so a caller that listed a directory
+   * and found it empty need not ask for the targets in it.)
    */
   removeLeftovers?(targets: readonly string[]): Promise<string[]>;
 

@@ -85,6 +85,18 @@ export function parseUri(input: string, cwd?: string): ParsedUri {
   return { scheme, authority, path: normalizePath(rest, input) };
 }
 
+/** A scheme of two or more characters and its `:` (one letter before `:` is a Windows drive, a path). */
+const SCHEME_PREFIX_RE = /^([a-zA-Z][a-zA-Z0-9+.-]+):/;
+
+/**
+ * The scheme {@link parseUri} gives `input` (lower case; `file` for a local path), without parsing the
+ * rest: what choosing a store needs, per file of a relocation. It does not check the rest of the URI.
+ */
+export function schemeOf(input: string): string {
+  const m = SCHEME_PREFIX_RE.exec(input);
+  return m ? (m[1] as string).toLowerCase() : "file";
+}
+
 /** Directories parsed by {@link parseDirectory}, by the string given. */
 const parsedDirectories = new Map<string, ParsedUri>();
 /** A URI with a scheme of two or more characters, or an absolute path: parsed alike in any working directory. */

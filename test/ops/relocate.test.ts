@@ -36,7 +36,7 @@ import {
 } from "../../src/ops/relocate.js";
 import { LocalStore, syncPath } from "../../src/storage/local.js";
 import { StoreRegistry } from "../../src/storage/registry.js";
-import type { StagedCopy } from "../../src/storage/store.js";
+import type { CopyOptions, StagedCopy } from "../../src/storage/store.js";
 import { normalizeUri, toLocalPath } from "../../src/storage/uri.js";
 import { FIXTURES_ROOT, listFixtures } from "../helpers/fixtures.js";
 import { syntheticSavepoint } from "../helpers/synthetic-savepoint.js";
@@ -204,6 +204,49 @@ describe("relocate", () => {
     const again = await relocateSnapshot(sp.metadataDir, target, { stores });
     assert.equal(again.totals.copied, 1);
     assert.ok((await verifySnapshot(target, { stores })).ok);
+  });
+
+  it("without sync, copies are verified by the status their store gave, not by listing the target again", async () => {
+    assert.ok(sp);
+    /** Counts listings of each directory; `short` makes the status of one copy a byte short. */
+    class StatusStore extends LocalStore {
+      listed: string[] = [];
+      short = false;
+      override list(prefix: string, options?: { recursive?: boolean; maxDepth?: number }) {
+        this.listed.push(prefix);
+        return super.list(prefix, options);
+      }
+      override async copy(source: string, target: string, options?: CopyOptions) {
+        const status = await super.copy(source, target, options);
+        assert.ok(status, "a copy without sync gives its status");
+        if (!this.short) return status;
+        this.short = false;
+        return { ...status, size: status.size - 1 };
+      }
+    }
+    const store = new StatusStore();
+    const registry = new StoreRegistry().register(["file"], () => store);
+    const target = join(scratch, "verified-by-status");
+    const report = await relocateSnapshot(sp.metadataDir, target, { stores: registry, sync: false });
+    assert.ok(report.totals.copied > 0);
+    const targetUri = normalizeUri(target);
+    assert.deepEqual(
+      store.listed.filter((d) => d === targetUri),
+      [targetUri],
+      "the target is listed once, before the copies (what an earlier run left there)",
+    );
+    assert.ok((await verifySnapshot(target, { stores })).ok);
+    store.short = true;
+    const short = join(scratch, "short-status");
+    await assert.rejects(
+      relocateSnapshot(sp.metadataDir, short, { stores: registry, sync: false }),
+      (err: Error) => {
+        assert.ok(err instanceof StoreFaultError, String(err));
+        assert.match(err.message, /did not verify: \d+ bytes, expected \d+/);
+        return true;
+      },
+    );
+    assert.ok(!existsSync(join(short, "_metadata")));
   });
 
   it("refuses to overwrite a finished target, or to write into the source", async () => {

@@ -9,6 +9,7 @@ import {
   readFileSync,
   rmSync,
   statSync,
+  symlinkSync,
   writeFileSync,
 } from "node:fs";
 import { tmpdir } from "node:os";
@@ -17,7 +18,7 @@ import { after, before, describe, it } from "node:test";
 import { NotFoundError, StoreFaultError } from "../../src/errors.js";
 import { LocalStore, mapFsError } from "../../src/storage/local.js";
 import { runLocalFsOp } from "../../src/storage/local-fs-worker.js";
-import { LocalFsWorkers, reviveFsError } from "../../src/storage/local-fs-workers.js";
+import { type LocalFsResult, LocalFsWorkers, reviveFsError } from "../../src/storage/local-fs-workers.js";
 
 describe("local file-system workers", () => {
   let dir: string;
@@ -48,6 +49,11 @@ describe("local file-system workers", () => {
         const copy = i % 2 === 0 ? `${n}.copy` : `.${n}.tmp`;
         assert.equal(readFileSync(join(dir, copy), "utf8"), `bytes of ${n}`);
         assert.equal(existsSync(join(dir, `.${n}.tmp`)), i % 2 !== 0, `${n}: staged copy renamed`);
+        // the status of the copy under its name (committed) or of the staged file
+        const s = statSync(join(dir, copy));
+        const done: LocalFsResult | undefined = results[i];
+        assert.ok(done?.ok && done.kind === "copy");
+        assert.deepEqual(done.status, { isFile: true, size: s.size, mtimeMs: s.mtimeMs }, copy);
       }
       const r = await workers.run({ kind: "stats", paths: [join(dir, "f-7"), join(dir, "missing"), dir] });
       assert.ok(r.ok && r.kind === "stats");
@@ -106,16 +112,91 @@ describe("local file-system workers", () => {
 
   it("the same operations run in this thread give the same results (runLocalFsOp)", () => {
     writeFileSync(join(dir, "here"), "abc");
-    assert.deepEqual(
-      runLocalFsOp({ kind: "copy", source: join(dir, "here"), staged: join(dir, "here.2"), mode: 0 }),
-      {
-        ok: true,
-        kind: "copy",
-      },
-    );
+    const copied = runLocalFsOp({
+      kind: "copy",
+      source: join(dir, "here"),
+      staged: join(dir, "here.2"),
+      mode: 0,
+    });
+    const s = statSync(join(dir, "here.2"));
+    assert.deepEqual(copied, {
+      ok: true,
+      kind: "copy",
+      status: { isFile: true, size: 3, mtimeMs: s.mtimeMs },
+    });
     const r = runLocalFsOp({ kind: "stats", paths: [join(dir, "here.2")] });
     assert.ok(r.ok && r.kind === "stats");
     assert.equal((r.statuses[0] as { size: number }).size, 3);
+  });
+
+  it("lists a tree in one operation: regular files with their statuses, down to a depth; a missing root has none", async () => {
+    const root = join(dir, "tree");
+    mkdirSync(join(root, "a", "b"), { recursive: true });
+    writeFileSync(join(root, "top"), "1");
+    writeFileSync(join(root, "a", "mid"), "22");
+    writeFileSync(join(root, "a", "b", "deep"), "333");
+    symlinkSync(join(root, "top"), join(root, "link")); // not a regular file: left out, as `list` does
+    const workers = new LocalFsWorkers(1);
+    try {
+      const listed = async (maxDepth: number) => {
+        const r = await workers.run({ kind: "list", root, maxDepth });
+        assert.ok(r.ok && r.kind === "list");
+        assert.equal(r.sizes.length, r.paths.length);
+        assert.equal(r.mtimesMs.length, r.paths.length);
+        return new Map(r.paths.map((p, i) => [p.slice(root.length + 1), [r.sizes[i], r.mtimesMs[i]]]));
+      };
+      const all = await listed(Number.POSITIVE_INFINITY);
+      assert.deepEqual([...all.keys()].sort(), ["a/b/deep", "a/mid", "top"]);
+      for (const [rel, [size, mtimeMs]] of all) {
+        const s = statSync(join(root, rel));
+        assert.deepEqual([size, mtimeMs], [s.size, s.mtimeMs], rel);
+      }
+      assert.deepEqual([...(await listed(1)).keys()], ["top"]);
+      assert.deepEqual([...(await listed(2)).keys()].sort(), ["a/mid", "top"]);
+      // no directory there (nothing, or a file): no files, as `LocalStore.list` in this thread
+      for (const notADirectory of [join(dir, "no-such-dir"), join(root, "top")]) {
+        const r = await workers.run({ kind: "list", root: notADirectory, maxDepth: 3 });
+        assert.deepEqual(r, { ok: true, kind: "list", paths: [], sizes: [], mtimesMs: [] }, notADirectory);
+      }
+    } finally {
+      await workers.close();
+    }
+  });
+
+  it("a store whose workers run lists on them, with the statuses the in-thread listing gives", async () => {
+    const root = join(dir, "store-tree");
+    mkdirSync(join(root, "x", "y"), { recursive: true });
+    for (let i = 0; i < 12; i++)
+      writeFileSync(join(root, ["", "x/", "x/y/"][i % 3] + `f${i}`), "z".repeat(i));
+    const workers = new LocalFsWorkers(1);
+    const kinds: string[] = [];
+    const run = workers.run.bind(workers);
+    workers.run = (op) => {
+      kinds.push(op.kind);
+      return run(op);
+    };
+    try {
+      const store = new LocalStore({ workers });
+      const listing = async (options?: { recursive?: boolean; maxDepth?: number }) => {
+        const out = [];
+        for await (const f of store.list(root, options)) out.push(f);
+        return out.sort((a, b) => a.uri.localeCompare(b.uri));
+      };
+      const cases = [undefined, { recursive: false }, { maxDepth: 2 }];
+      const inThread = [];
+      for (const c of cases) inThread.push(await listing(c));
+      assert.deepEqual(kinds, [], "a small tree is listed in this thread while the workers are not running");
+      assert.deepEqual(
+        inThread.map((l) => l.length),
+        [12, 4, 8],
+      );
+      store.prepareCopies();
+      for (const [i, c] of cases.entries())
+        assert.deepEqual(await listing(c), inThread[i], JSON.stringify(c));
+      assert.deepEqual(kinds, ["list", "list", "list"], "one operation per listing once the workers run");
+    } finally {
+      await workers.close();
+    }
   });
 
   it("a copy whose worker stops before answering fails with a StoreFaultError and leaves no temporary file", async () => {

@@ -211,6 +211,23 @@ describe("local: rename and durability", () => {
     }
   });
 
+  it("copy without sync resolves with the status of the copy under its name; a durable copy with undefined", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "spk-copy-status-"));
+    const store = new LocalStore();
+    try {
+      const src = normalizeUri(join(dir, "src"));
+      await writeFile(toLocalPath(src), "seven b");
+      const fast = normalizeUri(join(dir, "out", "fast"));
+      const status = await store.copy(src, fast, { sync: false });
+      const s = await statFs(toLocalPath(fast));
+      assert.deepEqual(status, { uri: fast, size: 7, modified: s.mtime });
+      assert.equal(await store.copy(src, normalizeUri(join(dir, "out", "durable"))), undefined);
+      assert.equal((await store.stat(normalizeUri(join(dir, "out", "durable"))))?.size, 7);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   it("syncFiles syncs only the created directories of the files given, not those of other writes (gone since)", async () => {
     const dir = await mkdtemp(join(tmpdir(), "spk-sync-"));
     const synced: string[] = [];

@@ -11,6 +11,7 @@ import {
   parseUri,
   relativeTo,
   resolveInside,
+  schemeOf,
   toLocalPath,
 } from "../../src/storage/uri.js";
 
@@ -35,6 +36,28 @@ describe("normalizeUri", () => {
     assert.throws(() => normalizeUri("s3:bucket"), UnsupportedUriError);
     assert.throws(() => normalizeUri("file://otherhost/x"), UnsupportedUriError);
     assert.throws(() => normalizeUri("file:///../x"), PointerEscapeError);
+  });
+});
+
+describe("schemeOf", () => {
+  it("gives the scheme parseUri gives, for any URI or path parseUri accepts", () => {
+    const pieces = ["s3", "S3A", "hdfs", "file", "c", "x+y.z-1", ":", "//", "/", "a", "..", "b:c"];
+    fc.assert(
+      fc.property(fc.array(fc.constantFrom(...pieces), { maxLength: 6 }), (parts) => {
+        const input = parts.join("");
+        let scheme: string;
+        try {
+          scheme = parseUri(input, "/cwd").scheme;
+        } catch {
+          return; // schemeOf does not check what it does not read
+        }
+        assert.equal(schemeOf(input), scheme, input);
+      }),
+      { numRuns: 2000 },
+    );
+    assert.equal(schemeOf("C:/data"), "file");
+    assert.equal(schemeOf("relative/path"), "file");
+    assert.equal(schemeOf("HDFS://nn:8020/x"), "hdfs");
   });
 });
 
