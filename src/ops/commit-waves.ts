@@ -16,7 +16,7 @@
  * already committed) at one wave.
  */
 
-import type { StagedCopy, Store } from "../storage/store.js";
+import type { CommitOptions, StagedCopy, Store } from "../storage/store.js";
 
 /** A wave is committed once it holds this many bytes (8 GiB) ... */
 export const WAVE_BYTES = 8 * 1024 ** 3;
@@ -42,8 +42,13 @@ export class CommitWaves {
   private failure: { error: unknown } | undefined;
   private aborted = false;
 
+  /**
+   * @param limits when a wave is committed (default {@link WAVE_BYTES}, {@link WAVE_FILES}).
+   * @param commitOptions given to each `commitStaged`.
+   */
   constructor(
     private readonly limits: { bytes: number; files: number } = { bytes: WAVE_BYTES, files: WAVE_FILES },
+    private readonly commitOptions: CommitOptions = {},
   ) {}
 
   /**
@@ -101,7 +106,9 @@ export class CommitWaves {
         if (list) list.push(e.staged);
         else byStore.set(e.store, [e.staged]);
       }
-      await Promise.all([...byStore].map(([store, staged]) => store.commitStaged?.(staged)));
+      await Promise.all(
+        [...byStore].map(([store, staged]) => store.commitStaged?.(staged, this.commitOptions)),
+      );
       for (const e of wave) e.committed();
     } catch (error) {
       this.failure ??= { error };

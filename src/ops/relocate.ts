@@ -19,8 +19,8 @@
  *
  * Safety: the source is never modified unless `move`; files are copied and verified (size, and checksum
  * where both stores give one) before `_metadata` is written, last and atomically; local copies are on
- * stable storage (`fdatasync` of each file, `fsync` of each directory once) before `_metadata` is
- * written, unless `sync: false`; a re-run skips files already copied and verified. `move` within a store
+ * stable storage (`fdatasync` of each file, or one `syncfs` for many, see `LocalStore.commitStaged`;
+ * `fsync` of each directory once) before `_metadata` is written, unless `sync: false`; a re-run skips files already copied and verified. `move` within a store
  * that renames (local files on one file system) renames each file instead of copying it, like `mv`: the
  * source snapshot is incomplete until the run ends, and a re-run after an interruption finds the files
  * already moved at the target and finishes. Otherwise `move` deletes source files only after the whole
@@ -504,8 +504,9 @@ async function copyAll(
   const copied: { c: PlannedCopy; how: "copied" | "moved"; status?: FileStatus }[] = [];
   // Small files first: most snapshots are many small files and a few large ones.
   const ordered = [...copies].sort((a, b) => a.size - b.size);
-  // Durable copies within a store that stages them (local) are synced and named in waves.
-  const waves = sync ? new CommitWaves() : undefined;
+  // Durable copies within a store that stages them (local) are synced and named in waves; each file on its
+  // own with `move`, which deletes the source (see CommitOptions.perFile).
+  const waves = sync ? new CommitWaves(undefined, { perFile: options.move ?? false }) : undefined;
   // What a killed earlier run left staged beside the files to copy (up to a wave of unnamed copies)
   // (none inside the target directory when its listing is empty: a listing shows every file, leftovers too)
   const mayHoldLeftovers = (c: PlannedCopy) => existingAtTarget.size > 0 || !isInside(targetDir, c.to);

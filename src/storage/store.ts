@@ -99,6 +99,17 @@ export interface CopyOptions extends WriteOptions {
   sourceStatus?: FileStatus;
 }
 
+/** Options of {@link Store.commitStaged}. */
+export interface CommitOptions {
+  /**
+   * Make each file durable on its own (local: an `fdatasync` per file), never by one sync of the whole
+   * file system: a write-back error of any file is then reported to this call even when another process
+   * has already seen it (a file-system-wide sync reports an error only once, to whoever asks first).
+   * For callers that delete the source afterwards (`relocate --move`).
+   */
+  perFile?: boolean;
+}
+
 /**
  * A copy made by {@link Store.stageCopy}: its bytes are at a temporary place beside `target`, not yet
  * durable and not yet visible under `target`.
@@ -190,7 +201,7 @@ export interface Store {
    * @throws StoreFaultError (and the mapped file-system errors) when a sync or a rename fails; staged
    *   copies not yet renamed are then left for {@link discardStaged}.
    */
-  commitStaged?(staged: readonly StagedCopy[]): Promise<void>;
+  commitStaged?(staged: readonly StagedCopy[], options?: CommitOptions): Promise<void>;
 
   /** Removes staged copies that will not be committed (or were, partly). Never throws. */
   discardStaged?(staged: readonly StagedCopy[]): Promise<void>;

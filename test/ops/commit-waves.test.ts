@@ -2,17 +2,19 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { StoreFaultError } from "../../src/errors.js";
 import { CommitWaves } from "../../src/ops/commit-waves.js";
-import type { StagedCopy, Store } from "../../src/storage/store.js";
+import type { CommitOptions, StagedCopy, Store } from "../../src/storage/store.js";
 
 /** A store that records its commits and discards; a commit takes until `release()` is called. */
 function recordingStore(options?: { failOn?: string }) {
   const commits: string[][] = [];
+  const commitOptions: (CommitOptions | undefined)[] = [];
   const discarded: string[] = [];
   let open = 0;
   let mostOpen = 0;
   const waiting: (() => void)[] = [];
   const store = {
-    async commitStaged(staged: readonly StagedCopy[]) {
+    async commitStaged(staged: readonly StagedCopy[], given?: CommitOptions) {
+      commitOptions.push(given);
       open++;
       mostOpen = Math.max(mostOpen, open);
       await new Promise<void>((r) => waiting.push(r));
@@ -31,12 +33,25 @@ function recordingStore(options?: { failOn?: string }) {
     (waiting.shift() as () => void)();
     await new Promise((r) => setImmediate(r));
   };
-  return { store, commits, discarded, release, mostOpen: () => mostOpen };
+  return { store, commits, commitOptions, discarded, release, mostOpen: () => mostOpen };
 }
 
 const staged = (name: string): StagedCopy => ({ target: name, staged: `.${name}.tmp` });
 
 describe("CommitWaves", () => {
+  it("gives its commit options to every commit", async () => {
+    for (const options of [{}, { perFile: true }]) {
+      const { store, commitOptions, release } = recordingStore();
+      const waves = new CommitWaves({ bytes: 100, files: 1 }, options);
+      await waves.add(store, staged("a"), 1, () => {});
+      const finished = waves.add(store, staged("b"), 1, () => {}).then(() => waves.finish());
+      await release();
+      await release();
+      await finished;
+      assert.deepEqual(commitOptions, [options, options]);
+    }
+  });
+
   it("commits a wave once it holds the byte or file limit, the rest at finish, and reports each file after its commit", async () => {
     const { store, commits, release } = recordingStore();
     const waves = new CommitWaves({ bytes: 100, files: 3 });

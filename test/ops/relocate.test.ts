@@ -36,7 +36,8 @@ import {
 } from "../../src/ops/relocate.js";
 import { LocalStore, syncPath } from "../../src/storage/local.js";
 import { StoreRegistry } from "../../src/storage/registry.js";
-import type { CopyOptions, StagedCopy } from "../../src/storage/store.js";
+import type { CommitOptions, CopyOptions, StagedCopy } from "../../src/storage/store.js";
+import { syncFileSystem, syncfsReportsErrors } from "../../src/storage/sync-file-system.js";
 import { normalizeUri, toLocalPath } from "../../src/storage/uri.js";
 import { FIXTURES_ROOT, listFixtures } from "../helpers/fixtures.js";
 import { syntheticSavepoint } from "../helpers/synthetic-savepoint.js";
@@ -328,19 +329,34 @@ describe("relocate", () => {
 
     it("copies (then deletes) where a rename is impossible, and never moves what a sibling snapshot references", async () => {
       assert.ok(sp);
-      // a store whose renames always cross file systems (EXDEV)
+      // a store whose renames always cross file systems (EXDEV); it records how its copies are committed
       class CrossDeviceStore extends LocalStore {
+        commits: (CommitOptions | undefined)[] = [];
         override async rename(): Promise<boolean> {
           return false;
         }
+        override async commitStaged(staged: readonly StagedCopy[], options?: CommitOptions) {
+          this.commits.push(options);
+          return super.commitStaged(staged, options);
+        }
       }
-      const cross = new StoreRegistry().register(["file"], () => new CrossDeviceStore());
+      const crossStore = new CrossDeviceStore();
+      const cross = new StoreRegistry().register(["file"], () => crossStore);
       const source = join(scratch, "exdev-src");
       cpSync(sp.metadataDir, source, { recursive: true });
       const r = await relocateSnapshot(source, join(scratch, "exdev-dst"), { stores: cross, move: true });
       assert.equal(r.totals.copied, r.copies.length);
       assert.equal(r.totals.moved, 0);
       assert.equal(r.deleted.length, r.copies.length + 1);
+      // the source is deleted: each copy synced on its own, never by a sync of the whole file system
+      assert.deepEqual(crossStore.commits, [{ perFile: true }]);
+      crossStore.commits.length = 0;
+      await relocateSnapshot(join(scratch, "exdev-dst"), join(scratch, "exdev-copy"), { stores: cross });
+      assert.deepEqual(
+        crossStore.commits,
+        [{ perFile: false }],
+        "a copy (the source stays) may sync file systems",
+      );
 
       // a sibling savepoint (beside the source) that points at the source's files by absolute paths
       const parent = join(scratch, "siblings");
@@ -572,6 +588,40 @@ describe("relocate", () => {
       const names = readdirSync(target);
       for (const n of leftovers) assert.ok(!names.includes(n), `${n} removed`);
       for (const n of others) assert.ok(names.includes(n), `${n} kept`);
+      assert.ok((await verifySnapshot(target, { stores })).ok);
+    });
+
+    it("makes a wave of 64 files or more durable by one sync of the file system (syncfs), and the copies are whole", async () => {
+      const source = join(scratch, "syncfs-src");
+      const names = Array.from({ length: 70 }, (_, i) => `state-${i}`);
+      mkdirSync(source);
+      for (const n of names) writeFileSync(join(source, n), Buffer.alloc(4096, n));
+      writeFileSync(join(source, "_metadata"), writeMetadata(syntheticSavepoint(names, 4096)));
+      const fileSyncs: string[] = [];
+      const fsSyncs: boolean[] = [];
+      const store = new LocalStore({
+        sync: async (path, kind) => {
+          if (kind === "file") fileSyncs.push(path);
+          await syncPath(path, kind);
+        },
+        syncFileSystem: async (path) => {
+          const done = await syncFileSystem(path); // the real one: `sync -f` where it is reliable
+          fsSyncs.push(done);
+          return done;
+        },
+      });
+      const registry = new StoreRegistry().register(["file"], () => store);
+      const target = join(scratch, "syncfs-dst");
+      await relocateSnapshot(source, target, { stores: registry });
+      assert.equal(fsSyncs.length, 1, "one wave, one file system");
+      // where `sync -f` is reliable (Linux 5.8+), no file is synced on its own; elsewhere each is
+      const reliable = syncfsReportsErrors();
+      assert.deepEqual(fsSyncs, [reliable]);
+      // per-file syncs: `_metadata`'s own, and the copies' only where `sync -f` is not reliable
+      const copies = fileSyncs.filter((p) => !basename(p).startsWith("._metadata."));
+      assert.equal(fileSyncs.length - copies.length, 1, "_metadata is synced on its own");
+      assert.equal(copies.length, reliable ? 0 : 70);
+      assert.deepEqual(digest(target), digest(source));
       assert.ok((await verifySnapshot(target, { stores })).ok);
     });
 

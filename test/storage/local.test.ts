@@ -228,6 +228,53 @@ describe("local: rename and durability", () => {
     }
   });
 
+  it("commitStaged syncs each file system once for 64 staged files or more; each file with perFile, for fewer, or when that sync fails", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "spk-syncfs-commit-"));
+    const fileSyncs: string[] = [];
+    const fsSyncs: string[] = [];
+    let fsSyncWorks = true;
+    const store = new LocalStore({
+      sync: async (path, kind) => {
+        if (kind === "file") fileSyncs.push(path);
+        await syncPath(path, kind);
+      },
+      syncFileSystem: async (path) => {
+        fsSyncs.push(path);
+        return fsSyncWorks;
+      },
+    });
+    try {
+      const src = normalizeUri(join(dir, "src"));
+      await writeFile(toLocalPath(src), "bytes");
+      let round = 0;
+      /** Stages `n` copies (in two directories of one file system) and commits them. */
+      const commit = async (n: number, options?: { perFile?: boolean }) => {
+        round++;
+        fileSyncs.length = 0;
+        fsSyncs.length = 0;
+        const staged = [];
+        for (let i = 0; i < n; i++) {
+          staged.push(await store.stageCopy(src, normalizeUri(join(dir, `r${round}`, `d${i % 2}`, `f${i}`))));
+        }
+        await store.commitStaged(staged, options);
+        for (const s of staged) assert.equal((await store.stat(s.target))?.size, 5, s.target);
+        assert.deepEqual((await readdir(join(dir, `r${round}`, "d0"))).length, Math.ceil(n / 2));
+        return { fileSyncs: fileSyncs.length, fsSyncs: fsSyncs.length };
+      };
+      assert.deepEqual(await commit(64), { fileSyncs: 0, fsSyncs: 1 }, "one sync of the one file system");
+      assert.deepEqual(await commit(64, { perFile: true }), { fileSyncs: 64, fsSyncs: 0 });
+      assert.deepEqual(await commit(63), { fileSyncs: 63, fsSyncs: 0 });
+      fsSyncWorks = false;
+      assert.deepEqual(
+        await commit(70),
+        { fileSyncs: 70, fsSyncs: 1 },
+        "each file, once the file system sync failed",
+      );
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   it("syncFiles syncs only the created directories of the files given, not those of other writes (gone since)", async () => {
     const dir = await mkdtemp(join(tmpdir(), "spk-sync-"));
     const synced: string[] = [];
