@@ -114,6 +114,14 @@ export const LOCAL_TARGET_CONCURRENCY = 16;
  */
 export const REMOTE_TARGET_CONCURRENCY = 8;
 
+/**
+ * A `_metadata` of this many bytes or more takes longer to parse than a worker thread takes to start
+ * (30 to 60 ms; `_metadata` of small handles parses at 5 to 13 MB/s on the first run, 16,384 files in
+ * 983 KB in 75 to 200 ms), so the source's listing, which runs meanwhile, is asked to run off the main
+ * thread (`ListOptions.offThread`). Smaller ones are listed in the main thread, which is then sooner.
+ */
+export const OFF_THREAD_LISTING_METADATA_BYTES = 256 * 1024;
+
 /** One file to copy. */
 export interface PlannedCopy {
   from: string;
@@ -183,8 +191,11 @@ export async function relocateSnapshot(
   }
   const location = await locateSnapshot(input, options.stores);
   // The listing of the source directory (the statuses the plan checks) runs while `_metadata` is read
-  // and parsed: on a local store's worker threads, or as requests to S3 or HDFS.
-  const sourceListing = listDirectory(location.directory, options.stores);
+  // and parsed: as requests to S3 or HDFS, or locally on the worker threads when parsing will take
+  // longer than they take to start (see OFF_THREAD_LISTING_METADATA_BYTES).
+  const sourceListing = listDirectory(location.directory, options.stores, {
+    offThread: location.metadataSize >= OFF_THREAD_LISTING_METADATA_BYTES,
+  });
   sourceListing.catch(() => {}); // awaited by the plan; rejected, it must not go unhandled before then
   const loaded = await loadLocated(location);
   // `bytes` are the file `metadata` was read from: kept as they are where no pointer changes
@@ -378,7 +389,49 @@ async function planRelocation(
     copies.push({ from: f.uri, to, size: 0, action: "copy" });
   }
 
+  const pointers = new Map<string, { before: string; after: string; relative: boolean }>();
+  const expectedUris = new Set<string>();
+  const rewrite = (h: StreamStateHandle): StreamStateHandle => {
+    const p = filePointer(h, sourceDir);
+    if (!p) return h;
+    const to = destination.get(p.uri) as string;
+    expectedUris.add(to);
+    const rel = relativeTo(targetDir, to);
+    let next: StreamStateHandle;
+    if (h.kind === "SegmentFileStateHandle") {
+      next = { ...h, physicalFilePath: toFlinkPath(to) };
+    } else if (
+      rel !== undefined &&
+      h.kind !== "KeyGroupsStateHandle" &&
+      h.kind !== "KeyGroupsSavepointStateHandle"
+    ) {
+      next = { kind: "RelativeFileStateHandle", relativePath: rel, stateSize: p.stateSize };
+    } else {
+      next = { kind: "FileStateHandle", filePath: toFlinkPath(to), stateSize: p.stateSize };
+    }
+    const after = next.kind === "RelativeFileStateHandle" ? next.relativePath : toFlinkPath(to);
+    if (after !== p.stored)
+      pointers.set(`${p.stored}\u0000${after}`, { before: p.stored, after, relative: rel !== undefined });
+    return next;
+  };
+  let directoryPathsChanged = false;
+  const mapDirectory = (path: string): string => {
+    const uri = normalizeUri(path, "/");
+    const m = applyMaps(uri, maps);
+    if (m !== undefined) return toFlinkPath(m);
+    const rel = relativeTo(sourceParent, uri);
+    return rel === undefined ? path : toFlinkPath(joinUri(targetParent, rel));
+  };
+  const metadata = mapStreamHandles(loaded.metadata, rewrite, {
+    mapDirectoryPath: (path) => {
+      const next = mapDirectory(path);
+      if (next !== path) directoryPathsChanged = true;
+      return next;
+    },
+  });
+
   // Source files must exist with the bytes the metadata needs; mapped files must exist at their new place.
+  // (After the new metadata is built: the listing of the source, under way, has had that time.)
   const minSize = new Map(inventory.files.map((f) => [f.uri, f.minSize]));
   const sourceStatus = new Map<string, FileStatus>();
   const listedSource = await sourceListing;
@@ -425,46 +478,6 @@ async function planRelocation(
     { concurrency: 16 },
   );
 
-  const pointers = new Map<string, { before: string; after: string; relative: boolean }>();
-  const expectedUris = new Set<string>();
-  const rewrite = (h: StreamStateHandle): StreamStateHandle => {
-    const p = filePointer(h, sourceDir);
-    if (!p) return h;
-    const to = destination.get(p.uri) as string;
-    expectedUris.add(to);
-    const rel = relativeTo(targetDir, to);
-    let next: StreamStateHandle;
-    if (h.kind === "SegmentFileStateHandle") {
-      next = { ...h, physicalFilePath: toFlinkPath(to) };
-    } else if (
-      rel !== undefined &&
-      h.kind !== "KeyGroupsStateHandle" &&
-      h.kind !== "KeyGroupsSavepointStateHandle"
-    ) {
-      next = { kind: "RelativeFileStateHandle", relativePath: rel, stateSize: p.stateSize };
-    } else {
-      next = { kind: "FileStateHandle", filePath: toFlinkPath(to), stateSize: p.stateSize };
-    }
-    const after = next.kind === "RelativeFileStateHandle" ? next.relativePath : toFlinkPath(to);
-    if (after !== p.stored)
-      pointers.set(`${p.stored}\u0000${after}`, { before: p.stored, after, relative: rel !== undefined });
-    return next;
-  };
-  let directoryPathsChanged = false;
-  const mapDirectory = (path: string): string => {
-    const uri = normalizeUri(path, "/");
-    const m = applyMaps(uri, maps);
-    if (m !== undefined) return toFlinkPath(m);
-    const rel = relativeTo(sourceParent, uri);
-    return rel === undefined ? path : toFlinkPath(joinUri(targetParent, rel));
-  };
-  const metadata = mapStreamHandles(loaded.metadata, rewrite, {
-    mapDirectoryPath: (path) => {
-      const next = mapDirectory(path);
-      if (next !== path) directoryPathsChanged = true;
-      return next;
-    },
-  });
   return {
     copies,
     mapped,
@@ -629,9 +642,13 @@ function byStore(copies: PlannedCopy[], stores: StoreRegistry): Map<Store, Plann
  * The files under directory `dir`, by URI, from one recursive listing (paginated by the store): on an
  * object store one request per page instead of one per file. Empty when the directory does not exist.
  */
-async function listDirectory(dir: string, stores: StoreRegistry): Promise<Map<string, FileStatus>> {
+async function listDirectory(
+  dir: string,
+  stores: StoreRegistry,
+  options?: { offThread?: boolean },
+): Promise<Map<string, FileStatus>> {
   const out = new Map<string, FileStatus>();
-  for await (const f of stores.storeFor(dir).list(dir, { recursive: true })) out.set(f.uri, f);
+  for await (const f of stores.storeFor(dir).list(dir, { recursive: true, ...options })) out.set(f.uri, f);
   return out;
 }
 

@@ -52,6 +52,8 @@ interface Slot {
   batch: Pending[] | null;
   /** Set when this pool ends the worker (its exit is then expected). */
   ending: boolean;
+  /** Set once the worker runs JavaScript (its start, some 30 to 60 ms, is over). */
+  online: boolean;
 }
 
 /** The error an `fs` call threw in a worker, as a Node error again (`code`, `syscall`, `path`, ...). */
@@ -106,6 +108,14 @@ export class LocalFsWorkers {
     return this.slots.length > 0;
   }
 
+  /**
+   * True once a worker has started and runs (until the workers end, idle, after {@link IDLE_MS}): work
+   * given now starts at once, without waiting for a worker's start.
+   */
+  get ready(): boolean {
+    return this.slots.some((s) => s.online);
+  }
+
   /** Ends the workers now; operations not yet answered fail. */
   async close(): Promise<void> {
     clearTimeout(this.idleTimer);
@@ -144,7 +154,10 @@ export class LocalFsWorkers {
 
   private start(): Slot {
     const worker = startModuleWorker(import.meta.url, "local-fs-worker");
-    const slot: Slot = { worker, batch: null, ending: false };
+    const slot: Slot = { worker, batch: null, ending: false, online: false };
+    worker.once("online", () => {
+      slot.online = true;
+    });
     worker.on("message", (results: LocalFsResult[]) => {
       const batch = slot.batch ?? [];
       slot.batch = null;

@@ -338,16 +338,17 @@ export class LocalStore implements Store {
   }
 
   /**
-   * The files under `prefix`. When the workers run already (a relocation started them with
-   * {@link prepareCopies}), the whole walk is one operation on a worker; otherwise this thread reads
-   * the directories, and the statuses of a directory of {@link LIST_ON_WORKERS} files or more are read
+   * The files under `prefix`. When the workers are up (a relocation started them with
+   * {@link prepareCopies}), or started and `offThread` is asked, the whole walk is one operation on a
+   * worker; otherwise this thread reads the directories (a small one sooner so than by waiting for a
+   * worker to start), and the statuses of a directory of {@link LIST_ON_WORKERS} files or more are read
    * on the workers.
    */
   async *list(prefix: string, options?: ListOptions): AsyncIterable<FileStatus> {
     const recursive = options?.recursive ?? true;
     const maxDepth = recursive ? (options?.maxDepth ?? Number.POSITIVE_INFINITY) : 1;
     const root = toLocalPath(prefix);
-    if (this.workers.started) {
+    if (this.workers.ready || (options?.offThread && this.workers.started)) {
       yield* await this.listOnWorker(root, maxDepth);
       return;
     }

@@ -74,6 +74,12 @@ export interface ListOptions {
    * which lists by key prefix, filters.
    */
   maxDepth?: number;
+  /**
+   * A hint: the caller keeps this thread busy while the listing runs, so a store that can list without
+   * it should, even where that takes longer to start (local: on a worker thread that is still
+   * starting). Stores whose listings are requests to a server ignore it.
+   */
+  offThread?: boolean;
 }
 
 /** Options of {@link Store.write}, {@link Store.writeAtomic} and {@link Store.copy}. */

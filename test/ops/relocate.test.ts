@@ -24,19 +24,21 @@ import {
   StoreFaultError,
 } from "../../src/errors.js";
 import { readMetadata, writeMetadata } from "../../src/formats/metadata/index.js";
+import type { OperatorState } from "../../src/formats/metadata/model.js";
 import { mapStreamHandles } from "../../src/formats/metadata/rewrite.js";
 import { listSnapshotFiles, verifySnapshot } from "../../src/ops/files.js";
 import { inspectSnapshot } from "../../src/ops/inspect.js";
 import { loadSnapshot } from "../../src/ops/locate.js";
 import {
   LOCAL_COPY_CONCURRENCY,
+  OFF_THREAD_LISTING_METADATA_BYTES,
   relocateLoaded,
   relocateSnapshot,
   toFlinkPath,
 } from "../../src/ops/relocate.js";
 import { LocalStore, syncPath } from "../../src/storage/local.js";
 import { StoreRegistry } from "../../src/storage/registry.js";
-import type { CommitOptions, CopyOptions, StagedCopy } from "../../src/storage/store.js";
+import type { CommitOptions, CopyOptions, ListOptions, StagedCopy } from "../../src/storage/store.js";
 import { syncFileSystem, syncfsReportsErrors } from "../../src/storage/sync-file-system.js";
 import { normalizeUri, toLocalPath } from "../../src/storage/uri.js";
 import { FIXTURES_ROOT, listFixtures } from "../helpers/fixtures.js";
@@ -623,6 +625,44 @@ describe("relocate", () => {
       assert.equal(copies.length, reliable ? 0 : 70);
       assert.deepEqual(digest(target), digest(source));
       assert.ok((await verifySnapshot(target, { stores })).ok);
+    });
+
+    it("lists the source off the main thread while a _metadata of 256 KiB or more is parsed; a smaller one in it", async () => {
+      const names = ["a", "b", "c"];
+      const small = join(scratch, "listing-small");
+      const large = join(scratch, "listing-large");
+      for (const dir of [small, large]) {
+        mkdirSync(dir);
+        for (const n of names) writeFileSync(join(dir, n), Buffer.alloc(64, n));
+      }
+      const m = syntheticSavepoint(names, 64);
+      writeFileSync(join(small, "_metadata"), writeMetadata(m));
+      // the same files, with coordinator state inline in `_metadata` (what makes it large)
+      const op = { ...(m.operatorStates[0] as OperatorState) };
+      op.coordinatorState = {
+        kind: "ByteStreamStateHandle",
+        handleName: "coordinator",
+        data: new Uint8Array(OFF_THREAD_LISTING_METADATA_BYTES),
+      };
+      writeFileSync(join(large, "_metadata"), writeMetadata({ ...m, operatorStates: [op] }));
+      class ListingStore extends LocalStore {
+        offThread: (boolean | undefined)[] = [];
+        override list(prefix: string, options?: ListOptions) {
+          if (prefix === normalizeUri(small) || prefix === normalizeUri(large))
+            this.offThread.push(options?.offThread);
+          return super.list(prefix, options);
+        }
+      }
+      for (const [dir, expected] of [
+        [small, false],
+        [large, true],
+      ] as const) {
+        const store = new ListingStore();
+        const registry = new StoreRegistry().register(["file"], () => store);
+        await relocateSnapshot(dir, `${dir}-dst`, { stores: registry, sync: false });
+        assert.deepEqual(store.offThread, [expected], dir);
+        assert.ok((await verifySnapshot(`${dir}-dst`, { stores })).ok);
+      }
     });
 
     it("has 256 copies under way between local directories by default, or --concurrency of them", async () => {

@@ -163,7 +163,7 @@ describe("local file-system workers", () => {
     }
   });
 
-  it("a store whose workers run lists on them, with the statuses the in-thread listing gives", async () => {
+  it("a store whose workers are up lists on them, with the statuses the in-thread listing gives", async () => {
     const root = join(dir, "store-tree");
     mkdirSync(join(root, "x", "y"), { recursive: true });
     for (let i = 0; i < 12; i++)
@@ -177,7 +177,7 @@ describe("local file-system workers", () => {
     };
     try {
       const store = new LocalStore({ workers });
-      const listing = async (options?: { recursive?: boolean; maxDepth?: number }) => {
+      const listing = async (options?: { recursive?: boolean; maxDepth?: number; offThread?: boolean }) => {
         const out = [];
         for await (const f of store.list(root, options)) out.push(f);
         return out.sort((a, b) => a.uri.localeCompare(b.uri));
@@ -191,6 +191,16 @@ describe("local file-system workers", () => {
         [12, 4, 8],
       );
       store.prepareCopies();
+      assert.equal(workers.ready, false, "a worker takes a while to start");
+      assert.deepEqual(await listing({ offThread: true }), inThread[0]);
+      assert.deepEqual(kinds, ["list"], "off this thread when asked: on the worker, once started");
+      kinds.length = 0;
+      await workers.close();
+      store.prepareCopies();
+      assert.equal(workers.ready, false);
+      assert.deepEqual(await listing(), inThread[0]);
+      assert.deepEqual(kinds, [], "otherwise in this thread while the worker starts");
+      while (!workers.ready) await new Promise((r) => setTimeout(r, 5));
       for (const [i, c] of cases.entries())
         assert.deepEqual(await listing(c), inThread[i], JSON.stringify(c));
       assert.deepEqual(kinds, ["list", "list", "list"], "one operation per listing once the workers run");
