@@ -113,6 +113,11 @@ export interface LocalStoreOptions {
    */
   syncFileSystem?: SyncFileSystemFunction;
   /**
+   * Staged copies from which `commitStaged` syncs their file systems rather than each file (default
+   * {@link SYNC_FILE_SYSTEM_MIN_FILES}; tests lower it to take that path with small snapshots).
+   */
+  syncFileSystemMinFiles?: number;
+  /**
    * The worker threads that run this store's copies and the statuses of its listings (default: the
    * process's pool, `sharedLocalFsWorkers()`; see `local-fs-workers.ts`).
    */
@@ -142,6 +147,7 @@ const SYNC_FILE_SYSTEM_MIN_FILES = 64;
 export class LocalStore implements Store {
   private readonly syncFn: SyncFunction;
   private readonly syncFileSystemFn: SyncFileSystemFunction;
+  private readonly syncFileSystemMinFiles: number;
   private readonly workers: LocalFsWorkers;
   /** Directories this store created whose entry in their parent directory is not synced yet. */
   private readonly unsyncedDirs = new Set<string>();
@@ -149,6 +155,7 @@ export class LocalStore implements Store {
   constructor(options: LocalStoreOptions = {}) {
     this.syncFn = options.sync ?? syncPath;
     this.syncFileSystemFn = options.syncFileSystem ?? syncFileSystem;
+    this.syncFileSystemMinFiles = options.syncFileSystemMinFiles ?? SYNC_FILE_SYSTEM_MIN_FILES;
     this.workers = options.workers ?? sharedLocalFsWorkers();
   }
 
@@ -491,13 +498,13 @@ export class LocalStore implements Store {
   /**
    * See {@link Store.commitStaged}: the staged files made durable, then renamed ({@link SYNC_BATCH} at
    * once). Durable by one `syncfs` of each file system holding them ({@link syncFileSystem}) for
-   * {@link SYNC_FILE_SYSTEM_MIN_FILES} files or more, unless `perFile`; else (or when that sync is not
+   * {@link SYNC_FILE_SYSTEM_MIN_FILES} files or more (`syncFileSystemMinFiles`), unless `perFile`; else (or when that sync is not
    * possible) by an `fdatasync` of each ({@link SYNC_BATCH} at once).
    */
   async commitStaged(staged: readonly StagedCopy[], options?: CommitOptions): Promise<void> {
     const synced =
       !options?.perFile &&
-      staged.length >= SYNC_FILE_SYSTEM_MIN_FILES &&
+      staged.length >= this.syncFileSystemMinFiles &&
       (await this.syncFileSystems(staged.map((s) => dirname(s.staged))));
     if (!synced) {
       for (let i = 0; i < staged.length; i += SYNC_BATCH) {
