@@ -20,12 +20,13 @@
  * Safety: the source is never modified unless `move`; files are copied and verified (size, and checksum
  * where both stores give one) before `_metadata` is written, last and atomically; local copies are on
  * stable storage (`fdatasync` of each file, or one `syncfs` for many, see `LocalStore.commitStaged`;
- * `fsync` of each directory once) before `_metadata` is written, unless `sync: false`; a re-run skips files already copied and verified. `move` within a store
- * that renames (local files on one file system) renames each file instead of copying it, like `mv`: the
- * source snapshot is incomplete until the run ends, and a re-run after an interruption finds the files
- * already moved at the target and finishes. Otherwise `move` deletes source files only after the whole
- * target verifies and `_metadata` is written. Either way, files that sibling snapshots (other
- * `_metadata` files in the source's parent directory) reference are copied, never moved or deleted.
+ * `fsync` of each directory once) before `_metadata` is written, unless `sync: false`; a re-run skips
+ * files already copied and verified. `move` within a store that renames (local files on one file system)
+ * renames each file instead of copying it, like `mv`: the source snapshot is incomplete until the run
+ * ends, and a re-run after an interruption finds the files already moved at the target and finishes.
+ * Otherwise `move` deletes source files only after the whole target verifies and `_metadata` is written.
+ * Either way, files that sibling snapshots (other `_metadata` files in the source's parent directory)
+ * reference are copied, never moved or deleted.
  */
 
 import { createHash } from "node:crypto";

@@ -72,6 +72,11 @@ function fileUri(path: string): string {
   return formatUri({ scheme: "file", authority: "", path });
 }
 
+/** The status of a file a worker `stat`ed: `modified` as `Stats.mtime` gives it (Node rounds the ms). */
+function workerStatus(uri: string, size: number, mtimeMs: number): FileStatus {
+  return { uri, size, modified: new Date(Math.round(mtimeMs)) };
+}
+
 /** Random bytes for temporary names, drawn 4 KiB at a time: a `randomBytes` call per name cost more than the rest of naming a copy. */
 let randomPool = Buffer.alloc(0);
 let randomAt = 0;
@@ -200,8 +205,7 @@ export class LocalStore implements Store {
         throw e;
       }
       if (!s.isFile) return null;
-      // as `Stats.mtime` (Node rounds the milliseconds)
-      return { uri: fileUri(path), size: s.size, modified: new Date(Math.round(s.mtimeMs)) };
+      return workerStatus(fileUri(path), s.size, s.mtimeMs);
     });
   }
 
@@ -215,12 +219,7 @@ export class LocalStore implements Store {
     if (r.kind !== "list") throw new StoreFaultError("local file-system worker: not a listing");
     const out: FileStatus[] = new Array(r.paths.length);
     for (let i = 0; i < r.paths.length; i++) {
-      // as `Stats.mtime` (Node rounds the milliseconds)
-      out[i] = {
-        uri: fileUri(r.paths[i] as string),
-        size: r.sizes[i] as number,
-        modified: new Date(Math.round(r.mtimesMs[i] as number)),
-      };
+      out[i] = workerStatus(fileUri(r.paths[i] as string), r.sizes[i] as number, r.mtimesMs[i] as number);
     }
     return out;
   }
@@ -480,11 +479,7 @@ export class LocalStore implements Store {
     }
     if (r.ok) {
       const s = r.kind === "copy" ? r.status : undefined;
-      // as `Stats.mtime` (Node rounds the milliseconds)
-      const status = s?.isFile
-        ? { uri: target, size: s.size, modified: new Date(Math.round(s.mtimeMs)) }
-        : undefined;
-      return { target, staged: tmp, status };
+      return { target, staged: tmp, status: s?.isFile ? workerStatus(target, s.size, s.mtimeMs) : undefined };
     }
     const err = reviveFsError(r.error);
     await unlink(tmp).catch(() => {});
@@ -498,8 +493,8 @@ export class LocalStore implements Store {
   /**
    * See {@link Store.commitStaged}: the staged files made durable, then renamed ({@link SYNC_BATCH} at
    * once). Durable by one `syncfs` of each file system holding them ({@link syncFileSystem}) for
-   * {@link SYNC_FILE_SYSTEM_MIN_FILES} files or more (`syncFileSystemMinFiles`), unless `perFile`; else (or when that sync is not
-   * possible) by an `fdatasync` of each ({@link SYNC_BATCH} at once).
+   * {@link SYNC_FILE_SYSTEM_MIN_FILES} files or more (`syncFileSystemMinFiles`), unless `perFile`;
+   * else (or when that sync is not possible) by an `fdatasync` of each ({@link SYNC_BATCH} at once).
    */
   async commitStaged(staged: readonly StagedCopy[], options?: CommitOptions): Promise<void> {
     const synced =
