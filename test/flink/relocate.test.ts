@@ -7,7 +7,8 @@
  * re-assigned or re-emitted). The copy that was relocated is deleted before Flink restores, and the
  * relocated snapshot references only files under its own directory tree. The relocated savepoints' copies
  * are made durable by one `syncfs` (`syncfsStores`), the others' by an `fdatasync` per file (fewer files
- * than the default threshold), so Flink restores copies committed either way.
+ * than the default threshold), so Flink restores copies committed either way; RocksDB savepoints are also
+ * relocated with `sync: false` (`--no-sync`: copies verified by the status their worker read).
  *
  * All restores of a line run in one JVM (`fixtures/harness.sh <line> restore`).
  */
@@ -136,6 +137,20 @@ for (const line of flinkLines(fixtures.map((f) => f.id))) {
             deleted: [source],
           });
           if (f.expected.case.includes("rocksdb")) {
+            // --no-sync: each copy made and named on a worker, verified by the status that worker read
+            const unsyncedSource = join(root, caseName, "unsynced-source", "savepoint-src");
+            cpSync(f.metadataDir, unsyncedSource, { recursive: true });
+            const unsyncedTarget = join(root, caseName, "unsynced", "savepoint-copied");
+            const u = await relocateSnapshot(unsyncedSource, unsyncedTarget, { stores, sync: false });
+            assert.ok(u.totals.copied > 0, `${caseName}: files copied without sync`);
+            rmSync(join(root, caseName, "unsynced-source"), { recursive: true });
+            prepared.push({
+              name: `${caseName}: savepoint relocated with --no-sync`,
+              fixture: f,
+              target: unsyncedTarget,
+              roots: [unsyncedTarget],
+              deleted: [unsyncedSource],
+            });
             // --move on one file system: the tool renames each file (no bytes copied), then deletes the
             // source's _metadata once the target is written
             const moveSource = join(root, caseName, "move-source", "savepoint-src");
