@@ -67,6 +67,14 @@ export const relocateCommand: CliCommand<RelocateArgs> = {
         default: true,
       }),
   async run(args, ctx) {
+    // The target's store may get ready for the copies (local: its worker threads start, 50 to 90 ms)
+    // while the operation's modules load (some 50 of them, 30 to 50 ms) and the snapshot is read.
+    // relocateSnapshot gives the same hint, later; a target no store handles fails there.
+    if (!args.dryRun) {
+      try {
+        ctx.stores.storeFor(args.dst).prepareCopies?.();
+      } catch {}
+    }
     const { parsePrefixMap, relocateSnapshot } = await import("../../ops/relocate.js");
     const progress = args.json || args.dryRun ? undefined : progressReporter("copying");
     try {
