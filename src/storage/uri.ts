@@ -31,6 +31,12 @@ const SCHEME_RE = /^([a-zA-Z][a-zA-Z0-9+.-]*):(.*)$/s;
 /** A `.` or `..` segment, an empty segment (`//`) or a trailing slash. */
 const NEEDS_NORMALIZING = /\/\.{1,2}(\/|$)|\/\/|.\/$/;
 
+/**
+ * A relative path in normal form: one or more segments, none empty, `.` or `..` (so no leading,
+ * trailing or double slash). Such a path below a directory's normal form is a URI's normal form.
+ */
+const NORMAL_RELATIVE_PATH = /^(?!\.\.?(?:\/|$))[^/]+(?:\/(?!\.\.?(?:\/|$))[^/]+)*$/s;
+
 /** Normalises `.`/`..` and duplicate slashes of an absolute POSIX path; refuses `..` above the root. */
 export function normalizePath(path: string, forUri: string): string {
   // Fast path: most paths (every pointer Flink writes) are already normal.
@@ -97,8 +103,17 @@ export function schemeOf(input: string): string {
   return m ? (m[1] as string).toLowerCase() : "file";
 }
 
+/** A directory as {@link parseDirectory} gives it: parsed, and the normal form of its children's prefix. */
+interface ParsedDirectory extends ParsedUri {
+  /**
+   * What the normal form of every URI inside the directory starts with: its normal form and `/`
+   * (`file:///a/b/`), or only its normal form for a root, which ends with `/` already (`s3://bucket/`).
+   */
+  childPrefix: string;
+}
+
 /** Directories parsed by {@link parseDirectory}, by the string given. */
-const parsedDirectories = new Map<string, ParsedUri>();
+const parsedDirectories = new Map<string, ParsedDirectory>();
 /** A URI with a scheme of two or more characters, or an absolute path: parsed alike in any working directory. */
 const CWD_INDEPENDENT = /^(?:\/|[a-zA-Z][a-zA-Z0-9+.-]+:)/;
 
@@ -107,10 +122,12 @@ const CWD_INDEPENDENT = /^(?:\/|[a-zA-Z][a-zA-Z0-9+.-]+:)/;
  * many files against the same few directories. Relative paths, which depend on the working directory,
  * are parsed each time. The result is shared: never modify it.
  */
-function parseDirectory(dir: string): ParsedUri {
+function parseDirectory(dir: string): ParsedDirectory {
   const known = parsedDirectories.get(dir);
   if (known) return known;
-  const parsed = parseUri(dir);
+  const uri = parseUri(dir);
+  const normal = formatUri(uri);
+  const parsed = { ...uri, childPrefix: uri.path === "/" ? normal : `${normal}/` };
   if (CWD_INDEPENDENT.test(dir)) {
     if (parsedDirectories.size >= 64) parsedDirectories.clear();
     parsedDirectories.set(dir, parsed);
@@ -168,6 +185,8 @@ export function resolveInside(dir: string, child: string): string {
     throw new PointerEscapeError(`relative pointer is absolute: ${child}`, { uri: child });
   }
   const base = parseDirectory(dir);
+  // Fast path (one regular expression, one string): a child in normal form, as Flink writes them.
+  if (NORMAL_RELATIVE_PATH.test(child)) return base.childPrefix + child;
   const joined = normalizePath(`${base.path}/${child}`, child);
   const prefix = base.path === "/" ? "/" : `${base.path}/`;
   if (!joined.startsWith(prefix)) {
@@ -186,12 +205,19 @@ export function joinUri(dir: string, child: string): string {
  * not inside itself.
  */
 export function isInside(dir: string, uri: string): boolean {
-  return insidePath(parseDirectory(dir), parseUri(uri)) !== undefined;
+  return relativeTo(dir, uri) !== undefined;
 }
 
 /** The path of `uri` relative to directory `dir`, or undefined when it is not inside. */
 export function relativeTo(dir: string, uri: string): string | undefined {
-  return insidePath(parseDirectory(dir), parseUri(uri));
+  const d = parseDirectory(dir);
+  // Fast path, without parsing `uri`: in normal form under the directory's normal form, the rest is the
+  // answer. (A URI in any other form, or not inside, is parsed below.)
+  if (uri.startsWith(d.childPrefix)) {
+    const rest = uri.slice(d.childPrefix.length);
+    if (NORMAL_RELATIVE_PATH.test(rest)) return rest;
+  }
+  return insidePath(d, parseUri(uri));
 }
 
 /** `u`'s path relative to directory `d` when `u` lies inside it (parsed once by the two callers above). */

@@ -155,4 +155,101 @@ describe("relative pointers", () => {
     assert.equal(baseName("file:///a/b/_metadata"), "_metadata");
     assert.equal(toLocalPath("file:///a/b"), "/a/b");
   });
+
+  // relativeTo and resolveInside answer URIs and paths in normal form without parsing them; these pin
+  // that they answer as parsing would, for any input (the references below parse everything).
+  const dirs = [
+    "file:///",
+    "file:///sp/a",
+    "file:/sp/a",
+    "/sp/a",
+    "FILE:///sp/a",
+    "file://localhost/sp/a",
+    "s3://b/",
+    "s3://b/sp",
+    "s3a://b/sp",
+    "hdfs://nn:1/sp",
+    "hdfs:///sp",
+  ];
+  const pieces = [
+    "/",
+    "//",
+    ".",
+    "..",
+    "a",
+    "sp",
+    "b",
+    ":",
+    "s3://b",
+    "file:",
+    "hdfs://nn:1",
+    "%2F",
+    "x.y",
+    "...",
+  ];
+
+  it("relativeTo gives what parsing both would give", () => {
+    const reference = (dir: string, uri: string): string | undefined => {
+      const d = parseUri(dir);
+      const u = parseUri(uri, "/cwd");
+      if (d.scheme !== u.scheme || d.authority !== u.authority) return undefined;
+      const prefix = d.path === "/" ? "/" : `${d.path}/`;
+      return u.path.startsWith(prefix) && u.path.length > prefix.length
+        ? u.path.slice(prefix.length)
+        : undefined;
+    };
+    fc.assert(
+      fc.property(
+        fc.constantFrom(...dirs),
+        fc.constantFrom(...dirs, ""),
+        fc.array(fc.constantFrom(...pieces), { maxLength: 8 }),
+        (dir, base, parts) => {
+          const uri = base + parts.join("");
+          let expected: string | undefined;
+          try {
+            expected = reference(dir, uri);
+          } catch (e) {
+            assert.throws(() => relativeTo(dir, uri), (e as Error).constructor as never, uri);
+            return;
+          }
+          if (!/^(?:\/|[a-zA-Z][a-zA-Z0-9+.-]+:)/.test(uri)) return; // a relative path: depends on the cwd
+          assert.equal(relativeTo(dir, uri), expected, `${dir} ${uri}`);
+          assert.equal(isInside(dir, uri), expected !== undefined, `${dir} ${uri}`);
+        },
+      ),
+      { numRuns: 5000 },
+    );
+  });
+
+  it("resolveInside gives what normalising the joined path would give", () => {
+    const reference = (dir: string, child: string): string => {
+      const d = parseUri(dir);
+      const joined = parseUri(`file://${d.path === "/" ? "" : d.path}/${child}`).path;
+      const prefix = d.path === "/" ? "/" : `${d.path}/`;
+      if (!joined.startsWith(prefix)) throw new PointerEscapeError("escapes");
+      return formatUri({ ...d, path: joined });
+    };
+    fc.assert(
+      fc.property(
+        fc.constantFrom(...dirs),
+        fc.array(fc.constantFrom(...pieces), { maxLength: 8 }),
+        (dir, parts) => {
+          const child = parts.join("");
+          if (child.startsWith("/") || /^[a-zA-Z][a-zA-Z0-9+.-]*:/.test(child)) {
+            assert.throws(() => resolveInside(dir, child), PointerEscapeError, child);
+            return;
+          }
+          let expected: string;
+          try {
+            expected = reference(dir, child);
+          } catch {
+            assert.throws(() => resolveInside(dir, child), PointerEscapeError, `${dir} ${child}`);
+            return;
+          }
+          assert.equal(resolveInside(dir, child), expected, `${dir} ${child}`);
+        },
+      ),
+      { numRuns: 5000 },
+    );
+  });
 });
