@@ -364,7 +364,8 @@ async function planRelocation(
   const sourceDir = loaded.directory;
   const sourceParent = parentUri(sourceDir);
   const targetParent = parentUri(targetDir);
-  const inventory = buildInventory(loaded.metadata, sourceDir);
+  // the files, their places and least sizes: which handles reference them is not needed here
+  const inventory = buildInventory(loaded.metadata, sourceDir, { references: false });
 
   const destination = new Map<string, string>();
   const copies: PlannedCopy[] = [];

@@ -5,6 +5,8 @@ import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { runCli } from "../../src/cli/main.js";
 import { listSnapshotFiles, verifySnapshot } from "../../src/ops/files.js";
+import { buildInventory, type SnapshotInventory } from "../../src/ops/inventory.js";
+import { loadSnapshot } from "../../src/ops/locate.js";
 import { StoreRegistry } from "../../src/storage/registry.js";
 import { normalizeUri } from "../../src/storage/uri.js";
 import { listFixtures } from "../helpers/fixtures.js";
@@ -42,6 +44,23 @@ describe("files", () => {
           r.files.some((x) => x.references.some((ref) => !ref.relative && ref.role.startsWith("shared/"))),
         );
       }
+    });
+  }
+});
+
+describe("buildInventory without references", () => {
+  for (const f of fixtures) {
+    it(`${f.id}: the same files, places and least sizes, with no references`, async () => {
+      const { metadata, directory } = await loadSnapshot(f.metadataDir, stores);
+      const full = buildInventory(metadata, directory);
+      const lean = buildInventory(metadata, directory, { references: false });
+      // (a small hashmap savepoint may hold all its state inline: no files, and equal inline counts)
+      assert.ok(lean.files.every((x) => x.references.length === 0));
+      const strip = (inv: SnapshotInventory) => ({
+        ...inv,
+        files: inv.files.map((x) => ({ ...x, references: [] })),
+      });
+      assert.deepEqual(lean, strip(full));
     });
   }
 });
