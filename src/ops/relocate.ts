@@ -412,8 +412,10 @@ async function planRelocation(
       next = { kind: "FileStateHandle", filePath: toFlinkPath(to), stateSize: p.stateSize };
     }
     const after = next.kind === "RelativeFileStateHandle" ? next.relativePath : toFlinkPath(to);
-    if (after !== p.stored)
-      pointers.set(`${p.stored}\u0000${after}`, { before: p.stored, after, relative: rel !== undefined });
+    // the same pointer in the same kind of handle: the handle itself (mapStreamHandles then copies
+    // nothing above it)
+    if (after === p.stored && next.kind === h.kind) return h;
+    pointers.set(`${p.stored}\u0000${after}`, { before: p.stored, after, relative: rel !== undefined });
     return next;
   };
   let directoryPathsChanged = false;

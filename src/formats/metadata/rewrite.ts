@@ -40,9 +40,13 @@ export interface MapStreamHandlesOptions {
 }
 
 /**
- * A copy of `m` in which every stream handle under every subtask's handles is replaced by what `fn`
- * returns. Key-group handles used as stream handles are descended into (their delegate is mapped).
- * Coordinator state and master states carry no pointers and are kept.
+ * `m` with every stream handle under every subtask's handles replaced by what `fn` returns. Key-group
+ * handles used as stream handles are descended into (their delegate is mapped). Coordinator state and
+ * master states carry no pointers and are kept.
+ *
+ * Only what changes is copied: an object whose parts `fn` all returns as they were (the same object) is
+ * the input's own, and so is the result when `fn` keeps every handle. (A relocation that keeps a
+ * savepoint's relative pointers allocates nothing here.)
  */
 export function mapStreamHandles(
   m: CheckpointMetadata,
@@ -50,32 +54,61 @@ export function mapStreamHandles(
   options: MapStreamHandlesOptions = {},
 ): CheckpointMetadata {
   const ctx: Ctx = { fn, mapDirectoryPath: options.mapDirectoryPath };
-  return {
-    ...m,
-    operatorStates: m.operatorStates.map((op) => ({
-      ...op,
-      subtaskStates: op.subtaskStates.map((s) =>
-        s.kind === "OperatorSubtaskState" ? mapSubtask(s, op.operatorId, ctx) : s,
-      ),
-    })),
-  };
+  const operatorStates = mapArray(m.operatorStates, (op) => {
+    const subtaskStates = mapArray(op.subtaskStates, (s) =>
+      s.kind === "OperatorSubtaskState" ? mapSubtask(s, op.operatorId, ctx) : s,
+    );
+    return subtaskStates === op.subtaskStates ? op : { ...op, subtaskStates };
+  });
+  return operatorStates === m.operatorStates ? m : { ...m, operatorStates };
+}
+
+/** `a.map(f)`, or `a` itself when `f` returns every element as it was. */
+function mapArray<T>(a: T[], f: (x: T, i: number) => T): T[] {
+  let out: T[] | undefined;
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as T;
+    const y = f(x, i);
+    if (out) out.push(y);
+    else if (y !== x) {
+      out = a.slice(0, i);
+      out.push(y);
+    }
+  }
+  return out ?? a;
 }
 
 function mapSubtask(s: OperatorSubtaskState, operatorId: string, ctx: Ctx): OperatorSubtaskState {
   const site = (slot: string) => ({ operatorId, subtaskIndex: s.subtaskIndex, slot });
-  return {
-    ...s,
-    managedOperatorState:
-      s.managedOperatorState && mapOperator(s.managedOperatorState, site("managedOperatorState"), ctx),
-    rawOperatorState: s.rawOperatorState && mapOperator(s.rawOperatorState, site("rawOperatorState"), ctx),
-    managedKeyedState:
-      s.managedKeyedState && mapKeyed(s.managedKeyedState, site("managedKeyedState"), "", ctx),
-    rawKeyedState: s.rawKeyedState && mapKeyed(s.rawKeyedState, site("rawKeyedState"), "", ctx),
-    inputChannelState: s.inputChannelState.map((h) => mapChannel(h, site("inputChannelState"), ctx)),
-    resultSubpartitionState: s.resultSubpartitionState.map((h) =>
-      mapChannel(h, site("resultSubpartitionState"), ctx),
-    ),
-  };
+  const managedOperatorState =
+    s.managedOperatorState && mapOperator(s.managedOperatorState, site("managedOperatorState"), ctx);
+  const rawOperatorState =
+    s.rawOperatorState && mapOperator(s.rawOperatorState, site("rawOperatorState"), ctx);
+  const managedKeyedState =
+    s.managedKeyedState && mapKeyed(s.managedKeyedState, site("managedKeyedState"), "", ctx);
+  const rawKeyedState = s.rawKeyedState && mapKeyed(s.rawKeyedState, site("rawKeyedState"), "", ctx);
+  const inputChannelState = mapArray(s.inputChannelState, (h) =>
+    mapChannel(h, site("inputChannelState"), ctx),
+  );
+  const resultSubpartitionState = mapArray(s.resultSubpartitionState, (h) =>
+    mapChannel(h, site("resultSubpartitionState"), ctx),
+  );
+  return managedOperatorState === s.managedOperatorState &&
+    rawOperatorState === s.rawOperatorState &&
+    managedKeyedState === s.managedKeyedState &&
+    rawKeyedState === s.rawKeyedState &&
+    inputChannelState === s.inputChannelState &&
+    resultSubpartitionState === s.resultSubpartitionState
+    ? s
+    : {
+        ...s,
+        managedOperatorState,
+        rawOperatorState,
+        managedKeyedState,
+        rawKeyedState,
+        inputChannelState,
+        resultSubpartitionState,
+      };
 }
 
 type Site = Omit<StreamHandleSite, "role">;
@@ -92,7 +125,8 @@ function join(prefix: string, role: string): string {
 
 function mapStream(h: StreamStateHandle, site: Site, role: string, ctx: Ctx): StreamStateHandle {
   if (h.kind === "KeyGroupsStateHandle" || h.kind === "KeyGroupsSavepointStateHandle") {
-    return { ...h, delegate: mapStream(h.delegate, site, join(role, "delegate"), ctx) };
+    const delegate = mapStream(h.delegate, site, join(role, "delegate"), ctx);
+    return delegate === h.delegate ? h : { ...h, delegate };
   }
   return ctx.fn(h, { ...site, role: role || "delegate" });
 }
@@ -100,39 +134,43 @@ function mapStream(h: StreamStateHandle, site: Site, role: string, ctx: Ctx): St
 function mapKeyed(h: KeyedStateHandle, site: Site, prefix: string, ctx: Ctx): KeyedStateHandle {
   switch (h.kind) {
     case "KeyGroupsStateHandle":
-    case "KeyGroupsSavepointStateHandle":
-      return { ...h, delegate: mapStream(h.delegate, site, join(prefix, "delegate"), ctx) };
-    case "IncrementalRemoteKeyedStateHandle":
-      return {
-        ...h,
-        metaStateHandle: h.metaStateHandle && mapStream(h.metaStateHandle, site, join(prefix, "meta"), ctx),
-        sharedState: h.sharedState.map((e) => ({
-          ...e,
-          handle: mapStream(e.handle, site, join(prefix, `shared/${e.localPath}`), ctx),
-        })),
-        privateState: h.privateState.map((e) => ({
-          ...e,
-          handle: mapStream(e.handle, site, join(prefix, `private/${e.localPath}`), ctx),
-        })),
+    case "KeyGroupsSavepointStateHandle": {
+      const delegate = mapStream(h.delegate, site, join(prefix, "delegate"), ctx);
+      return delegate === h.delegate ? h : { ...h, delegate };
+    }
+    case "IncrementalRemoteKeyedStateHandle": {
+      const metaStateHandle =
+        h.metaStateHandle && mapStream(h.metaStateHandle, site, join(prefix, "meta"), ctx);
+      const mapEntry = (e: (typeof h.sharedState)[number], role: string) => {
+        const handle = mapStream(e.handle, site, join(prefix, `${role}/${e.localPath}`), ctx);
+        return handle === e.handle ? e : { ...e, handle };
       };
-    case "ChangelogStateBackendHandle":
-      return {
-        ...h,
-        materialized: h.materialized.map((k, i) =>
-          mapKeyed(k, site, join(prefix, `materialized[${i}]`), ctx),
-        ),
-        nonMaterialized: h.nonMaterialized.map((k, i) =>
-          mapKeyed(k, site, join(prefix, `nonMaterialized[${i}]`), ctx),
-        ),
-      };
-    case "ChangelogStateHandleStreamImpl":
-      return {
-        ...h,
-        handlesAndOffsets: h.handlesAndOffsets.map((e, i) => ({
-          ...e,
-          handle: mapStream(e.handle, site, join(prefix, `changes[${i}]`), ctx),
-        })),
-      };
+      const sharedState = mapArray(h.sharedState, (e) => mapEntry(e, "shared"));
+      const privateState = mapArray(h.privateState, (e) => mapEntry(e, "private"));
+      return metaStateHandle === h.metaStateHandle &&
+        sharedState === h.sharedState &&
+        privateState === h.privateState
+        ? h
+        : { ...h, metaStateHandle, sharedState, privateState };
+    }
+    case "ChangelogStateBackendHandle": {
+      const materialized = mapArray(h.materialized, (k, i) =>
+        mapKeyed(k, site, join(prefix, `materialized[${i}]`), ctx),
+      );
+      const nonMaterialized = mapArray(h.nonMaterialized, (k, i) =>
+        mapKeyed(k, site, join(prefix, `nonMaterialized[${i}]`), ctx),
+      );
+      return materialized === h.materialized && nonMaterialized === h.nonMaterialized
+        ? h
+        : { ...h, materialized, nonMaterialized };
+    }
+    case "ChangelogStateHandleStreamImpl": {
+      const handlesAndOffsets = mapArray(h.handlesAndOffsets, (e, i) => {
+        const handle = mapStream(e.handle, site, join(prefix, `changes[${i}]`), ctx);
+        return handle === e.handle ? e : { ...e, handle };
+      });
+      return handlesAndOffsets === h.handlesAndOffsets ? h : { ...h, handlesAndOffsets };
+    }
     case "InMemoryChangelogStateHandle":
       return h;
   }
@@ -142,16 +180,18 @@ function mapOperator(h: OperatorStateHandle, site: Site, ctx: Ctx): OperatorStat
   const delegate = mapStream(h.delegate, site, "delegate", ctx);
   const dirMapper = ctx.mapDirectoryPath;
   if (h.kind === "FileMergingOperatorStreamStateHandle" && dirMapper) {
-    return {
-      ...h,
-      delegate,
-      taskOwnedDirPath: dirMapper(h.taskOwnedDirPath),
-      sharedDirPath: dirMapper(h.sharedDirPath),
-    };
+    const taskOwnedDirPath = dirMapper(h.taskOwnedDirPath);
+    const sharedDirPath = dirMapper(h.sharedDirPath);
+    return delegate === h.delegate &&
+      taskOwnedDirPath === h.taskOwnedDirPath &&
+      sharedDirPath === h.sharedDirPath
+      ? h
+      : { ...h, delegate, taskOwnedDirPath, sharedDirPath };
   }
-  return { ...h, delegate };
+  return delegate === h.delegate ? h : { ...h, delegate };
 }
 
 function mapChannel<T extends ChannelStateHandle>(h: T, site: Site, ctx: Ctx): T {
-  return { ...h, delegate: mapStream(h.delegate, site, "delegate", ctx) };
+  const delegate = mapStream(h.delegate, site, "delegate", ctx);
+  return delegate === h.delegate ? h : { ...h, delegate };
 }
