@@ -91,9 +91,10 @@ function randomHex(): string {
   return randomPool.toString("hex", randomAt - 6, randomAt);
 }
 
+/** `.<name>.<12 hex digits>.tmp` beside the file at absolute local path `path` (string operations only: `node:path` normalises, at a cost per file). */
 function tempName(path: string): string {
-  const dir = dirname(path);
-  return join(dir, `.${path.slice(dir.length + 1)}.${randomHex()}.tmp`);
+  const slash = path.lastIndexOf("/");
+  return `${path.slice(0, slash + 1)}.${path.slice(slash + 1)}.${randomHex()}.tmp`;
 }
 
 /** The name of the file a {@link tempName} in the same directory is for, or undefined for other names. */

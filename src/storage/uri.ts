@@ -156,6 +156,11 @@ export function normalizeUri(input: string, cwd?: string): string {
 
 /** The local filesystem path of a `file://` URI. */
 export function toLocalPath(uri: string): string {
+  // Fast path (no parse): a local URI in normal form, as the stores pass them, file by file.
+  if (uri.startsWith("file:///")) {
+    const path = uri.slice(7);
+    if (!NEEDS_NORMALIZING.test(path)) return path;
+  }
   const u = parseUri(uri);
   if (u.scheme !== "file") throw new UnsupportedUriError(uri, `not a local file URI: ${uri}`);
   return u.path;

@@ -221,6 +221,30 @@ describe("relative pointers", () => {
     );
   });
 
+  it("toLocalPath gives the path parseUri gives a local URI", () => {
+    fc.assert(
+      fc.property(
+        fc.constantFrom("file:///", "file://", "file:/", "FILE:///", "file://localhost/", "s3://b/", ""),
+        fc.array(fc.constantFrom(...pieces), { maxLength: 8 }),
+        (base, parts) => {
+          const uri = base + parts.join("");
+          let expected: string;
+          try {
+            const u = parseUri(uri, "/cwd");
+            if (u.scheme !== "file") throw new UnsupportedUriError(uri, "not local");
+            expected = u.path;
+          } catch (e) {
+            assert.throws(() => toLocalPath(uri), (e as Error).constructor as never, uri);
+            return;
+          }
+          if (!/^(?:\/|[a-zA-Z][a-zA-Z0-9+.-]+:)/.test(uri)) return; // a relative path: depends on the cwd
+          assert.equal(toLocalPath(uri), expected, uri);
+        },
+      ),
+      { numRuns: 5000 },
+    );
+  });
+
   it("resolveInside gives what normalising the joined path would give", () => {
     const reference = (dir: string, child: string): string => {
       const d = parseUri(dir);
