@@ -16,7 +16,7 @@
  * already committed) at one wave.
  */
 
-import type { CommitOptions, StagedCopy, Store } from "../storage/store.js";
+import type { CommitOptions, FileStatus, StagedCopy, Store } from "../storage/store.js";
 
 /** A wave is committed once it holds this many bytes (8 GiB) ... */
 export const WAVE_BYTES = 8 * 1024 ** 3;
@@ -26,8 +26,8 @@ export const WAVE_FILES = 10_000;
 interface Entry {
   store: Store;
   staged: StagedCopy;
-  /** Runs once the copy is durable and named. */
-  committed: () => void;
+  /** Runs once the copy is durable and named, with its status there where the store gave it. */
+  committed: (status: FileStatus | undefined) => void;
 }
 
 /**
@@ -57,7 +57,12 @@ export class CommitWaves {
    * @throws the error of a wave that failed to commit, or an Error after {@link abort} (the copy is then
    *   discarded).
    */
-  async add(store: Store, staged: StagedCopy, size: number, committed: () => void): Promise<void> {
+  async add(
+    store: Store,
+    staged: StagedCopy,
+    size: number,
+    committed: (status: FileStatus | undefined) => void,
+  ): Promise<void> {
     if (this.aborted || this.failure) {
       await store.discardStaged?.([staged]);
       throw this.failure ? this.failure.error : new Error("relocation aborted");
@@ -100,16 +105,26 @@ export class CommitWaves {
     if (wave.length === 0) return;
     if (this.failure || this.aborted) return discard(wave);
     try {
-      const byStore = new Map<Store, StagedCopy[]>();
+      const byStore = new Map<Store, Entry[]>();
       for (const e of wave) {
         const list = byStore.get(e.store);
-        if (list) list.push(e.staged);
-        else byStore.set(e.store, [e.staged]);
+        if (list) list.push(e);
+        else byStore.set(e.store, [e]);
       }
-      await Promise.all(
-        [...byStore].map(([store, staged]) => store.commitStaged?.(staged, this.commitOptions)),
+      const done = await Promise.all(
+        [...byStore].map(async ([store, entries]) => ({
+          entries,
+          statuses: await store.commitStaged?.(
+            entries.map((e) => e.staged),
+            this.commitOptions,
+          ),
+        })),
       );
-      for (const e of wave) e.committed();
+      for (const { entries, statuses } of done) {
+        entries.forEach((e, i) => {
+          e.committed(statuses?.[i]);
+        });
+      }
     } catch (error) {
       this.failure ??= { error };
       // the renamed ones are no longer at their staged names: removing those finds nothing

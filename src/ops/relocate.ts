@@ -37,7 +37,7 @@ import type { CheckpointMetadata, StreamStateHandle } from "../formats/metadata/
 import { filePointer } from "../formats/metadata/pointers.js";
 import { mapStreamHandles } from "../formats/metadata/rewrite.js";
 import type { StoreRegistry } from "../storage/registry.js";
-import type { FileStatus, Store, WriteOptions } from "../storage/store.js";
+import type { CopyOutcome, FileStatus, StagedCopy, Store, WriteOptions } from "../storage/store.js";
 import {
   baseName,
   isInside,
@@ -108,6 +108,12 @@ export const LOCAL_COPY_CONCURRENCY = 256;
  * files, 2 cores, durable): 8 transfers 1.61 s, 16 1.27 s, 32 1.32 s.
  */
 export const LOCAL_TARGET_CONCURRENCY = 16;
+
+/**
+ * Most copies given to a store's `copyMany` in one call (as many as a local worker takes in one
+ * message). With the default {@link LOCAL_COPY_CONCURRENCY}, 4 such chunks are under way.
+ */
+export const COPY_CHUNK = 64;
 
 /**
  * Default parallel transfers into S3 or HDFS: each upload to S3 buffers up to `queueSize` parts of
@@ -515,8 +521,8 @@ async function copyAll(
     existingAtTarget.get(uri) ?? (isInside(targetDir, uri) ? null : await stores.storeFor(uri).stat(uri));
   /**
    * Copied or moved now, to verify: with the outcome to record once verified, and the copy's status
-   * under its name where the store gave it while copying (then no listing or request is needed to
-   * verify it; not for staged copies, whose status before their commit would not show the commit).
+   * under its name where the store gave it while copying or committing (then no listing or request is
+   * needed to verify it; a staged copy's status is taken after its commit, which it must show).
    */
   const copied: { c: PlannedCopy; how: "copied" | "moved"; status?: FileStatus }[] = [];
   // Small files first: most snapshots are many small files and a few large ones.
@@ -546,7 +552,7 @@ async function copyAll(
       } else if (srcStore === dstStore && waves && dstStore.stageCopy) {
         // durable in a wave with others (see commit-waves.ts); verified below once committed
         const staged = await dstStore.stageCopy(c.from, c.to, { sourceStatus: src });
-        await waves.add(dstStore, staged, c.size, () => copied.push({ c, how: "copied" }));
+        await waves.add(dstStore, staged, c.size, (status) => copied.push({ c, how: "copied", status }));
       } else if (srcStore === dstStore) {
         const status = await srcStore.copy(c.from, c.to, { ...write, sourceStatus: src });
         copied.push({ c, how: "copied", status });
@@ -559,21 +565,77 @@ async function copyAll(
     progress.bytesDone += c.size;
     options.onProgress?.({ ...progress });
   };
+  /**
+   * Copies a chunk of plain copies within one store that copies many at once (see `inChunks` below);
+   * a copy durable in a wave is recorded once committed.
+   */
+  const copyChunk = async (chunk: PlannedCopy[]): Promise<void> => {
+    const store = stores.storeFor((chunk[0] as PlannedCopy).to);
+    const staging = waves !== undefined && store.stageCopy !== undefined;
+    const outcomes = await (store.copyMany as NonNullable<Store["copyMany"]>)(
+      chunk.map((c) => ({ source: c.from, target: c.to, sourceStatus: sourceStatus.get(c.from) })),
+      { overwrite: true, sync, stage: staging },
+    );
+    const staged = (from: number) =>
+      outcomes.slice(from).flatMap((o) => (o.ok && o.staged ? [o.staged] : []));
+    const failed = outcomes.find((o) => !o.ok);
+    if (failed && !failed.ok) {
+      // the chunk's staged copies will not be committed
+      await store.discardStaged?.(staged(0));
+      throw failed.error;
+    }
+    for (let i = 0; i < chunk.length; i++) {
+      const c = chunk[i] as PlannedCopy;
+      const o = outcomes[i] as Extract<CopyOutcome, { ok: true }>;
+      if (staging && waves) {
+        try {
+          await waves.add(store, o.staged as StagedCopy, c.size, (status) =>
+            copied.push({ c, how: "copied", status }),
+          );
+        } catch (err) {
+          await store.discardStaged?.(staged(i + 1)); // (waves.add discarded the one it was given)
+          throw err;
+        }
+      } else copied.push({ c, how: "copied", status: o.status });
+      progress.filesDone++;
+      progress.bytesDone += c.size;
+    }
+    options.onProgress?.({ ...progress });
+  };
+  // Plain copies within a store that copies many at once (local), to a place inside the target directory
+  // where its listing found nothing, go to the store in chunks: one call, and no promise per file, for up
+  // to COPY_CHUNK files. The others (renames, files already there or outside the target directory, copies
+  // between stores) one by one.
+  const concurrency = options.concurrency ?? defaultConcurrency(copies, targetDir, stores);
+  const chunkSize = Math.max(1, Math.min(COPY_CHUNK, concurrency));
+  const inChunks: PlannedCopy[] = [];
+  const oneByOne: PlannedCopy[] = [];
+  for (const c of ordered) {
+    const store = stores.storeFor(c.to);
+    const plain =
+      c.action === "copy" &&
+      c.outcome === undefined &&
+      c.from !== c.to &&
+      store.copyMany !== undefined &&
+      stores.storeFor(c.from) === store &&
+      !existingAtTarget.has(c.to) &&
+      isInside(targetDir, c.to);
+    (plain ? inChunks : oneByOne).push(c);
+  }
+  const chunks: PlannedCopy[][] = [];
+  for (let i = 0; i < inChunks.length; i += chunkSize) chunks.push(inChunks.slice(i, i + chunkSize));
   // The copies under way: p-map rejects at the first failure while the others are still running, and
   // they must end (or be discarded) before this function does.
   const running = new Set<Promise<void>>();
+  const track = (copy: Promise<void>) => {
+    running.add(copy);
+    return copy.finally(() => running.delete(copy));
+  };
   try {
-    await pMap(
-      ordered,
-      (c) => {
-        const copy = copyOne(c);
-        running.add(copy);
-        return copy.finally(() => running.delete(copy));
-      },
-      {
-        concurrency: options.concurrency ?? defaultConcurrency(copies, targetDir, stores),
-      },
-    );
+    await pMap(chunks, (chunk) => track(copyChunk(chunk)), {
+      concurrency: Math.max(1, Math.floor(concurrency / chunkSize)),
+    });
+    await pMap(oneByOne, (c) => track(copyOne(c)), { concurrency });
     await waves?.finish();
   } catch (err) {
     await Promise.allSettled(running);
@@ -582,7 +644,7 @@ async function copyAll(
   }
 
   // Verify every copy (size, and checksum where both stores give one): by the status the store gave
-  // while copying (a local copy's `stat`), else again one listing of the target directory, and a status
+  // while copying or committing (a local `stat` under the final name), else again one listing of the target directory, and a status
   // request for each file outside it (or missing from the listing).
   const written = copied.every((copy) => copy.status)
     ? new Map<string, FileStatus>()

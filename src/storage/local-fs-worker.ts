@@ -27,6 +27,11 @@ export type LocalFsOp =
       /** The source's size where known (bytes): a hint for sharing work between workers. */
       bytes?: number;
     }
+  /**
+   * A staged file named: `staged` renamed to `commitTo` (or, without `overwrite`, linked there and
+   * unlinked), as the commit of a `copy`, for copies staged before and committed later.
+   */
+  | { kind: "commit"; staged: string; commitTo: string; overwrite?: boolean }
   /** `stat(2)` of each of `paths`. */
   | { kind: "stats"; paths: string[] }
   /**
@@ -65,6 +70,8 @@ export type LocalFsResult =
    * committed, else the staged file), or without when that `stat` failed.
    */
   | { ok: true; kind: "copy"; status?: LocalFsStatus }
+  /** A staged file named, with the status of the file under its name (without when that `stat` failed). */
+  | { ok: true; kind: "commit"; status?: LocalFsStatus }
   /** The status of each path, or what `stat` threw for it, in the order of `paths`. */
   | { ok: true; kind: "stats"; statuses: (LocalFsStatus | { error: SerializedFsError })[] }
   /**
@@ -72,7 +79,10 @@ export type LocalFsResult =
    * the path, size (bytes) and modification time (ms since the epoch) of each, directory by directory.
    */
   | { ok: true; kind: "list"; paths: string[]; sizes: number[]; mtimesMs: number[] }
-  /** A failed copy: in the copy itself, or in its commit (then the staged copy is still there). */
+  /**
+   * A failed copy: in the copy itself, or in its commit (then the staged copy is still there); or a
+   * failed `commit` operation (phase `commit`).
+   */
   | { ok: false; phase: "copy" | "commit"; error: SerializedFsError }
   /** A failed `list`: a directory or a file that could not be read (other than vanished). */
   | { ok: false; phase: "list"; error: SerializedFsError };
@@ -130,9 +140,34 @@ function listFiles(root: string, maxDepth: number): LocalFsResult {
   return { ok: true, kind: "list", paths, sizes, mtimesMs };
 }
 
+/** Names a staged file (see the `commit` operation); the failure, or undefined. */
+function commit(staged: string, commitTo: string, overwrite: boolean): LocalFsResult | undefined {
+  try {
+    if (overwrite) {
+      renameSync(staged, commitTo);
+    } else {
+      linkSync(staged, commitTo);
+      unlinkSync(staged);
+    }
+  } catch (err) {
+    return { ok: false, phase: "commit", error: serialize(err) };
+  }
+  return undefined;
+}
+
 /** Runs one operation (never throws). */
 export function runLocalFsOp(op: LocalFsOp): LocalFsResult {
   if (op.kind === "list") return listFiles(op.root, op.maxDepth);
+  if (op.kind === "commit") {
+    const failed = commit(op.staged, op.commitTo, op.overwrite ?? true);
+    if (failed) return failed;
+    const s = statSync(op.commitTo, { throwIfNoEntry: false });
+    return {
+      ok: true,
+      kind: "commit",
+      status: s && { isFile: s.isFile(), size: s.size, mtimeMs: s.mtimeMs },
+    };
+  }
   if (op.kind === "stats") {
     const statuses = op.paths.map((path) => {
       try {
@@ -150,16 +185,8 @@ export function runLocalFsOp(op: LocalFsOp): LocalFsResult {
     return { ok: false, phase: "copy", error: serialize(err) };
   }
   if (op.commitTo !== undefined) {
-    try {
-      if (op.overwrite ?? true) {
-        renameSync(op.staged, op.commitTo);
-      } else {
-        linkSync(op.staged, op.commitTo);
-        unlinkSync(op.staged);
-      }
-    } catch (err) {
-      return { ok: false, phase: "commit", error: serialize(err) };
-    }
+    const failed = commit(op.staged, op.commitTo, op.overwrite ?? true);
+    if (failed) return failed;
   }
   // what the caller verifies the copy by, without a listing of the target afterwards
   try {

@@ -40,10 +40,22 @@ export function defaultLocalFsWorkerCount(): number {
   return Math.max(1, Math.min(4, availableParallelism()));
 }
 
+/** The caller's side of a {@link LocalFsWorkers.runMany} (or `run`): its results as they arrive. */
+interface Sink {
+  results: LocalFsResult[];
+  /** Results still to come. */
+  left: number;
+  resolve: (results: LocalFsResult[]) => void;
+  reject: (err: Error) => void;
+  /** Set once rejected (a sink is rejected once, at the first of its operations that fails so). */
+  failed: boolean;
+}
+
+/** An operation waiting or running: its result goes to `sink.results[index]`. */
 interface Pending {
   op: LocalFsOp;
-  resolve: (r: LocalFsResult) => void;
-  reject: (err: Error) => void;
+  sink: Sink;
+  index: number;
 }
 
 interface Slot {
@@ -89,7 +101,30 @@ export class LocalFsWorkers {
    */
   run(op: LocalFsOp): Promise<LocalFsResult> {
     return new Promise((resolve, reject) => {
-      this.queue.push({ op, resolve, reject });
+      const sink: Sink = {
+        results: [],
+        left: 1,
+        resolve: (r) => resolve(r[0] as LocalFsResult),
+        reject,
+        failed: false,
+      };
+      this.queue.push({ op, sink, index: 0 });
+      this.dispatch();
+    });
+  }
+
+  /**
+   * Runs `ops` on the workers (in batches, as they become free). Resolves with their results in order,
+   * failures included, once all have run: one promise for them all, and no object per result beyond
+   * the result itself.
+   * @throws StoreFaultError when a worker running some of them stops without answering (the others may
+   *   still run).
+   */
+  runMany(ops: readonly LocalFsOp[]): Promise<LocalFsResult[]> {
+    if (ops.length === 0) return Promise.resolve([]);
+    return new Promise((resolve, reject) => {
+      const sink: Sink = { results: new Array(ops.length), left: ops.length, resolve, reject, failed: false };
+      for (let i = 0; i < ops.length; i++) this.queue.push({ op: ops[i] as LocalFsOp, sink, index: i });
       this.dispatch();
     });
   }
@@ -162,9 +197,11 @@ export class LocalFsWorkers {
       const batch = slot.batch ?? [];
       slot.batch = null;
       worker.unref();
-      batch.forEach((p, i) => {
-        p.resolve(results[i] as LocalFsResult);
-      });
+      for (let i = 0; i < batch.length; i++) {
+        const { sink, index } = batch[i] as Pending;
+        sink.results[index] = results[i] as LocalFsResult;
+        if (--sink.left === 0 && !sink.failed) sink.resolve(sink.results);
+      }
       this.dispatch();
       this.whenIdle();
     });
@@ -200,8 +237,22 @@ export class LocalFsWorkers {
     this.idleTimer.unref();
   }
 
+  /**
+   * Rejects the callers of `batch`'s operations. Their other operations still queued are dropped (a
+   * caller whose promise rejected takes no results); those running on other workers run to their end.
+   */
   private fail(batch: Pending[] | null, err: Error): void {
-    for (const p of batch ?? []) p.reject(err);
+    let dropped = false;
+    for (const { sink } of batch ?? []) {
+      if (sink.failed) continue;
+      sink.failed = true;
+      dropped = true;
+      sink.reject(err);
+    }
+    if (!dropped) return;
+    let kept = 0;
+    for (const p of this.queue) if (!p.sink.failed) this.queue[kept++] = p;
+    this.queue.length = kept;
   }
 }
 

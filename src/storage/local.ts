@@ -25,13 +25,17 @@ import {
 } from "../errors.js";
 import {
   type LocalFsOp,
+  type LocalFsResult,
   type LocalFsWorkers,
   reviveFsError,
   sharedLocalFsWorkers,
 } from "./local-fs-workers.js";
 import type {
   CommitOptions,
+  CopyItem,
+  CopyManyOptions,
   CopyOptions,
+  CopyOutcome,
   FileStatus,
   ListOptions,
   RangeReader,
@@ -89,6 +93,42 @@ function randomHex(): string {
   }
   randomAt += 6;
   return randomPool.toString("hex", randomAt - 6, randomAt);
+}
+
+/** A copy operation for a worker (see `local-fs-worker.ts`). */
+type CopyOp = Extract<LocalFsOp, { kind: "copy" }>;
+
+/**
+ * The worker operation that copies `source` to a temporary file beside `target` (and, with `commit`,
+ * names it `commitTo`): a reflink (shared extents) where the file system has them (XFS, Btrfs), as `cp`
+ * does by default; else the kernel copies (copy_file_range).
+ */
+function copyOp(
+  source: string,
+  target: string,
+  bytes: number | undefined,
+  commit?: { commitTo: string; overwrite: boolean },
+): CopyOp {
+  const mode = constants.COPYFILE_EXCL | constants.COPYFILE_FICLONE;
+  return {
+    kind: "copy",
+    source: toLocalPath(source),
+    staged: tempName(toLocalPath(target)),
+    mode,
+    bytes,
+    ...commit,
+  };
+}
+
+/** A copy that failed because the target's directory does not exist yet (or the source is missing). */
+function needsDirectory(r: LocalFsResult): boolean {
+  return !r.ok && r.phase === "copy" && r.error.code === "ENOENT";
+}
+
+/** The status a worker gave of the file a copy made, as the copy's result. */
+function copyStatus(r: LocalFsResult, target: string): FileStatus | undefined {
+  const s = r.ok && r.kind === "copy" ? r.status : undefined;
+  return s?.isFile ? workerStatus(target, s.size, s.mtimeMs) : undefined;
 }
 
 /** `.<name>.<12 hex digits>.tmp` beside the file at absolute local path `path` (string operations only: `node:path` normalises, at a cost per file). */
@@ -452,12 +492,8 @@ export class LocalStore implements Store {
     bytes: number | undefined,
     commit?: { commitTo: string; overwrite: boolean },
   ): Promise<StagedCopy & { status: FileStatus | undefined }> {
-    const dst = toLocalPath(target);
-    const tmp = tempName(dst);
-    // a reflink (shared extents) where the file system has them (XFS, Btrfs), as `cp` does by default;
-    // else the kernel copies (copy_file_range)
-    const mode = constants.COPYFILE_EXCL | constants.COPYFILE_FICLONE;
-    const op: LocalFsOp = { kind: "copy", source: toLocalPath(source), staged: tmp, mode, bytes, ...commit };
+    const op = copyOp(source, target, bytes, commit);
+    const tmp = op.staged;
     const run = async () => {
       try {
         return await this.workers.run(op);
@@ -468,36 +504,140 @@ export class LocalStore implements Store {
       }
     };
     let r = await run();
-    if (!r.ok && r.phase === "copy" && r.error.code === "ENOENT") {
+    if (needsDirectory(r)) {
       // the target's directory does not exist yet (or the source is missing: then the retry says so);
       // creating it only then saves a mkdir per file when many files go to one directory
       try {
-        await this.makeDirectory(dirname(dst));
+        await this.makeDirectory(dirname(op.staged));
       } catch (err) {
         throw mapFsError(err, target);
       }
       r = await run();
     }
-    if (r.ok) {
-      const s = r.kind === "copy" ? r.status : undefined;
-      return { target, staged: tmp, status: s?.isFile ? workerStatus(target, s.size, s.mtimeMs) : undefined };
-    }
-    const err = reviveFsError(r.error);
-    await unlink(tmp).catch(() => {});
-    if (r.phase !== "copy") throw mapFsError(err, target);
-    const e = mapFsError(err, source);
-    if (e instanceof AlreadyExistsError) throw mapFsError(err, target);
-    if (e instanceof NotFoundError && (await this.stat(source)) !== null) throw mapFsError(err, target);
-    throw e;
+    if (r.ok) return { target, staged: tmp, status: copyStatus(r, target) };
+    throw await this.copyError(r, source, target, tmp);
   }
 
   /**
-   * See {@link Store.commitStaged}: the staged files made durable, then renamed ({@link SYNC_BATCH} at
-   * once). Durable by one `syncfs` of each file system holding them ({@link syncFileSystem}) for
+   * See {@link Store.copyMany}: the operations of {@link copy} without `sync` (or of {@link stageCopy})
+   * for every item, given to the workers at once. Durable copies not staged go through {@link copy}
+   * one by one.
+   */
+  async copyMany(items: readonly CopyItem[], options?: CopyManyOptions): Promise<CopyOutcome[]> {
+    const stage = options?.stage ?? false;
+    const overwrite = options?.overwrite ?? true;
+    if (!stage && (options?.sync ?? true)) {
+      return Promise.all(
+        items.map(async (it): Promise<CopyOutcome> => {
+          try {
+            const status = await this.copy(it.source, it.target, {
+              ...options,
+              sourceStatus: it.sourceStatus,
+            });
+            return { ok: true, status };
+          } catch (error) {
+            return { ok: false, error: error as Error };
+          }
+        }),
+      );
+    }
+    const ops = items.map((it) =>
+      copyOp(
+        it.source,
+        it.target,
+        it.sourceStatus?.size,
+        stage ? undefined : { commitTo: toLocalPath(it.target), overwrite },
+      ),
+    );
+    const runAll = async (some: CopyOp[]) => {
+      try {
+        return await this.workers.runMany(some);
+      } catch (err) {
+        // a worker stopped, perhaps part way through some of these copies
+        await Promise.all(some.map((op) => unlink(op.staged).catch(() => {})));
+        throw err;
+      }
+    };
+    const results = await runAll(ops);
+    // Copies into directories that do not exist yet: each directory created once, those copies run again.
+    const again: number[] = [];
+    for (let i = 0; i < results.length; i++) if (needsDirectory(results[i] as LocalFsResult)) again.push(i);
+    const dirErrors = new Map<number, SavepointKitError>();
+    if (again.length > 0) {
+      const made = new Map<string, SavepointKitError | null>();
+      for (const i of again) {
+        const dir = dirname((ops[i] as CopyOp).staged);
+        if (!made.has(dir)) {
+          try {
+            await this.makeDirectory(dir);
+            made.set(dir, null);
+          } catch (err) {
+            made.set(dir, mapFsError(err, (items[i] as CopyItem).target));
+          }
+        }
+        const failed = made.get(dir);
+        if (failed) dirErrors.set(i, failed);
+      }
+      const retry = again.filter((i) => !dirErrors.has(i));
+      const retried = await runAll(retry.map((i) => ops[i] as CopyOp));
+      retry.forEach((i, k) => {
+        results[i] = retried[k] as LocalFsResult;
+      });
+    }
+    // the outcomes; only a failure takes a promise (its mapping may `stat` the source)
+    const outcomes = new Array<CopyOutcome>(results.length);
+    const failures: Promise<void>[] = [];
+    for (let i = 0; i < results.length; i++) {
+      const r = results[i] as LocalFsResult;
+      const it = items[i] as CopyItem;
+      const staged = (ops[i] as CopyOp).staged;
+      const dirError = dirErrors.get(i);
+      if (dirError) outcomes[i] = { ok: false, error: dirError };
+      else if (r.ok) {
+        const status = copyStatus(r, it.target);
+        outcomes[i] = stage
+          ? { ok: true, status, staged: { target: it.target, staged } }
+          : { ok: true, status };
+      } else {
+        failures.push(
+          this.copyError(r, it.source, it.target, staged).then((error) => {
+            outcomes[i] = { ok: false, error };
+          }),
+        );
+      }
+    }
+    await Promise.all(failures);
+    return outcomes;
+  }
+
+  /** The error of a failed copy operation, mapped to the file it concerns; its temporary file removed. */
+  private async copyError(
+    r: Extract<LocalFsResult, { ok: false }>,
+    source: string,
+    target: string,
+    tmp: string,
+  ): Promise<SavepointKitError> {
+    const err = reviveFsError(r.error);
+    await unlink(tmp).catch(() => {});
+    if (r.phase !== "copy") return mapFsError(err, target);
+    const e = mapFsError(err, source);
+    if (e instanceof AlreadyExistsError) return mapFsError(err, target);
+    if (e instanceof NotFoundError && (await this.stat(source)) !== null) return mapFsError(err, target);
+    return e;
+  }
+
+  /**
+   * See {@link Store.commitStaged}: the staged files made durable, then renamed: on the workers when
+   * they are up (in batches, each rename followed by a `stat` of the file under its name: those statuses
+   * are the result), else in this thread ({@link SYNC_BATCH} at once; the result is then undefined).
+   * Durable by one `syncfs` of each file system holding them ({@link syncFileSystem}) for
    * {@link SYNC_FILE_SYSTEM_MIN_FILES} files or more (`syncFileSystemMinFiles`), unless `perFile`;
    * else (or when that sync is not possible) by an `fdatasync` of each ({@link SYNC_BATCH} at once).
    */
-  async commitStaged(staged: readonly StagedCopy[], options?: CommitOptions): Promise<void> {
+  async commitStaged(
+    staged: readonly StagedCopy[],
+    options?: CommitOptions,
+  ): Promise<(FileStatus | undefined)[] | undefined> {
     const synced =
       !options?.perFile &&
       staged.length >= this.syncFileSystemMinFiles &&
@@ -515,6 +655,25 @@ export class LocalStore implements Store {
         );
       }
     }
+    if (this.workers.ready) {
+      // renamed on the workers, in batches (as a relocation's copies were made): no promise per file here
+      const results = await this.workers.runMany(
+        staged.map((s) => ({
+          kind: "commit",
+          staged: s.staged,
+          commitTo: toLocalPath(s.target),
+          overwrite: true,
+        })),
+      );
+      const i = results.findIndex((r) => !r.ok);
+      const failed = results[i];
+      if (failed && !failed.ok)
+        throw mapFsError(reviveFsError(failed.error), (staged[i] as StagedCopy).target);
+      return results.map((r, k) => {
+        const st = r.ok && r.kind === "commit" ? r.status : undefined;
+        return st?.isFile ? workerStatus((staged[k] as StagedCopy).target, st.size, st.mtimeMs) : undefined;
+      });
+    }
     for (let i = 0; i < staged.length; i += SYNC_BATCH) {
       await Promise.all(
         staged.slice(i, i + SYNC_BATCH).map(async (s) => {
@@ -526,6 +685,7 @@ export class LocalStore implements Store {
         }),
       );
     }
+    return undefined;
   }
 
   /**

@@ -105,6 +105,28 @@ export interface CopyOptions extends WriteOptions {
   sourceStatus?: FileStatus;
 }
 
+/** One copy of {@link Store.copyMany}: as the arguments of {@link Store.copy}. */
+export interface CopyItem {
+  source: string;
+  target: string;
+  /** As {@link CopyOptions.sourceStatus}. */
+  sourceStatus?: FileStatus;
+}
+
+/** Options of {@link Store.copyMany}. */
+export interface CopyManyOptions extends WriteOptions {
+  /** Stage each copy, as {@link Store.stageCopy} (then `sync` does not apply). */
+  stage?: boolean;
+}
+
+/**
+ * What became of one copy of {@link Store.copyMany}: what {@link Store.copy} resolves with (`status`), or
+ * with `stage` the {@link StagedCopy}; or the error `copy` (or `stageCopy`) would have thrown.
+ */
+export type CopyOutcome =
+  | { ok: true; status: FileStatus | undefined; staged?: StagedCopy }
+  | { ok: false; error: Error };
+
 /** Options of {@link Store.commitStaged}. */
 export interface CommitOptions {
   /**
@@ -183,6 +205,16 @@ export interface Store {
   copy(source: string, target: string, options?: CopyOptions): Promise<FileStatus | undefined>;
 
   /**
+   * Optional: {@link copy} (or, with `stage`, {@link stageCopy}) of many files within this store in one
+   * call, for a caller with thousands of them (local: the copies go to the worker threads in batches,
+   * without a promise, a message and a result object per file in the calling thread). Every item is
+   * attempted; resolves with one outcome per item, in order.
+   * @throws StoreFaultError only when the store cannot go on at all (local: a worker thread stopped);
+   *   a copy that fails has its error in its outcome.
+   */
+  copyMany?(items: readonly CopyItem[], options?: CopyManyOptions): Promise<CopyOutcome[]>;
+
+  /**
    * Optional hint, never required: many copies within this store follow soon (relocate gives it before
    * it reads the snapshot), so the store may get ready for them meanwhile (local: it starts the worker
    * threads that copy). Returns at once.
@@ -204,10 +236,16 @@ export interface Store {
    * one commit per file), then each renamed to its `target` (replacing what is there). As after `copy`,
    * the names are durable once {@link syncFiles} with `namesOnly` has run. A file is never visible under
    * its target before its bytes are durable.
+   * Resolves with the status of each file under its target, in order, where the store learns them while
+   * committing (local: when the renames run on its worker threads, each is followed by a `stat` there),
+   * so that a caller can verify the copies without listing them; otherwise with undefined.
    * @throws StoreFaultError (and the mapped file-system errors) when a sync or a rename fails; staged
    *   copies not yet renamed are then left for {@link discardStaged}.
    */
-  commitStaged?(staged: readonly StagedCopy[], options?: CommitOptions): Promise<void>;
+  commitStaged?(
+    staged: readonly StagedCopy[],
+    options?: CommitOptions,
+  ): Promise<(FileStatus | undefined)[] | undefined>;
 
   /** Removes staged copies that will not be committed (or were, partly). Never throws. */
   discardStaged?(staged: readonly StagedCopy[]): Promise<void>;

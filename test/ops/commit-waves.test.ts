@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { StoreFaultError } from "../../src/errors.js";
 import { CommitWaves } from "../../src/ops/commit-waves.js";
-import type { CommitOptions, StagedCopy, Store } from "../../src/storage/store.js";
+import type { CommitOptions, FileStatus, StagedCopy, Store } from "../../src/storage/store.js";
 
 /** A store that records its commits and discards; a commit takes until `release()` is called. */
 function recordingStore(options?: { failOn?: string }) {
@@ -70,6 +70,38 @@ describe("CommitWaves", () => {
       ["c", "d"],
     ]);
     assert.deepEqual(done, ["a", "b", "c", "d"]);
+  });
+
+  it("reports each file with the status its store gave when committing it, in the order of its wave", async () => {
+    const statusOf = (s: StagedCopy): FileStatus => ({
+      uri: s.target,
+      size: s.target.length,
+      modified: new Date(0),
+    });
+    const reported: [string, FileStatus | undefined][] = [];
+    const withStatuses = {
+      async commitStaged(staged: readonly StagedCopy[]) {
+        return staged.map(statusOf);
+      },
+    } as unknown as Store;
+    const without = { async commitStaged() {} } as unknown as Store;
+    const waves = new CommitWaves({ bytes: 1000, files: 10 });
+    for (const [name, store] of [
+      ["aa", withStatuses],
+      ["b", without],
+      ["cccc", withStatuses],
+    ] as const) {
+      await waves.add(store, staged(name), 1, (status) => reported.push([name, status]));
+    }
+    await waves.finish();
+    assert.deepEqual(
+      reported.sort(([a], [b]) => a.localeCompare(b)),
+      [
+        ["aa", statusOf(staged("aa"))],
+        ["b", undefined],
+        ["cccc", statusOf(staged("cccc"))],
+      ],
+    );
   });
 
   it("commits one wave at a time: adding to a full wave waits for the previous one", async () => {

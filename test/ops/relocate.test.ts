@@ -38,7 +38,15 @@ import {
 } from "../../src/ops/relocate.js";
 import { LocalStore, syncPath } from "../../src/storage/local.js";
 import { StoreRegistry } from "../../src/storage/registry.js";
-import type { CommitOptions, CopyOptions, ListOptions, StagedCopy } from "../../src/storage/store.js";
+import type {
+  CommitOptions,
+  CopyItem,
+  CopyManyOptions,
+  CopyOutcome,
+  FileStatus,
+  ListOptions,
+  StagedCopy,
+} from "../../src/storage/store.js";
 import { syncFileSystem, syncfsReportsErrors } from "../../src/storage/sync-file-system.js";
 import { normalizeUri, toLocalPath } from "../../src/storage/uri.js";
 import { FIXTURES_ROOT, listFixtures } from "../helpers/fixtures.js";
@@ -186,13 +194,20 @@ describe("relocate", () => {
 
   it("a copy that does not verify fails the relocation before _metadata is written", async () => {
     assert.ok(sp);
-    /** Copies (staged, as durable local copies are), then cuts the last byte of one: short, yet "done". */
+    /**
+     * Copies (staged, as durable local copies are, in chunks), then cuts the last byte of one staged
+     * copy before its commit: short, yet "done".
+     */
     class ShortCopyStore extends LocalStore {
       cut = 0;
-      override async stageCopy(source: string, target: string): Promise<StagedCopy> {
-        const staged = await super.stageCopy(source, target);
-        if (this.cut++ === 0) truncateSync(staged.staged, statSync(staged.staged).size - 1);
-        return staged;
+      override async copyMany(items: readonly CopyItem[], options?: CopyManyOptions): Promise<CopyOutcome[]> {
+        const outcomes = await super.copyMany(items, options);
+        assert.ok(options?.stage, "durable local copies are staged");
+        for (const o of outcomes) {
+          if (o.ok && o.staged && this.cut++ === 0)
+            truncateSync(o.staged.staged, statSync(o.staged.staged).size - 1);
+        }
+        return outcomes;
       }
     }
     const broken = new StoreRegistry().register(["file"], () => new ShortCopyStore());
@@ -209,7 +224,7 @@ describe("relocate", () => {
     assert.ok((await verifySnapshot(target, { stores })).ok);
   });
 
-  it("without sync, copies are verified by the status their store gave, not by listing the target again", async () => {
+  it("copies are verified by the status their store gave (after the commit, for durable ones), not by listing the target again", async () => {
     assert.ok(sp);
     /** Counts listings of each directory; `short` makes the status of one copy a byte short. */
     class StatusStore extends LocalStore {
@@ -219,37 +234,51 @@ describe("relocate", () => {
         this.listed.push(prefix);
         return super.list(prefix, options);
       }
-      override async copy(source: string, target: string, options?: CopyOptions) {
-        const status = await super.copy(source, target, options);
-        assert.ok(status, "a copy without sync gives its status");
-        if (!this.short) return status;
+      override async copyMany(items: readonly CopyItem[], options?: CopyManyOptions): Promise<CopyOutcome[]> {
+        const outcomes = await super.copyMany(items, options);
+        if (options?.stage) return outcomes;
+        return outcomes.map((o) => {
+          assert.ok(o.ok && o.status, "a copy without sync gives its status");
+          return { ...o, status: this.shorten(o.status) };
+        });
+      }
+      override async commitStaged(staged: readonly StagedCopy[], options?: CommitOptions) {
+        const statuses = await super.commitStaged(staged, options);
+        assert.equal(statuses?.length, staged.length, "a commit on the workers gives the statuses");
+        return statuses?.map((st) => st && this.shorten(st));
+      }
+      /** The first status asked for after `short` is set, a byte short. */
+      shorten(st: FileStatus): FileStatus {
+        if (!this.short) return st;
         this.short = false;
-        return { ...status, size: status.size - 1 };
+        return { ...st, size: st.size - 1 };
       }
     }
-    const store = new StatusStore();
-    const registry = new StoreRegistry().register(["file"], () => store);
-    const target = join(scratch, "verified-by-status");
-    const report = await relocateSnapshot(sp.metadataDir, target, { stores: registry, sync: false });
-    assert.ok(report.totals.copied > 0);
-    const targetUri = normalizeUri(target);
-    assert.deepEqual(
-      store.listed.filter((d) => d === targetUri),
-      [targetUri],
-      "the target is listed once, before the copies (what an earlier run left there)",
-    );
-    assert.ok((await verifySnapshot(target, { stores })).ok);
-    store.short = true;
-    const short = join(scratch, "short-status");
-    await assert.rejects(
-      relocateSnapshot(sp.metadataDir, short, { stores: registry, sync: false }),
-      (err: Error) => {
-        assert.ok(err instanceof StoreFaultError, String(err));
-        assert.match(err.message, /did not verify: \d+ bytes, expected \d+/);
-        return true;
-      },
-    );
-    assert.ok(!existsSync(join(short, "_metadata")));
+    for (const sync of [false, true]) {
+      const store = new StatusStore();
+      const registry = new StoreRegistry().register(["file"], () => store);
+      const target = join(scratch, `verified-by-status-${sync}`);
+      const report = await relocateSnapshot(sp.metadataDir, target, { stores: registry, sync });
+      assert.ok(report.totals.copied > 0);
+      const targetUri = normalizeUri(target);
+      assert.deepEqual(
+        store.listed.filter((d) => d === targetUri),
+        [targetUri],
+        "the target is listed once, before the copies (what an earlier run left there)",
+      );
+      assert.ok((await verifySnapshot(target, { stores })).ok);
+      store.short = true;
+      const short = join(scratch, `short-status-${sync}`);
+      await assert.rejects(
+        relocateSnapshot(sp.metadataDir, short, { stores: registry, sync }),
+        (err: Error) => {
+          assert.ok(err instanceof StoreFaultError, String(err));
+          assert.match(err.message, /did not verify: \d+ bytes, expected \d+/);
+          return true;
+        },
+      );
+      assert.ok(!existsSync(join(short, "_metadata")));
+    }
   });
 
   it("refuses to overwrite a finished target, or to write into the source", async () => {
@@ -558,11 +587,26 @@ describe("relocate", () => {
 
     it("a copy failing part way leaves no temporary file and no _metadata; a re-run finishes", async () => {
       const source = manyFiles();
+      /** The 25th copy fails (disk full); the others are made. */
       class FailingStore extends LocalStore {
         calls = 0;
-        override async stageCopy(src: string, target: string): Promise<StagedCopy> {
-          if (++this.calls === 25) throw new StoreFaultError(`disk full copying ${src}`);
-          return super.stageCopy(src, target);
+        override async copyMany(
+          items: readonly CopyItem[],
+          options?: CopyManyOptions,
+        ): Promise<CopyOutcome[]> {
+          const failing = 25 - this.calls - 1;
+          this.calls += items.length;
+          const item = items[failing];
+          if (!item) return super.copyMany(items, options);
+          const made = await super.copyMany(
+            items.filter((_, i) => i !== failing),
+            options,
+          );
+          const failed: CopyOutcome = {
+            ok: false,
+            error: new StoreFaultError(`disk full copying ${item.source}`),
+          };
+          return [...made.slice(0, failing), failed, ...made.slice(failing)];
         }
       }
       const target = join(scratch, "many-files-failing");
@@ -677,13 +721,17 @@ describe("relocate", () => {
         let now = 0;
         let most = 0;
         class CountingStore extends LocalStore {
-          override async stageCopy(source: string, target: string): Promise<StagedCopy> {
-            most = Math.max(most, ++now);
+          override async copyMany(
+            items: readonly CopyItem[],
+            options?: CopyManyOptions,
+          ): Promise<CopyOutcome[]> {
+            now += items.length;
+            most = Math.max(most, now);
             try {
               await new Promise((r) => setTimeout(r, 20));
-              return await super.stageCopy(source, target);
+              return await super.copyMany(items, options);
             } finally {
-              now--;
+              now -= items.length;
             }
           }
         }

@@ -240,6 +240,74 @@ describe("local file-system workers", () => {
     for (const n of left) assert.equal(readFileSync(join(target, n), "utf8"), "bytes");
   });
 
+  it("runMany answers many operations with one promise, in order, failures included; commit names a staged file", async () => {
+    const workers = new LocalFsWorkers(2);
+    try {
+      const names = Array.from({ length: 150 }, (_, i) => `many-${i}`);
+      for (const n of names) writeFileSync(join(dir, n), `bytes of ${n}`);
+      const copies = await workers.runMany(
+        names.map((n) => ({
+          kind: "copy",
+          source: n === "many-7" ? join(dir, "missing") : join(dir, n),
+          staged: join(dir, `.${n}.tmp`),
+          mode: constants.COPYFILE_EXCL,
+        })),
+      );
+      assert.equal(copies.length, names.length);
+      copies.forEach((r, i) => {
+        if (i === 7) assert.ok(!r.ok && r.phase === "copy" && r.error.code === "ENOENT");
+        else
+          assert.ok(r.ok && r.kind === "copy" && r.status?.size === `bytes of many-${i}`.length, String(i));
+      });
+      assert.deepEqual(await workers.runMany([]), []);
+      // the staged files named, each with its status under its name; a staged file that is not there fails
+      const commits = await workers.runMany(
+        names.map((n) => ({
+          kind: "commit",
+          staged: join(dir, `.${n}.tmp`),
+          commitTo: join(dir, `${n}.copy`),
+        })),
+      );
+      commits.forEach((r, i) => {
+        const n = names[i] as string;
+        if (i === 7) {
+          assert.ok(!r.ok && r.phase === "commit" && r.error.code === "ENOENT");
+          return;
+        }
+        const s = statSync(join(dir, `${n}.copy`));
+        assert.ok(r.ok && r.kind === "commit");
+        assert.deepEqual(r.status, { isFile: true, size: s.size, mtimeMs: s.mtimeMs });
+        assert.ok(!existsSync(join(dir, `.${n}.tmp`)));
+        assert.equal(readFileSync(join(dir, `${n}.copy`), "utf8"), `bytes of ${n}`);
+      });
+      // without overwrite, an existing file is kept and the commit fails
+      writeFileSync(join(dir, ".keep.tmp"), "new");
+      writeFileSync(join(dir, "keep"), "old");
+      const [kept] = await workers.runMany([
+        { kind: "commit", staged: join(dir, ".keep.tmp"), commitTo: join(dir, "keep"), overwrite: false },
+      ]);
+      assert.ok(kept && !kept.ok && kept.error.code === "EEXIST");
+      assert.equal(readFileSync(join(dir, "keep"), "utf8"), "old");
+    } finally {
+      await workers.close();
+    }
+  });
+
+  it("runMany rejects, as run does, when the pool closes before answering; the pool works again afterwards", async () => {
+    const workers = new LocalFsWorkers(1);
+    writeFileSync(join(dir, "queued"), "q");
+    const ops = Array.from({ length: 500 }, () => ({ kind: "stats" as const, paths: [join(dir, "queued")] }));
+    const many = workers.runMany(ops);
+    const other = workers.run({ kind: "stats", paths: [join(dir, "queued")] });
+    await workers.close();
+    await assert.rejects(many, StoreFaultError);
+    await assert.rejects(other, StoreFaultError);
+    // the pool works again afterwards
+    const [again] = await workers.runMany([{ kind: "stats", paths: [join(dir, "queued")] }]);
+    assert.ok(again?.ok);
+    await workers.close();
+  });
+
   it("operations not answered when the pool closes fail; a closed pool starts workers again when used", async () => {
     const workers = new LocalFsWorkers(1);
     writeFileSync(join(dir, "again"), "z");

@@ -228,6 +228,64 @@ describe("local: rename and durability", () => {
     }
   });
 
+  it("copyMany copies (without sync) or stages many files in one call: outcomes in order, a failure in its own", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "spk-copy-many-"));
+    const store = new LocalStore();
+    try {
+      const names = Array.from({ length: 100 }, (_, i) => `f-${i}`);
+      await mkdir(join(dir, "src"));
+      for (const n of names) await writeFile(join(dir, "src", n), `bytes of ${n}`);
+      const items = (to: string) =>
+        names.map((n) => ({
+          source: normalizeUri(join(dir, "src", n === "f-9" ? "missing" : n)),
+          // two directories that do not exist yet, created once each
+          target: normalizeUri(join(dir, to, n.endsWith("0") ? "tens" : "rest", n)),
+        }));
+      // without sync: copied and named
+      const copied = await store.copyMany(items("fast"), { sync: false });
+      assert.equal(copied.length, names.length);
+      for (const [i, o] of copied.entries()) {
+        const n = names[i] as string;
+        if (n === "f-9") {
+          assert.ok(!o.ok && o.error instanceof NotFoundError, String(o.ok || o.error));
+          continue;
+        }
+        assert.ok(o.ok && o.status && !o.staged);
+        const target = (items("fast")[i] as { target: string }).target;
+        const s = await statFs(toLocalPath(target));
+        assert.deepEqual(o.status, { uri: target, size: s.size, modified: s.mtime });
+        assert.equal(s.size, `bytes of ${n}`.length);
+      }
+      // staged: nothing at the targets until commitStaged, which resolves with their statuses there
+      const staged = await store.copyMany(items("staged"), { stage: true });
+      const ok = staged.flatMap((o) => (o.ok && o.staged ? [o.staged] : []));
+      assert.equal(ok.length, names.length - 1);
+      assert.ok(!staged[9]?.ok);
+      for (const st of ok) assert.equal(await store.stat(st.target), null, "not visible before the commit");
+      const statuses = await store.commitStaged(ok);
+      assert.equal(statuses?.length, ok.length);
+      for (const [i, st] of ok.entries()) {
+        const s = await statFs(toLocalPath(st.target));
+        assert.deepEqual(statuses?.[i], { uri: st.target, size: s.size, modified: s.mtime });
+      }
+      const left = [
+        ...(await readdir(join(dir, "staged", "tens"))),
+        ...(await readdir(join(dir, "staged", "rest"))),
+      ];
+      assert.equal(left.filter((n) => n.endsWith(".tmp")).length, 0, "no temporary file left");
+      assert.equal(left.length, names.length - 1);
+      // durable and not staged: each copy as `copy` makes it (synced, then named)
+      const durable = await store.copyMany(items("durable").slice(0, 3));
+      assert.ok(durable.every((o) => o.ok && o.status === undefined));
+      assert.equal(
+        (await store.stat((items("durable")[2] as { target: string }).target))?.size,
+        "bytes of f-2".length,
+      );
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   it("commitStaged syncs each file system once for 64 staged files or more; each file with perFile, for fewer, or when that sync fails", async () => {
     const dir = await mkdtemp(join(tmpdir(), "spk-syncfs-commit-"));
     const fileSyncs: string[] = [];
