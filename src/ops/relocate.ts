@@ -249,6 +249,10 @@ async function relocate(
     metadataUri: targetMetadata,
   } = await prepareTarget(sourceDir, target, stores, options.overwrite);
 
+  // What is already at the target (a re-run after an interruption), listed while the plan is made (a
+  // request to S3 or HDFS; locally, on a worker thread when they are up)
+  const targetListing = options.dryRun ? undefined : listDirectory(targetDir, stores);
+  targetListing?.catch(() => {}); // awaited by copyAll; rejected, it must not go unhandled before then
   const maps = (options.maps ?? []).map(normalizeMap);
   const plan = await planRelocation(
     loaded,
@@ -283,7 +287,7 @@ async function relocate(
   };
   if (options.dryRun) return report;
 
-  await copyAll(plan.copies, plan.sourceStatus, targetDir, options);
+  await copyAll(plan.copies, plan.sourceStatus, targetDir, options, targetListing);
   report.totals.copied = plan.copies.filter((c) => c.outcome === "copied").length;
   report.totals.moved = plan.copies.filter((c) => c.outcome === "moved").length;
   report.totals.skipped = plan.copies.filter((c) => c.outcome === "skipped").length;
@@ -499,11 +503,16 @@ async function planRelocation(
   };
 }
 
+/**
+ * Copies (or moves) the planned files and verifies them; `targetListing`, when given, is the listing of
+ * the target directory, started before the plan.
+ */
 async function copyAll(
   copies: PlannedCopy[],
   sourceStatus: Map<string, FileStatus>,
   targetDir: string,
   options: RelocateOptions,
+  targetListing: Promise<Map<string, FileStatus>> | undefined,
 ) {
   const { stores } = options;
   const sync = options.sync ?? true;
@@ -516,7 +525,7 @@ async function copyAll(
   options.onProgress?.({ ...progress });
   // What is already at the target (a re-run after an interruption): one listing of the target directory
   // instead of a status request per file; files outside it (a checkpoint's ../shared) are asked one by one.
-  const existingAtTarget = await listDirectory(targetDir, stores);
+  const existingAtTarget = await (targetListing ?? listDirectory(targetDir, stores));
   const existing = async (uri: string) =>
     existingAtTarget.get(uri) ?? (isInside(targetDir, uri) ? null : await stores.storeFor(uri).stat(uri));
   /**
