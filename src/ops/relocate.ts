@@ -583,7 +583,8 @@ async function copyAll(
     const staging = waves !== undefined && store.stageCopy !== undefined;
     const outcomes = await (store.copyMany as NonNullable<Store["copyMany"]>)(
       chunk.map((c) => ({ source: c.from, target: c.to, sourceStatus: sourceStatus.get(c.from) })),
-      { overwrite: true, sync, stage: staging },
+      // (the chunks hold only copies to places the target's listing found empty)
+      { overwrite: true, sync, stage: staging, targetsAbsent: true },
     );
     const staged = (from: number) =>
       outcomes.slice(from).flatMap((o) => (o.ok && o.staged ? [o.staged] : []));

@@ -120,6 +120,12 @@ function copyOp(
   };
 }
 
+/** The worker operation that copies `source` to `target` itself, refusing to replace a file there. */
+function directCopyOp(source: string, target: string, bytes: number | undefined): CopyOp {
+  const mode = constants.COPYFILE_EXCL | constants.COPYFILE_FICLONE;
+  return { kind: "copy", source: toLocalPath(source), staged: toLocalPath(target), mode, bytes };
+}
+
 /** A copy that failed because the target's directory does not exist yet (or the source is missing). */
 function needsDirectory(r: LocalFsResult): boolean {
   return !r.ok && r.phase === "copy" && r.error.code === "ENOENT";
@@ -541,20 +547,26 @@ export class LocalStore implements Store {
         }),
       );
     }
-    const ops = items.map((it) =>
-      copyOp(
-        it.source,
-        it.target,
-        it.sourceStatus?.size,
-        stage ? undefined : { commitTo: toLocalPath(it.target), overwrite },
-      ),
+    // Without sync into places the caller saw empty: each copy made under its name directly (`EXCL`:
+    // nothing that appeared since is replaced), which saves a rename per file. Else staged beside it.
+    const direct = !stage && options?.targetsAbsent === true;
+    const ops: CopyOp[] = items.map((it) =>
+      direct
+        ? directCopyOp(it.source, it.target, it.sourceStatus?.size)
+        : copyOp(
+            it.source,
+            it.target,
+            it.sourceStatus?.size,
+            stage ? undefined : { commitTo: toLocalPath(it.target), overwrite },
+          ),
     );
     const runAll = async (some: CopyOp[]) => {
       try {
         return await this.workers.runMany(some);
       } catch (err) {
-        // a worker stopped, perhaps part way through some of these copies
-        await Promise.all(some.map((op) => unlink(op.staged).catch(() => {})));
+        // a worker stopped, perhaps part way through some of these copies: their temporary files go (a
+        // direct copy's file is under its target name, which this cannot tell from another's)
+        await Promise.all(some.map((op) => (direct ? undefined : unlink(op.staged).catch(() => {}))));
         throw err;
       }
     };
@@ -600,7 +612,7 @@ export class LocalStore implements Store {
           : { ok: true, status };
       } else {
         failures.push(
-          this.copyError(r, it.source, it.target, staged).then((error) => {
+          this.copyError(r, it.source, it.target, direct ? undefined : staged).then((error) => {
             outcomes[i] = { ok: false, error };
           }),
         );
@@ -610,15 +622,18 @@ export class LocalStore implements Store {
     return outcomes;
   }
 
-  /** The error of a failed copy operation, mapped to the file it concerns; its temporary file removed. */
+  /**
+   * The error of a failed copy operation, mapped to the file it concerns; its temporary file `tmp`
+   * removed (none for a direct copy).
+   */
   private async copyError(
     r: Extract<LocalFsResult, { ok: false }>,
     source: string,
     target: string,
-    tmp: string,
+    tmp: string | undefined,
   ): Promise<SavepointKitError> {
     const err = reviveFsError(r.error);
-    await unlink(tmp).catch(() => {});
+    if (tmp !== undefined) await unlink(tmp).catch(() => {});
     if (r.phase !== "copy") return mapFsError(err, target);
     const e = mapFsError(err, source);
     if (e instanceof AlreadyExistsError) return mapFsError(err, target);

@@ -117,6 +117,14 @@ export interface CopyItem {
 export interface CopyManyOptions extends WriteOptions {
   /** Stage each copy, as {@link Store.stageCopy} (then `sync` does not apply). */
   stage?: boolean;
+  /**
+   * The caller has just seen that none of the targets exists (relocate: its listing of the target
+   * directory). Without `sync` and `stage`, a store may then write each copy under its target name
+   * directly (local: no temporary name and rename), refusing to replace a file that appeared since
+   * (that copy fails with AlreadyExistsError). A copy that fails part way may then leave a partial file
+   * under its target name, as `cp` does; its size tells it from a whole copy.
+   */
+  targetsAbsent?: boolean;
 }
 
 /**

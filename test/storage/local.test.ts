@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { chmod, mkdir, mkdtemp, readdir, rm, stat as statFs, writeFile } from "node:fs/promises";
+import { chmod, mkdir, mkdtemp, readdir, readFile, rm, stat as statFs, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
@@ -16,6 +16,7 @@ import { normalizeUri, toLocalPath } from "../../src/storage/uri.js";
 import { runStoreContract } from "./contract.js";
 
 const isRoot = process.getuid?.() === 0;
+const readFileText = (path: string) => readFile(path, "utf8");
 
 runStoreContract("local", async () => {
   const dir = await mkdtemp(join(tmpdir(), "spk-local-"));
@@ -274,6 +275,32 @@ describe("local: rename and durability", () => {
       ];
       assert.equal(left.filter((n) => n.endsWith(".tmp")).length, 0, "no temporary file left");
       assert.equal(left.length, names.length - 1);
+      // targets the caller saw absent: made under their names directly, never replacing a file that
+      // appeared since (that copy fails, the file is kept); without the hint, it is replaced
+      const direct = items("direct").slice(0, 4);
+      await mkdir(join(dir, "direct", "rest"), { recursive: true });
+      await writeFile(toLocalPath((direct[1] as { target: string }).target), "appeared since");
+      const made = await store.copyMany(direct, { sync: false, targetsAbsent: true });
+      assert.ok(made[0]?.ok && made[2]?.ok && made[3]?.ok);
+      assert.ok(!made[1]?.ok && made[1]?.error instanceof AlreadyExistsError, String(made[1]?.ok));
+      assert.equal(
+        await readFileText(toLocalPath((direct[1] as { target: string }).target)),
+        "appeared since",
+      );
+      assert.equal(await readFileText(toLocalPath((direct[3] as { target: string }).target)), "bytes of f-3");
+      const replaced = await store.copyMany([direct[1] as { source: string; target: string }], {
+        sync: false,
+      });
+      assert.ok(replaced[0]?.ok);
+      assert.equal(await readFileText(toLocalPath((direct[1] as { target: string }).target)), "bytes of f-1");
+      const inDirect = [
+        ...(await readdir(join(dir, "direct", "tens"))),
+        ...(await readdir(join(dir, "direct", "rest"))),
+      ];
+      assert.deepEqual(
+        inDirect.filter((n) => n.endsWith(".tmp")),
+        [],
+      );
       // durable and not staged: each copy as `copy` makes it (synced, then named)
       const durable = await store.copyMany(items("durable").slice(0, 3));
       assert.ok(durable.every((o) => o.ok && o.status === undefined));
