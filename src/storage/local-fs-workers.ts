@@ -88,10 +88,16 @@ export class LocalFsWorkers {
   /**
    * @param size workers at most (default {@link defaultLocalFsWorkerCount}).
    * @param idleMs idle time after which the workers end (ms, default {@link IDLE_MS}).
+   * @param workerModule the module each worker runs, as `startModuleWorker` takes it (default
+   *   `local-fs-worker` beside this module; tests give one that can be made to stop).
    */
   constructor(
     private readonly size = defaultLocalFsWorkerCount(),
     private readonly idleMs = IDLE_MS,
+    private readonly workerModule: { besideUrl: string; name: string } = {
+      besideUrl: import.meta.url,
+      name: "local-fs-worker",
+    },
   ) {}
 
   /**
@@ -188,7 +194,7 @@ export class LocalFsWorkers {
   }
 
   private start(): Slot {
-    const worker = startModuleWorker(import.meta.url, "local-fs-worker");
+    const worker = startModuleWorker(this.workerModule.besideUrl, this.workerModule.name);
     const slot: Slot = { worker, batch: null, ending: false, online: false };
     worker.once("online", () => {
       slot.online = true;

@@ -293,6 +293,40 @@ describe("local file-system workers", () => {
     }
   });
 
+  it("a worker that stops fails the callers of its batch once; their queued operations are dropped, others' run", async () => {
+    const log = join(dir, "ops.log");
+    writeFileSync(log, "");
+    writeFileSync(join(dir, "stat-me"), "s");
+    process.env.SAVEPOINT_KIT_TEST_OP_LOG = log;
+    // one worker, running the stand-in that ends its thread at the operation on `stop-here`
+    const workers = new LocalFsWorkers(1, 2000, {
+      besideUrl: new URL("../helpers/stopping-fs-worker.ts", import.meta.url).href,
+      name: "stopping-fs-worker",
+    });
+    try {
+      const path = (i: number) => join(dir, i === 5 ? "stop-here" : "stat-me");
+      // 200 operations of one caller: the first batch (64) holds the one that stops the worker
+      const many = workers.runMany(
+        Array.from({ length: 200 }, (_, i) => ({ kind: "stats" as const, paths: [`${path(i)}`] })),
+      );
+      // another caller's operation, queued behind them
+      const other = workers.run({ kind: "stats", paths: [join(dir, "stat-me")] });
+      await assert.rejects(many, (err: Error) => {
+        assert.ok(err instanceof StoreFaultError);
+        assert.match(err.message, /worker stopped: exit code 3/);
+        return true;
+      });
+      const r = await other;
+      assert.ok(r.ok && r.kind === "stats");
+      // the failed caller's operations after the stopped batch never ran: only the 5 before the stop,
+      // and the other caller's one, on the worker started in its place
+      assert.equal(readFileSync(log, "utf8").trim().split("\n").length, 6);
+    } finally {
+      delete process.env.SAVEPOINT_KIT_TEST_OP_LOG;
+      await workers.close();
+    }
+  });
+
   it("runMany rejects, as run does, when the pool closes before answering; the pool works again afterwards", async () => {
     const workers = new LocalFsWorkers(1);
     writeFileSync(join(dir, "queued"), "q");
