@@ -654,8 +654,8 @@ async function copyAll(
   }
 
   // Verify every copy (size, and checksum where both stores give one): by the status the store gave
-  // while copying or committing (a local `stat` under the final name), else again one listing of the target directory, and a status
-  // request for each file outside it (or missing from the listing).
+  // while copying or committing (a local `stat` under the final name), else again one listing of the
+  // target directory, and a status request for each file outside it (or missing from the listing).
   const written = copied.every((copy) => copy.status)
     ? new Map<string, FileStatus>()
     : await listDirectory(targetDir, stores);

@@ -106,25 +106,15 @@ export class LocalFsWorkers {
    * @throws StoreFaultError when the worker running it stops without answering.
    */
   run(op: LocalFsOp): Promise<LocalFsResult> {
-    return new Promise((resolve, reject) => {
-      const sink: Sink = {
-        results: [],
-        left: 1,
-        resolve: (r) => resolve(r[0] as LocalFsResult),
-        reject,
-        failed: false,
-      };
-      this.queue.push({ op, sink, index: 0 });
-      this.dispatch();
-    });
+    return this.runMany([op]).then((results) => results[0] as LocalFsResult);
   }
 
   /**
    * Runs `ops` on the workers (in batches, as they become free). Resolves with their results in order,
    * failures included, once all have run: one promise for them all, and no object per result beyond
    * the result itself.
-   * @throws StoreFaultError when a worker running some of them stops without answering (the others may
-   *   still run).
+   * @throws StoreFaultError when a worker running some of them stops without answering (those still
+   *   queued are then dropped; those running on other workers run to their end).
    */
   runMany(ops: readonly LocalFsOp[]): Promise<LocalFsResult[]> {
     if (ops.length === 0) return Promise.resolve([]);

@@ -99,9 +99,15 @@ function randomHex(): string {
 type CopyOp = Extract<LocalFsOp, { kind: "copy" }>;
 
 /**
+ * How a worker copies: never over an existing file (the copy goes to a new temporary name, or to a
+ * target the caller saw absent); a reflink (shared extents) where the file system has them (XFS, Btrfs),
+ * as `cp` does by default; else the kernel copies (copy_file_range).
+ */
+const COPY_MODE = constants.COPYFILE_EXCL | constants.COPYFILE_FICLONE;
+
+/**
  * The worker operation that copies `source` to a temporary file beside `target` (and, with `commit`,
- * names it `commitTo`): a reflink (shared extents) where the file system has them (XFS, Btrfs), as `cp`
- * does by default; else the kernel copies (copy_file_range).
+ * names it `commitTo`).
  */
 function copyOp(
   source: string,
@@ -109,21 +115,13 @@ function copyOp(
   bytes: number | undefined,
   commit?: { commitTo: string; overwrite: boolean },
 ): CopyOp {
-  const mode = constants.COPYFILE_EXCL | constants.COPYFILE_FICLONE;
-  return {
-    kind: "copy",
-    source: toLocalPath(source),
-    staged: tempName(toLocalPath(target)),
-    mode,
-    bytes,
-    ...commit,
-  };
+  const staged = tempName(toLocalPath(target));
+  return { kind: "copy", source: toLocalPath(source), staged, mode: COPY_MODE, bytes, ...commit };
 }
 
 /** The worker operation that copies `source` to `target` itself, refusing to replace a file there. */
 function directCopyOp(source: string, target: string, bytes: number | undefined): CopyOp {
-  const mode = constants.COPYFILE_EXCL | constants.COPYFILE_FICLONE;
-  return { kind: "copy", source: toLocalPath(source), staged: toLocalPath(target), mode, bytes };
+  return { kind: "copy", source: toLocalPath(source), staged: toLocalPath(target), mode: COPY_MODE, bytes };
 }
 
 /** A copy that failed because the target's directory does not exist yet (or the source is missing). */
@@ -137,7 +135,10 @@ function copyStatus(r: LocalFsResult, target: string): FileStatus | undefined {
   return s?.isFile ? workerStatus(target, s.size, s.mtimeMs) : undefined;
 }
 
-/** `.<name>.<12 hex digits>.tmp` beside the file at absolute local path `path` (string operations only: `node:path` normalises, at a cost per file). */
+/**
+ * `.<name>.<12 hex digits>.tmp` beside the file at absolute local path `path` (by string operations:
+ * `node:path` normalises, at a cost per file).
+ */
 function tempName(path: string): string {
   const slash = path.lastIndexOf("/");
   return `${path.slice(0, slash + 1)}.${path.slice(slash + 1)}.${randomHex()}.tmp`;
