@@ -500,29 +500,10 @@ export class LocalStore implements Store {
     commit?: { commitTo: string; overwrite: boolean },
   ): Promise<StagedCopy & { status: FileStatus | undefined }> {
     const op = copyOp(source, target, bytes, commit);
-    const tmp = op.staged;
-    const run = async () => {
-      try {
-        return await this.workers.run(op);
-      } catch (err) {
-        // the worker stopped, perhaps part way through the copy
-        await unlink(tmp).catch(() => {});
-        throw err;
-      }
-    };
-    let r = await run();
-    if (needsDirectory(r)) {
-      // the target's directory does not exist yet (or the source is missing: then the retry says so);
-      // creating it only then saves a mkdir per file when many files go to one directory
-      try {
-        await this.makeDirectory(dirname(op.staged));
-      } catch (err) {
-        throw mapFsError(err, target);
-      }
-      r = await run();
-    }
-    if (r.ok) return { target, staged: tmp, status: copyStatus(r, target) };
-    throw await this.copyError(r, source, target, tmp);
+    const [r] = await this.runCopies([op], [target], false);
+    if (r instanceof SavepointKitError) throw r;
+    if (r?.ok) return { target, staged: op.staged, status: copyStatus(r, target) };
+    throw await this.copyError(r as Extract<LocalFsResult, { ok: false }>, source, target, op.staged);
   }
 
   /**
@@ -561,51 +542,19 @@ export class LocalStore implements Store {
             stage ? undefined : { commitTo: toLocalPath(it.target), overwrite },
           ),
     );
-    const runAll = async (some: CopyOp[]) => {
-      try {
-        return await this.workers.runMany(some);
-      } catch (err) {
-        // a worker stopped, perhaps part way through some of these copies: their temporary files go (a
-        // direct copy's file is under its target name, which this cannot tell from another's)
-        await Promise.all(some.map((op) => (direct ? undefined : unlink(op.staged).catch(() => {}))));
-        throw err;
-      }
-    };
-    const results = await runAll(ops);
-    // Copies into directories that do not exist yet: each directory created once, those copies run again.
-    const again: number[] = [];
-    for (let i = 0; i < results.length; i++) if (needsDirectory(results[i] as LocalFsResult)) again.push(i);
-    const dirErrors = new Map<number, SavepointKitError>();
-    if (again.length > 0) {
-      const made = new Map<string, SavepointKitError | null>();
-      for (const i of again) {
-        const dir = dirname((ops[i] as CopyOp).staged);
-        if (!made.has(dir)) {
-          try {
-            await this.makeDirectory(dir);
-            made.set(dir, null);
-          } catch (err) {
-            made.set(dir, mapFsError(err, (items[i] as CopyItem).target));
-          }
-        }
-        const failed = made.get(dir);
-        if (failed) dirErrors.set(i, failed);
-      }
-      const retry = again.filter((i) => !dirErrors.has(i));
-      const retried = await runAll(retry.map((i) => ops[i] as CopyOp));
-      retry.forEach((i, k) => {
-        results[i] = retried[k] as LocalFsResult;
-      });
-    }
+    const results = await this.runCopies(
+      ops,
+      items.map((it) => it.target),
+      direct,
+    );
     // the outcomes; only a failure takes a promise (its mapping may `stat` the source)
     const outcomes = new Array<CopyOutcome>(results.length);
     const failures: Promise<void>[] = [];
     for (let i = 0; i < results.length; i++) {
-      const r = results[i] as LocalFsResult;
+      const r = results[i] as LocalFsResult | SavepointKitError;
       const it = items[i] as CopyItem;
       const staged = (ops[i] as CopyOp).staged;
-      const dirError = dirErrors.get(i);
-      if (dirError) outcomes[i] = { ok: false, error: dirError };
+      if (r instanceof SavepointKitError) outcomes[i] = { ok: false, error: r };
       else if (r.ok) {
         const status = copyStatus(r, it.target);
         outcomes[i] = stage
@@ -621,6 +570,56 @@ export class LocalStore implements Store {
     }
     await Promise.all(failures);
     return outcomes;
+  }
+
+  /**
+   * Runs copy operations on the workers, with one result per operation, in order. A copy into a
+   * directory that does not exist yet (or from a missing source: the second attempt says so) runs again
+   * once the directory is made: each directory once, which saves a mkdir per file when many files go to
+   * one. Where that directory cannot be made, the copy's result is that error (mapped to `targets[i]`).
+   * `direct`: the operations write their targets themselves, so a worker that stops leaves their files
+   * (this cannot tell them from another's); otherwise their temporary files are removed then.
+   * @throws StoreFaultError when a worker stops without answering.
+   */
+  private async runCopies(
+    ops: readonly CopyOp[],
+    targets: readonly string[],
+    direct: boolean,
+  ): Promise<(LocalFsResult | SavepointKitError)[]> {
+    const runAll = async (some: CopyOp[]) => {
+      try {
+        return await this.workers.runMany(some);
+      } catch (err) {
+        // a worker stopped, perhaps part way through some of these copies
+        if (!direct) await Promise.all(some.map((op) => unlink(op.staged).catch(() => {})));
+        throw err;
+      }
+    };
+    const results: (LocalFsResult | SavepointKitError)[] = await runAll([...ops]);
+    const again: number[] = [];
+    for (let i = 0; i < results.length; i++) if (needsDirectory(results[i] as LocalFsResult)) again.push(i);
+    if (again.length === 0) return results;
+    const made = new Map<string, SavepointKitError | null>();
+    const retry: number[] = [];
+    for (const i of again) {
+      const dir = dirname((ops[i] as CopyOp).staged);
+      if (!made.has(dir)) {
+        try {
+          await this.makeDirectory(dir);
+          made.set(dir, null);
+        } catch (err) {
+          made.set(dir, mapFsError(err, targets[i] as string));
+        }
+      }
+      const failed = made.get(dir);
+      if (failed) results[i] = failed;
+      else retry.push(i);
+    }
+    const retried = await runAll(retry.map((i) => ops[i] as CopyOp));
+    retry.forEach((i, k) => {
+      results[i] = retried[k] as LocalFsResult;
+    });
+    return results;
   }
 
   /**

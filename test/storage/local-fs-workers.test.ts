@@ -215,12 +215,14 @@ describe("local file-system workers", () => {
     writeFileSync(join(dir, "to-copy"), "bytes");
     // the operation runs (its copy is made), then the worker "dies" before answering
     let calls = 0;
+    const die = (op: Parameters<LocalFsWorkers["run"]>[0]) => {
+      calls++;
+      assert.ok(runLocalFsOp(op).ok);
+      throw new StoreFaultError("a local file-system worker stopped: exit code 1");
+    };
     const dying = {
-      run: async (op: Parameters<LocalFsWorkers["run"]>[0]) => {
-        calls++;
-        assert.ok(runLocalFsOp(op).ok);
-        throw new StoreFaultError("a local file-system worker stopped: exit code 1");
-      },
+      run: async (op: Parameters<LocalFsWorkers["run"]>[0]) => die(op),
+      runMany: async (ops: Parameters<LocalFsWorkers["runMany"]>[0]) => ops.map(die),
     } as unknown as LocalFsWorkers;
     const store = new LocalStore({ workers: dying });
     for (const sync of [true, false]) {
