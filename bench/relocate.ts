@@ -28,8 +28,12 @@
  * - local to local, many small files: `--many` files of 64 KiB (default 16,384; `--many 0` skips), see
  *   `manyFilesBench`.
  *
+ * `--node <path>[,<path>...]` also times the CLI (durable and `--no-sync`, `NODE_EXTRA_CA_CERTS`
+ * unset) run by other Node.js executables, e.g. the maintained lines beside the machine's Node 20 (whose
+ * support ended in April 2026): their start differs, and at 1 GiB the start is a large part of the run.
+ *
  * Run: `npm run build && npx tsx bench/relocate.ts [--mib 1024[,2048,...]] [--rounds 3] [--many 16384]
- * [--many-rounds 3] [--s3-mib 256] [--cli <bin>]`.
+ * [--many-rounds 3] [--s3-mib 256] [--cli <bin>] [--node <path>,...]`.
  * Prints times (and the CPU time, user + system, of each CLI and `cp` process), bytes/s and ratios
  * (`--s3-mib 0` skips the S3 part; `--cli` times another build's CLI, e.g. a copy of `dist/` from before
  * a change). Nothing here is a test.
@@ -58,6 +62,15 @@ const cli = (() => {
 })();
 const FILE_MIB = 4;
 const copyLoop = join(root, "bench/copy-loop.cjs");
+
+/** Other Node.js executables that run the CLI too (`--node a,b`), each with the version it prints. */
+const otherNodes: { path: string; version: string }[] = (() => {
+  const i = process.argv.indexOf("--node");
+  if (i < 0) return [];
+  return String(process.argv[i + 1])
+    .split(",")
+    .map((path) => ({ path, version: execFileSync(path, ["--version"], { encoding: "utf8" }).trim() }));
+})();
 
 function arg(name: string, fallback: number): number {
   const i = process.argv.indexOf(name);
@@ -218,6 +231,20 @@ async function localBench(work: string, mib: number, rounds: number): Promise<vo
       ],
     );
   }
+  for (const n of otherNodes) {
+    const env = clean ?? process.env;
+    contenders.push(
+      [
+        `ours@${n.version}`,
+        async (d) => seconds(() => run(n.path, [cli, "relocate", src, d], env), `ours@${n.version}`),
+      ],
+      [
+        `oursNoSync@${n.version}`,
+        async (d) =>
+          seconds(() => run(n.path, [cli, "relocate", "--no-sync", src, d], env), `oursNoSync@${n.version}`),
+      ],
+    );
+  }
   // The least a Node process does to copy the directory (no plan, checks or sync): see copy-loop.cjs
   contenders.push([
     "nodeCopyLoop",
@@ -229,6 +256,12 @@ async function localBench(work: string, mib: number, rounds: number): Promise<vo
   ];
   if (clean)
     starts.push(["nodeStartClean", () => seconds(() => run("node", ["-e", "0"], clean), "nodeStartClean")]);
+  for (const n of otherNodes) {
+    starts.push([
+      `nodeStart@${n.version}`,
+      () => seconds(() => run(n.path, ["-e", "0"], clean ?? process.env), `nodeStart@${n.version}`),
+    ]);
+  }
   const times = new Map<string, number[]>([...contenders, ...starts].map(([n]) => [n, []]));
   for (let r = 0; r < rounds; r++) {
     for (let i = 0; i < contenders.length; i++) {
@@ -297,6 +330,18 @@ async function localBench(work: string, mib: number, rounds: number): Promise<vo
       cp,
     ]);
   row("relocateSnapshot sync: false (library call)", median("inProcessNoSync"), ["cp -r", cp]);
+  const unset = clean ? ", NODE_EXTRA_CA_CERTS unset" : "";
+  for (const n of otherNodes) {
+    row(`savepoint relocate (CLI process, durable), Node ${n.version}${unset}`, median(`ours@${n.version}`), [
+      "cp -r && sync",
+      cpSync,
+    ]);
+    row(
+      `savepoint relocate --no-sync (CLI process), Node ${n.version}${unset}`,
+      median(`oursNoSync@${n.version}`),
+      ["cp -r", cp],
+    );
+  }
   row(
     `Node copy loop (bench/copy-loop.cjs: 16 copyFile at a time, nothing else)${clean ? ", NODE_EXTRA_CA_CERTS unset" : ""}`,
     median("nodeCopyLoop"),
@@ -305,7 +350,10 @@ async function localBench(work: string, mib: number, rounds: number): Promise<vo
   row("savepoint relocate --move, one file system (CLI process; renames)", moved);
   console.log(
     `Node's start (\`node -e 0\`)${env}: ${median("nodeStart").toFixed(2)} s` +
-      (clean ? `; NODE_EXTRA_CA_CERTS unset: ${median("nodeStartClean").toFixed(2)} s` : ""),
+      (clean ? `; NODE_EXTRA_CA_CERTS unset: ${median("nodeStartClean").toFixed(2)} s` : "") +
+      otherNodes
+        .map((n) => `; Node ${n.version}${unset}: ${median(`nodeStart@${n.version}`).toFixed(2)} s`)
+        .join(""),
   );
   rmSync(join(work, "moved"), { recursive: true });
   rmSync(src, { recursive: true });
@@ -332,6 +380,18 @@ async function manyFilesBench(work: string, files: number, rounds: number): Prom
     ["savepoint relocate --no-sync (CLI)", (d) => run("node", [cli, "relocate", "--no-sync", src, d], env)],
     ["Node copy loop (copy-loop.cjs)", (d) => run("node", [copyLoop, src, d], env)],
   ];
+  for (const n of otherNodes) {
+    contenders.push(
+      [
+        `savepoint relocate (CLI, durable), Node ${n.version}`,
+        (d) => run(n.path, [cli, "relocate", src, d], env),
+      ],
+      [
+        `savepoint relocate --no-sync (CLI), Node ${n.version}`,
+        (d) => run(n.path, [cli, "relocate", "--no-sync", src, d], env),
+      ],
+    );
+  }
   const times = new Map<string, number[]>(contenders.map(([n]) => [n, []]));
   const dsts: string[] = [];
   execFileSync("sync");
