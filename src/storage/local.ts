@@ -51,10 +51,25 @@ import { countedSource } from "./write-source.js";
 
 const DEFAULT_MAX_READ = 2 * 1024 * 1024 * 1024;
 
+/**
+ * What a write refused for want of room or of write access to the file system as a whole, by errno code:
+ * said in words, and always about the file being written (a copy's target, not its source).
+ */
+const FILE_SYSTEM_REFUSALS: Readonly<Record<string, string>> = {
+  ENOSPC: "no space left on the device",
+  EDQUOT: "disk quota exceeded",
+  EFBIG: "file too large for the file system",
+  EROFS: "read-only file system",
+};
+
 /** Maps a Node fs error to our typed errors. */
 export function mapFsError(err: unknown, uri: string): SavepointKitError {
   if (err instanceof SavepointKitError) return err;
   const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  const refusal = code === undefined ? undefined : FILE_SYSTEM_REFUSALS[code];
+  if (refusal !== undefined) {
+    return new StoreFaultError(`local file system: ${refusal} (${code}) writing ${uri}`, { uri, cause: err });
+  }
   switch (code) {
     case "ENOENT":
     case "ENOTDIR":
@@ -635,6 +650,9 @@ export class LocalStore implements Store {
     const err = reviveFsError(r.error);
     if (tmp !== undefined) await unlink(tmp).catch(() => {});
     if (r.phase !== "copy") return mapFsError(err, target);
+    // (a full or read-only file system is the target's; its message names the target, not a temporary
+    // file)
+    if (err.code !== undefined && err.code in FILE_SYSTEM_REFUSALS) return mapFsError(err, target);
     const e = mapFsError(err, source);
     if (e instanceof AlreadyExistsError) return mapFsError(err, target);
     if (e instanceof NotFoundError && (await this.stat(source)) !== null) return mapFsError(err, target);

@@ -87,6 +87,20 @@ describe("local: fs error mapping", () => {
     const fault = mapFsError(err("EIO"), "file:///x");
     assert.ok(fault instanceof StoreFaultError);
     assert.equal(fault.uri, "file:///x");
+    for (const [code, words] of [
+      ["ENOSPC", "no space left on the device"],
+      ["EDQUOT", "disk quota exceeded"],
+      ["EFBIG", "file too large"],
+      ["EROFS", "read-only file system"],
+    ] as const) {
+      const e = mapFsError(err(code), "file:///y/z");
+      assert.ok(e instanceof StoreFaultError, code);
+      assert.equal(e.uri, "file:///y/z");
+      assert.equal(
+        e.message,
+        `local file system: ${words}${code === "EFBIG" ? " for the file system" : ""} (${code}) writing file:///y/z`,
+      );
+    }
   });
 });
 
