@@ -11,7 +11,7 @@ import { once } from "node:events";
 import { realpathSync } from "node:fs";
 import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
-import { SavepointKitError } from "../errors.js";
+import { CorruptSnapshotError, SavepointKitError } from "../errors.js";
 import { createDefaultRegistry } from "../storage/defaults.js";
 import type { StoreRegistry } from "../storage/registry.js";
 import type { CliContext, CommandOutput, GlobalArgs } from "./command.js";
@@ -117,14 +117,27 @@ export async function runCli(
     const stderr = `savepoint: ${message}${hint}${trace}\n`;
     // Once part of a document has been written, an error object after it would only garble it further:
     // the exit code and standard error say what happened.
-    const stdout =
-      wantsJson && !streamed
-        ? toJson({ error: { code: err instanceof SavepointKitError ? err.code : "INTERNAL", message } })
-        : "";
+    const stdout = wantsJson && !streamed ? toJson({ error: errorJson(err, message) }) : "";
     return { exitCode: code, stdout, stderr };
   } finally {
     await created?.close();
   }
+}
+
+/**
+ * The `error` object of `--json` output: `code` and `message`; the file or URI the error is about
+ * (`uri`), where there is one; for corrupt bytes, the byte offset (`offset`) and the structure being
+ * read (`path`), as {@link CorruptSnapshotError} has them.
+ */
+function errorJson(err: unknown, message: string): Record<string, string | number> {
+  if (!(err instanceof SavepointKitError)) return { code: "INTERNAL", message };
+  const out: Record<string, string | number> = { code: err.code, message };
+  if (err.uri !== undefined) out.uri = err.uri;
+  if (err instanceof CorruptSnapshotError) {
+    out.offset = err.offset;
+    if (err.path !== undefined) out.path = err.path;
+  }
+  return out;
 }
 
 /** The reader of standard output went away (EPIPE): the output ends there, quietly, as with `head`. */

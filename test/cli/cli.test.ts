@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { runCli } from "../../src/cli/main.js";
 import { readMetadata, writeMetadata } from "../../src/formats/metadata/index.js";
+import { normalizeUri } from "../../src/storage/uri.js";
 import { listFixtures } from "../helpers/fixtures.js";
 
 const fixtures = listFixtures();
@@ -117,10 +118,23 @@ describe("savepoint inspect", () => {
     assert.equal(r.stdout, "", "no error object appended to a partial document");
   });
 
-  it("reports errors as JSON too with --json", async () => {
+  it("reports errors as JSON too with --json: the code, the message, the URI, and for corrupt bytes their offset", async () => {
     const r = await runCli(["inspect", join(scratch, "missing"), "--json"]);
     assert.equal(r.exitCode, 2);
-    assert.equal(JSON.parse(r.stdout).error.code, "NOT_A_SNAPSHOT");
+    const missing = JSON.parse(r.stdout).error;
+    assert.equal(missing.code, "NOT_A_SNAPSHOT");
+    assert.equal(missing.uri, normalizeUri(join(scratch, "missing")));
+    assert.equal(r.stderr, `savepoint: ${missing.message}\n`);
+    // the magic number and a version, then nothing: cut where the checkpoint id should start
+    const dir = join(scratch, "cut-early");
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, "_metadata"), Uint8Array.of(0x49, 0x60, 0x67, 0x2d, 0, 0, 0, 3));
+    const cut = await runCli(["inspect", dir, "--json"]);
+    const corrupt = JSON.parse(cut.stdout).error;
+    assert.equal(corrupt.code, "CORRUPT_SNAPSHOT");
+    assert.equal(corrupt.uri, normalizeUri(join(dir, "_metadata")));
+    assert.equal(corrupt.offset, 8);
+    assert.equal(typeof corrupt.message, "string");
   });
 });
 
