@@ -9,18 +9,10 @@
 
 import assert from "node:assert/strict";
 import { execFileSync, spawnSync } from "node:child_process";
-import { createHash, randomBytes } from "node:crypto";
-import {
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  writeFileSync,
-} from "node:fs";
+import { randomBytes } from "node:crypto";
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, relative } from "node:path";
+import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { StoreFaultError } from "../../src/errors.js";
 import { writeMetadata } from "../../src/formats/metadata/index.js";
@@ -29,6 +21,7 @@ import { relocateSnapshot } from "../../src/ops/relocate.js";
 import { StoreRegistry } from "../../src/storage/registry.js";
 import { normalizeUri } from "../../src/storage/uri.js";
 import { syntheticSavepoint } from "../helpers/synthetic-savepoint.js";
+import { filesIn, treeDigest } from "../helpers/tree.js";
 
 /** Files of the snapshot and their size (bytes): 3 MiB in all, more than the file system holds. */
 const FILES = 8;
@@ -56,25 +49,6 @@ after(async () => {
   rmSync(scratch, { recursive: true, force: true });
 });
 
-/** Path -> sha256 of every file under `dir`. */
-function digest(dir: string): Map<string, string> {
-  const out = new Map<string, string>();
-  for (const e of readdirSync(dir, { recursive: true, withFileTypes: true })) {
-    if (!e.isFile()) continue;
-    const p = join(e.parentPath, e.name);
-    out.set(relative(dir, p), createHash("sha256").update(readFileSync(p)).digest("hex"));
-  }
-  return out;
-}
-
-/** Every file under `dir`, relative to it. */
-function filesUnder(dir: string): string[] {
-  return readdirSync(dir, { recursive: true, withFileTypes: true })
-    .filter((e) => e.isFile())
-    .map((e) => relative(dir, join(e.parentPath, e.name)))
-    .sort();
-}
-
 describe("relocate onto a file system that runs out of space", { skip }, () => {
   const source = join(scratch, "source");
   let sourceDigest: Map<string, string>;
@@ -83,7 +57,7 @@ describe("relocate onto a file system that runs out of space", { skip }, () => {
     const names = Array.from({ length: FILES }, (_, i) => `state-${i}`);
     for (const n of names) writeFileSync(join(source, n), randomBytes(FILE_BYTES));
     writeFileSync(join(source, "_metadata"), writeMetadata(syntheticSavepoint(names, FILE_BYTES)));
-    sourceDigest = digest(source);
+    sourceDigest = treeDigest(source);
   });
 
   for (const sync of [true, false]) {
@@ -100,22 +74,22 @@ describe("relocate onto a file system that runs out of space", { skip }, () => {
       assert.ok(err.uri?.startsWith(`${normalizeUri(target)}/state-`), err.uri);
       assert.ok(err.message.endsWith(` writing ${err.uri}`), err.message);
       assert.ok(!existsSync(join(target, "_metadata")), "no _metadata");
-      const left = existsSync(target) ? filesUnder(target) : [];
+      const left = filesIn(target);
       assert.deepEqual(
         left.filter((f) => f.endsWith(".tmp")),
         [],
         "no temporary file",
       );
       // what is there under a file's name is a whole copy (a partial one would be taken for a copy)
-      for (const f of left) assert.equal(digest(target).get(f), sourceDigest.get(f), f);
-      assert.deepEqual(digest(source), sourceDigest, "the source as it was");
+      for (const f of left) assert.equal(treeDigest(target).get(f), sourceDigest.get(f), f);
+      assert.deepEqual(treeDigest(source), sourceDigest, "the source as it was");
 
       execFileSync("mount", ["-o", `remount,size=${ROOMY}`, mountPoint]);
       const again = await relocateSnapshot(source, target, { stores, sync });
       assert.equal(again.totals.copied + again.totals.skipped, FILES);
       assert.equal(again.totals.skipped, left.length, "the whole copies of the failed run are kept");
       assert.ok((await verifySnapshot(target, { stores })).ok);
-      assert.deepEqual(digest(target), sourceDigest);
+      assert.deepEqual(treeDigest(target), sourceDigest);
       rmSync(target, { recursive: true });
     });
   }

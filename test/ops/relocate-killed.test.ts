@@ -29,6 +29,7 @@ import { verifySnapshot } from "../../src/ops/files.js";
 import { relocateSnapshot } from "../../src/ops/relocate.js";
 import { StoreRegistry } from "../../src/storage/registry.js";
 import { syntheticSavepoint } from "../helpers/synthetic-savepoint.js";
+import { treeDigest } from "../helpers/tree.js";
 
 /** Files of the snapshot, and their size (bytes). */
 const FILES = 600;
@@ -103,7 +104,7 @@ describe("relocate killed part way, then run again", () => {
     const names = Array.from({ length: FILES }, (_, i) => `state-${String(i).padStart(4, "0")}`);
     for (const n of names) writeFileSync(join(source, n), randomBytes(FILE_BYTES));
     writeFileSync(join(source, "_metadata"), writeMetadata(syntheticSavepoint(names, FILE_BYTES)));
-    for (const n of readdirSync(source)) digests.set(n, sha(join(source, n)));
+    for (const [n, d] of treeDigest(source)) digests.set(n, d);
   });
 
   it("durable: whole files under their names only, kept by the re-run; the temporary files removed", async () => {

@@ -1,5 +1,4 @@
 import assert from "node:assert/strict";
-import { createHash } from "node:crypto";
 import {
   cpSync,
   existsSync,
@@ -51,6 +50,7 @@ import { syncFileSystem, syncfsReportsErrors } from "../../src/storage/sync-file
 import { normalizeUri, toLocalPath } from "../../src/storage/uri.js";
 import { FIXTURES_ROOT, listFixtures } from "../helpers/fixtures.js";
 import { syntheticSavepoint } from "../helpers/synthetic-savepoint.js";
+import { treeDigest } from "../helpers/tree.js";
 
 const fixtures = listFixtures();
 const stores = new StoreRegistry();
@@ -59,20 +59,6 @@ after(async () => {
   await stores.close();
   rmSync(scratch, { recursive: true, force: true });
 });
-
-/** Path -> sha256 of every file under `dir`. */
-function digest(dir: string): Map<string, string> {
-  const out = new Map<string, string>();
-  const walk = (d: string) => {
-    for (const e of readdirSync(d, { withFileTypes: true })) {
-      const p = join(d, e.name);
-      if (e.isDirectory()) walk(p);
-      else out.set(relative(dir, p), createHash("sha256").update(readFileSync(p)).digest("hex"));
-    }
-  };
-  walk(dir);
-  return out;
-}
 
 /** What must survive a relocation: operators, their handles and state sizes (not the pointers). */
 async function shape(path: string) {
@@ -93,10 +79,10 @@ const GENERATED_ROOT = "/tmp/savepoint-kit-fixtures";
 describe("relocate", () => {
   for (const f of fixtures.filter((x) => x.expected.snapshotType === "savepoint")) {
     it(`${f.id}: copies a savepoint elsewhere; pointers stay relative, source untouched`, async () => {
-      const before = digest(f.caseDir);
+      const before = treeDigest(f.caseDir);
       const target = join(scratch, f.id.replace("/", "-"));
       const report = await relocateSnapshot(f.metadataDir, target, { stores });
-      assert.deepEqual(digest(f.caseDir), before, "the source changed");
+      assert.deepEqual(treeDigest(f.caseDir), before, "the source changed");
       assert.equal(report.totals.copied, report.copies.length);
       // All pointers of a savepoint are relative: the metadata needs no change at all (its bytes are
       // written as they are) ...
@@ -667,7 +653,7 @@ describe("relocate", () => {
       const copies = fileSyncs.filter((p) => !basename(p).startsWith("._metadata."));
       assert.equal(fileSyncs.length - copies.length, 1, "_metadata is synced on its own");
       assert.equal(copies.length, reliable ? 0 : 70);
-      assert.deepEqual(digest(target), digest(source));
+      assert.deepEqual(treeDigest(target), treeDigest(source));
       assert.ok((await verifySnapshot(target, { stores })).ok);
     });
 
