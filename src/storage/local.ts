@@ -55,18 +55,18 @@ const DEFAULT_MAX_READ = 2 * 1024 * 1024 * 1024;
  * What a write refused for want of room or of write access to the file system as a whole, by errno code:
  * said in words, and always about the file being written (a copy's target, not its source).
  */
-const FILE_SYSTEM_REFUSALS: Readonly<Record<string, string>> = {
-  ENOSPC: "no space left on the device",
-  EDQUOT: "disk quota exceeded",
-  EFBIG: "file too large for the file system",
-  EROFS: "read-only file system",
-};
+const FILE_SYSTEM_REFUSALS: ReadonlyMap<string, string> = new Map([
+  ["ENOSPC", "no space left on the device"],
+  ["EDQUOT", "disk quota exceeded"],
+  ["EFBIG", "file too large for the file system"],
+  ["EROFS", "read-only file system"],
+]);
 
 /** Maps a Node fs error to our typed errors. */
 export function mapFsError(err: unknown, uri: string): SavepointKitError {
   if (err instanceof SavepointKitError) return err;
   const code = (err as NodeJS.ErrnoException | undefined)?.code;
-  const refusal = code === undefined ? undefined : FILE_SYSTEM_REFUSALS[code];
+  const refusal = code === undefined ? undefined : FILE_SYSTEM_REFUSALS.get(code);
   if (refusal !== undefined) {
     return new StoreFaultError(`local file system: ${refusal} (${code}) writing ${uri}`, { uri, cause: err });
   }
@@ -652,7 +652,7 @@ export class LocalStore implements Store {
     if (r.phase !== "copy") return mapFsError(err, target);
     // (a full or read-only file system is the target's; its message names the target, not a temporary
     // file)
-    if (err.code !== undefined && err.code in FILE_SYSTEM_REFUSALS) return mapFsError(err, target);
+    if (err.code !== undefined && FILE_SYSTEM_REFUSALS.has(err.code)) return mapFsError(err, target);
     const e = mapFsError(err, source);
     if (e instanceof AlreadyExistsError) return mapFsError(err, target);
     if (e instanceof NotFoundError && (await this.stat(source)) !== null) return mapFsError(err, target);
