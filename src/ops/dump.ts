@@ -6,7 +6,8 @@
  * heap-native key-group files (`KeyGroupsStateHandle` of the hashmap backend) and RocksDB native state
  * (`IncrementalRemoteKeyedStateHandle` of native RocksDB savepoints and RocksDB checkpoints, full or
  * incremental: each subtask's SST files read through its MANIFEST, clipped to its key groups, see
- * `../formats/state/rocksdb-keyed.ts`); operator state from `OperatorStreamStateHandle` files.
+ * `../formats/state/rocksdb-keyed.ts`); operator state from `OperatorStreamStateHandle` files (and
+ * `FileMergingOperatorStreamStateHandle` segments).
  * Changelog state backend handles are refused.
  */
 
@@ -148,7 +149,8 @@ export async function* dumpState(input: string, options: DumpOptions): AsyncGene
       }
     }
     const oh = sub.managedOperatorState;
-    if (oh && oh.kind === "OperatorStreamStateHandle" && oh.states.length > 0) {
+    // (OperatorStreamStateHandle, or FileMergingOperatorStreamStateHandle: a segment of a physical file)
+    if (oh && oh.states.length > 0) {
       if (options.state !== undefined && !oh.states.some((s) => s.name === options.state)) continue;
       if (options.state !== undefined) found = true;
       if (options.keyGroups) continue;

@@ -327,7 +327,7 @@ async function describeOperator(
       }
     }
     const oh = sub.managedOperatorState;
-    if (oh) await describeOperatorHandle(oh, sub.subtaskIndex, resolver, opByName, counts, options, notes);
+    if (oh) await describeOperatorHandle(oh, resolver, opByName, counts, options);
   }
   if (report.keyed) {
     report.keyed.layouts = [...layouts].sort();
@@ -341,17 +341,13 @@ async function describeOperator(
 
 async function describeOperatorHandle(
   handle: OperatorStateHandle,
-  subtask: number,
   resolver: StateFileResolver,
   byName: Map<string, OperatorStateDescription>,
   counts: boolean,
   options: StateOptions,
-  notes: string[],
 ): Promise<void> {
-  if (handle.kind !== "OperatorStreamStateHandle") {
-    notes.push(`subtask ${subtask}: operator handle ${handle.kind} is not read`);
-    return;
-  }
+  // (a FileMergingOperatorStreamStateHandle's delegate is a segment of a physical file, which the
+  // resolver opens as a file of its own; its empty variant has no states)
   if (handle.states.length === 0) return;
   const file = await resolver.open(handle.delegate);
   const { header, dataStart } = await readOperatorHeader(file);

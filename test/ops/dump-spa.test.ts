@@ -123,7 +123,7 @@ function asSpa(operator: string, r: DumpRecord): SpaRecord {
 
 describe("dump equals Flink's State Processor API", () => {
   it("every fixture of both lines has a spa-dump.json", () => {
-    assert.equal(fixtures.length, 16, fixtures.map((f) => f.id).join(", "));
+    assert.equal(fixtures.length, 18, fixtures.map((f) => f.id).join(", "));
     for (const f of fixtures) assert.ok(existsSync(join(f.caseDir, "spa-dump.json")), f.id);
   });
 

@@ -26,7 +26,9 @@ function expectedSize(h: any): bigint {
 function expectedFiles(h: any, metadataDir: string, out: Set<string>): void {
   if (h === null || typeof h !== "object") return;
   if (h.kind === "RelativeFileStateHandle") out.add(normalizeUri(join(metadataDir, h.relativePath)));
-  else if (h.kind === "FileStateHandle") out.add(normalizeUri(h.filePath, "/"));
+  // (a file-merging segment's filePath is its physical file, which other segments share)
+  else if (h.kind === "FileStateHandle" || h.kind === "SegmentFileStateHandle")
+    out.add(normalizeUri(h.filePath, "/"));
   for (const v of Object.values(h)) {
     if (Array.isArray(v)) for (const x of v) expectedFiles(x, metadataDir, out);
     else if (v && typeof v === "object") expectedFiles(v, metadataDir, out);

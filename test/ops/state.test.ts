@@ -63,6 +63,8 @@ describe("describeState", () => {
       "checkpoint-rocksdb-levels-lz4",
       "savepoint-native-rocksdb-zstd",
       "checkpoint-rocksdb-rescaled",
+      // operator state in FileMergingOperatorStreamStateHandles: segments of physical files
+      "checkpoint-rocksdb-file-merging",
     ]) {
       it(`${line}/${c}: states, kinds and entry counts of every operator`, async () => {
         const dir = await readableFixtureDir(byCase(line, c), stores, tmp);

@@ -1,8 +1,9 @@
 /**
- * Operator state files (`OperatorStreamStateHandle`): the {@link OperatorBackendHeader}, then the
- * states' data at the offsets the handle records (`DefaultOperatorStateBackendSnapshotStrategy`,
- * `PartitionableListState.write`, `HeapBroadcastState.write`; read back by
- * `OperatorStateRestoreOperation`):
+ * Operator state files (`OperatorStreamStateHandle`; with file merging,
+ * `FileMergingOperatorStreamStateHandle`, whose file is a segment of a physical file): the
+ * {@link OperatorBackendHeader}, then the states' data at the offsets the handle records
+ * (`DefaultOperatorStateBackendSnapshotStrategy`, `PartitionableListState.write`,
+ * `HeapBroadcastState.write`; read back by `OperatorStateRestoreOperation`):
  *
  * - list states (split-distribute and union): the elements back to back, one offset per element in
  *   the handle (no lengths; an element ends where the next offset, of any state, begins);
@@ -14,7 +15,7 @@
  */
 
 import { CorruptSnapshotError } from "../../errors.js";
-import type { OperatorStateDistributionMode, OperatorStreamStateHandle } from "../metadata/model.js";
+import type { OperatorStateDistributionMode, OperatorStateHandle } from "../metadata/model.js";
 import {
   META_KEYS,
   metaSerializer,
@@ -110,7 +111,7 @@ export interface OperatorReadOptions {
  */
 export async function* readOperatorEntries(
   file: StateFile,
-  handle: OperatorStreamStateHandle,
+  handle: OperatorStateHandle,
   header: OperatorBackendHeader,
   dataStart: number,
   options: OperatorReadOptions = {},

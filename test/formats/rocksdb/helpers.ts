@@ -48,6 +48,11 @@ export function fixtureResolver(directory: string, stores: StoreRegistry): State
         const filePath = `file:${FIXTURES_ROOT}/${handle.filePath.slice(GENERATED_ROOT.length)}`;
         return inner.open({ ...handle, filePath });
       }
+      // a file-merging segment: its physical file
+      if (handle.kind === "SegmentFileStateHandle" && handle.physicalFilePath.startsWith(GENERATED_ROOT)) {
+        const physicalFilePath = `file:${FIXTURES_ROOT}/${handle.physicalFilePath.slice(GENERATED_ROOT.length)}`;
+        return inner.open({ ...handle, physicalFilePath });
+      }
       return inner.open(handle);
     },
   };

@@ -8,7 +8,7 @@ import { readMetadata } from "../../../src/formats/metadata/index.js";
 import type {
   KeyGroupsStateHandle,
   OperatorState,
-  OperatorStreamStateHandle,
+  OperatorStateHandle,
   StreamStateHandle,
 } from "../../../src/formats/metadata/model.js";
 import { filePointer } from "../../../src/formats/metadata/pointers.js";
@@ -24,7 +24,7 @@ export interface FixtureStateFile {
   subtask: number;
   kind: "keyed" | "meta" | "operator";
   /** The KeyGroups or OperatorStream handle (null for RocksDB meta files). */
-  handle: KeyGroupsStateHandle | OperatorStreamStateHandle | null;
+  handle: KeyGroupsStateHandle | OperatorStateHandle | null;
   bytes: Uint8Array;
   /** Keyed files: [start, end) of each key group with data, ascending. */
   keyGroupSpans: [number, number][];
@@ -36,7 +36,11 @@ function bytesOf(h: StreamStateHandle, dir: string): Uint8Array | null {
   const uri = p?.uri;
   if (!uri?.startsWith("file://")) return null;
   try {
-    return new Uint8Array(readFileSync(new URL(uri)));
+    const file = new Uint8Array(readFileSync(new URL(uri)));
+    // a file-merging segment: its bytes within the physical file
+    if (h.kind !== "SegmentFileStateHandle") return file;
+    const start = Number(p?.startPos ?? 0n);
+    return file.subarray(start, start + Number(p?.stateSize ?? 0n));
   } catch {
     return null;
   }
@@ -89,7 +93,11 @@ export async function fixtureStateFiles(): Promise<FixtureStateFile[]> {
           bytes,
           keyGroupSpans: [],
         });
-      } else if (v.slot === "managedOperatorState" && h.kind === "OperatorStreamStateHandle") {
+      } else if (
+        v.slot === "managedOperatorState" &&
+        (h.kind === "OperatorStreamStateHandle" ||
+          (h.kind === "FileMergingOperatorStreamStateHandle" && !h.isEmpty))
+      ) {
         const bytes = bytesOf(h.delegate, dir);
         if (!bytes) continue;
         out.push({
