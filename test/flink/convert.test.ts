@@ -66,8 +66,12 @@ after(async () => {
   rmSync(scratch, { recursive: true, force: true });
 });
 
-/** The RocksDB cases made to be hard to read (many levels, compression, merges, deletions, rescale). */
+/**
+ * The RocksDB cases made to be hard to read (many levels, compression, merges, deletions, rescale, SST
+ * and meta files as segments of file-merging physical files).
+ */
 const HARD_ROCKSDB_CASES = [
+  "checkpoint-rocksdb-file-merging",
   "checkpoint-rocksdb-levels-lz4",
   "savepoint-native-rocksdb-zstd",
   "checkpoint-rocksdb-rescaled",

@@ -40,6 +40,7 @@ import { normalizeUri } from "../../src/storage/uri.js";
 import { FIXTURES_ROOT, type Fixture, listFixtures } from "../helpers/fixtures.js";
 import {
   describeRun,
+  fileMergingRestore,
   flinkLines,
   flinkSkipReason,
   type JobGraphOperator,
@@ -53,13 +54,17 @@ import {
 } from "../helpers/flink.js";
 
 const GENERATED_ROOT = "/tmp/savepoint-kit-fixtures";
-/** The cases covered: every fixture (canonical and native savepoints of both backends, the retained checkpoint). */
+/**
+ * The cases covered: canonical and native savepoints of both backends, the retained checkpoint, and the
+ * retained checkpoint written with file merging (state files as segments of shared physical files).
+ */
 const CASES = [
   "savepoint-canonical-hashmap",
   "savepoint-canonical-rocksdb",
   "savepoint-native-hashmap",
   "savepoint-native-rocksdb",
   "checkpoint-rocksdb-incremental",
+  "checkpoint-rocksdb-file-merging",
 ];
 
 const V_FULL = "full";
@@ -165,7 +170,7 @@ for (const line of flinkLines(fixtures.map((f) => f.id))) {
         const add = (key: string, run: Omit<RestoreRun, "name" | "backend">) => {
           const name = `${caseName}: ${key}`;
           c.runs[key] = name;
-          runs.push({ name, backend, ...run });
+          runs.push({ name, backend, ...fileMergingRestore(caseName), ...run });
         };
         const out = (name: string) => join(caseRoot, name);
         const write = async (name: string, edited: CheckpointMetadata, copy = false) => {

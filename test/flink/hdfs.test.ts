@@ -25,6 +25,7 @@ import type { StoreRegistry } from "../../src/storage/registry.js";
 import { FIXTURES_ROOT, type Fixture, listFixtures } from "../helpers/fixtures.js";
 import {
   describeRun,
+  fileMergingRestore,
   flinkLines,
   flinkSkipReason,
   type RestoreReport,
@@ -78,18 +79,26 @@ for (const line of flinkLines(fixtures.map((f) => f.id))) {
         await relocateSnapshot(f.metadataDir, target, { stores });
         runs.push({ name: `${name}: relocated to HDFS`, snapshot: target, backend: f.expected.backend });
       }
-      // the checkpoint: --map its shared files onto fixtures/ locally, then relocate that copy to HDFS
-      const chk = byCase("checkpoint-rocksdb-incremental");
-      const jobId = readdirSync(join(chk.caseDir, "snapshot"))[0] as string;
-      const stage = join(scratch, line, jobId, "chk-2");
-      await relocateSnapshot(chk.metadataDir, stage, {
-        stores,
-        maps: [{ from: `file:${GENERATED_ROOT}`, to: FIXTURES_ROOT }],
-      });
-      const chkTarget = `${base}/checkpoints/new-job/chk-2`;
-      await relocateSnapshot(stage, chkTarget, { stores });
-      rmSync(join(scratch, line), { recursive: true });
-      runs.push({ name: "checkpoint: relocated to HDFS", snapshot: chkTarget, backend: "rocksdb" });
+      // the checkpoints (incremental; and with file merging, whose state files are segments of shared
+      // physical files): --map their shared files onto fixtures/ locally, then relocate that copy to HDFS
+      for (const name of ["checkpoint-rocksdb-incremental", "checkpoint-rocksdb-file-merging"]) {
+        const chk = byCase(name);
+        const jobId = readdirSync(join(chk.caseDir, "snapshot"))[0] as string;
+        const stage = join(scratch, line, jobId, "chk-2");
+        await relocateSnapshot(chk.metadataDir, stage, {
+          stores,
+          maps: [{ from: `file:${GENERATED_ROOT}`, to: FIXTURES_ROOT }],
+        });
+        const chkTarget = `${base}/checkpoints/${name}/new-job/chk-2`;
+        await relocateSnapshot(stage, chkTarget, { stores });
+        rmSync(join(scratch, line), { recursive: true });
+        runs.push({
+          name: `${name}: relocated to HDFS`,
+          snapshot: chkTarget,
+          backend: "rocksdb",
+          ...fileMergingRestore(name),
+        });
+      }
 
       // --move within the NameNode: every file renamed (WebHDFS RENAME), none copied, nothing left behind
       const toMove = `${base}/move-src/savepoint-native-rocksdb`;
@@ -156,7 +165,7 @@ for (const line of flinkLines(fixtures.map((f) => f.id))) {
     });
 
     it("Flink restores each of them from hdfs:// and the state equals the model", { skip }, () => {
-      assert.ok(runs.length >= 6);
+      assert.ok(runs.length >= 7);
       for (const run of runs) {
         const r = runResult(report, run.name);
         assert.equal(r.outcome, "restored", describeRun(r));

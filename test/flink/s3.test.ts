@@ -23,6 +23,7 @@ import type { StoreRegistry } from "../../src/storage/registry.js";
 import { type Fixture, listFixtures } from "../helpers/fixtures.js";
 import {
   describeRun,
+  fileMergingRestore,
   flinkLines,
   flinkSkipReason,
   type RestoreReport,
@@ -92,23 +93,33 @@ for (const line of flinkLines(fixtures.map((f) => f.id))) {
         await relocateSnapshot(f.metadataDir, target, { stores });
         runs.push({ name: `${name}: relocated to S3`, snapshot: target, backend: f.expected.backend });
       }
-      // the checkpoint, laid out as Flink wrote it (<job>/chk-2 beside <job>/shared): a local copy of the
-      // fixture's job directory (--map points the absolute shared/ pointers at the copy), relocated to S3,
-      // where chk-2 brings ../shared along; then the local copy is deleted
-      const chk = byCase("checkpoint-rocksdb-incremental");
-      const jobId = readdirSync(join(chk.caseDir, "snapshot"))[0] as string;
-      const stageJob = join(scratch, line, jobId);
-      cpSync(join(chk.caseDir, "snapshot", jobId, "shared"), join(stageJob, "shared"), { recursive: true });
-      const stage = join(stageJob, "chk-2");
-      await relocateSnapshot(chk.metadataDir, stage, {
-        stores,
-        maps: [{ from: `file:${chk.expected.generatedUnder}/${jobId}`, to: stageJob }],
-      });
-      const chkTarget = `${base}/checkpoints/new-job/chk-2`;
-      await relocateSnapshot(stage, chkTarget, { stores });
-      rmSync(join(scratch, line), { recursive: true });
-      assert.equal(existsSync(stage), false);
-      runs.push({ name: "checkpoint: relocated to S3", snapshot: chkTarget, backend: "rocksdb" });
+      // the checkpoints (incremental; and with file merging, whose state files are segments of physical
+      // files in <job>/shared and <job>/taskowned), laid out as Flink wrote them (<job>/chk-2 beside
+      // <job>/shared): a local copy of the fixture's job directory (--map points the absolute pointers at
+      // the copy), relocated to S3, where chk-2 brings ../shared and ../taskowned along; then the local
+      // copy is deleted
+      for (const name of ["checkpoint-rocksdb-incremental", "checkpoint-rocksdb-file-merging"]) {
+        const chk = byCase(name);
+        const jobId = readdirSync(join(chk.caseDir, "snapshot"))[0] as string;
+        const stageJob = join(scratch, line, jobId);
+        for (const dir of ["shared", "taskowned"])
+          cpSync(join(chk.caseDir, "snapshot", jobId, dir), join(stageJob, dir), { recursive: true });
+        const stage = join(stageJob, "chk-2");
+        await relocateSnapshot(chk.metadataDir, stage, {
+          stores,
+          maps: [{ from: `file:${chk.expected.generatedUnder}/${jobId}`, to: stageJob }],
+        });
+        const chkTarget = `${base}/checkpoints/${name}/new-job/chk-2`;
+        await relocateSnapshot(stage, chkTarget, { stores });
+        rmSync(join(scratch, line), { recursive: true });
+        assert.equal(existsSync(stage), false);
+        runs.push({
+          name: `${name}: relocated to S3`,
+          snapshot: chkTarget,
+          backend: "rocksdb",
+          ...fileMergingRestore(name),
+        });
+      }
 
       report = await restoreWithFlink(line, runs, { config: flinkS3Config(s3) });
       console.log(
@@ -127,15 +138,16 @@ for (const line of flinkLines(fixtures.map((f) => f.id))) {
         const elsewhere = files.files.filter((f) => !f.uri.startsWith(`s3://${bucket}/`)).map((f) => f.uri);
         assert.deepEqual(elsewhere, [], run.name);
       }
-      const chk = runs.find((r) => r.name.startsWith("checkpoint")) as RestoreRun;
-      const shared = (await listSnapshotFiles(chk.snapshot, { stores })).files.filter((f) =>
-        f.uri.includes("/checkpoints/new-job/shared/"),
-      );
-      assert.ok(shared.length > 0, "the checkpoint's shared files were relocated beside chk-2");
+      for (const chk of runs.filter((r) => r.name.startsWith("checkpoint"))) {
+        const shared = (await listSnapshotFiles(chk.snapshot, { stores })).files.filter((f) =>
+          f.uri.includes("/new-job/shared/"),
+        );
+        assert.ok(shared.length > 0, `${chk.name}: the shared files were relocated beside chk-2`);
+      }
     });
 
     it("Flink restores each of them from s3:// and the state equals the model", { skip }, () => {
-      assert.equal(runs.length, 3);
+      assert.equal(runs.length, 4);
       for (const run of runs) {
         const r = runResult(report, run.name);
         assert.equal(r.outcome, "restored", describeRun(r));

@@ -237,3 +237,14 @@ export function describeRun(r: RestoreResult): string {
 function tail(s: string, lines = 40): string {
   return s.split("\n").slice(-lines).join("\n");
 }
+
+/**
+ * The run options restoring a fixture case as its owner would: a checkpoint written with file merging
+ * (`execution.checkpointing.file-merging.enabled`) by a job with file merging on, whose
+ * FileMergingSnapshotManager then takes over the restored segments; nothing for the other cases.
+ */
+export function fileMergingRestore(caseName: string): Pick<RestoreRun, "config"> {
+  return caseName.includes("file-merging")
+    ? { config: { "execution.checkpointing.file-merging.enabled": "true" } }
+    : {};
+}
