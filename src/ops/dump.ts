@@ -124,7 +124,7 @@ export async function* dumpState(input: string, options: DumpOptions): AsyncGene
         if (options.state === undefined || names.includes(options.state)) {
           throw new UnsupportedStateLayoutError(
             `operator ${op.uid ?? op.operatorId} subtask ${sub.subtaskIndex}: keyed state in ${kh.kind} (changelog state backend files) cannot be dumped; take a savepoint`,
-            {},
+            { uri: loaded.metadataUri },
           );
         }
       } else {

@@ -60,6 +60,14 @@ export function listFixtures(): Fixture[] {
   return out;
 }
 
+/**
+ * The job directory of a checkpoint fixture (`snapshot/<jobId>/chk-N/_metadata`), beside which the
+ * snapshot may hold other directories (the changelog state backend's `changelog/`).
+ */
+export function checkpointJobId(f: Fixture): string {
+  return String(f.expected.metadataPath).split("/")[1] as string;
+}
+
 /** Where Flink wrote the fixtures; the repo's fixtures/ stands for it (fixtures/README.md). */
 export const GENERATED_ROOT = "/tmp/savepoint-kit-fixtures";
 
@@ -75,7 +83,7 @@ export async function readableFixtureDir(
   tmpRoot: string,
 ): Promise<string> {
   if (f.expected.snapshotType !== "checkpoint") return f.metadataDir;
-  const jobId = readdirSync(join(f.caseDir, "snapshot")).find((d) => !d.startsWith(".")) as string;
+  const jobId = checkpointJobId(f);
   const target = join(tmpRoot, f.id, jobId, f.metadataDir.split("/").pop() as string);
   if (!existsSync(join(target, "_metadata"))) {
     await relocateSnapshot(f.metadataDir, target, {

@@ -49,7 +49,7 @@ import { convertSnapshot, UnsupportedConversionError } from "../../src/ops/conve
 import { relocateSnapshot } from "../../src/ops/relocate.js";
 import { StoreRegistry } from "../../src/storage/registry.js";
 import { normalizeUri } from "../../src/storage/uri.js";
-import { FIXTURES_ROOT, listFixtures } from "../helpers/fixtures.js";
+import { checkpointJobId, FIXTURES_ROOT, listFixtures } from "../helpers/fixtures.js";
 
 /** Where Flink wrote the fixtures; the repo's fixtures/ stands for it (fixtures/README.md). */
 const GENERATED_ROOT = "/tmp/savepoint-kit-fixtures";
@@ -190,7 +190,7 @@ describe("convertSnapshot, RocksDB native -> canonical", () => {
     it(`${line}: the retained incremental RocksDB checkpoint converts to the same entries`, async () => {
       const f = fixtures.find((x) => x.id === `flink-${line}/checkpoint-rocksdb-incremental`);
       assert.ok(f);
-      const jobId = readdirSync(join(f.caseDir, "snapshot"))[0] as string;
+      const jobId = checkpointJobId(f);
       const chk = f.metadataDir.split("/").pop() as string;
       const mapped = join(tmp, line, "mapped", jobId, chk);
       await relocateSnapshot(f.metadataDir, mapped, {

@@ -267,6 +267,24 @@ describe("convertSnapshot", () => {
     await convertSnapshot(src, target, { stores, to: "canonical", overwrite: true });
   });
 
+  it("refuses the keyed state of the changelog state backend (a real Flink checkpoint), writing nothing", async () => {
+    for (const line of ["1.20", "2.3"]) {
+      const target = join(tmp, `changelog-${line}`);
+      for (const to of ["canonical", "native"] as const) {
+        await assert.rejects(
+          convertSnapshot(dirOf(line, "checkpoint-rocksdb-changelog"), target, {
+            stores,
+            to,
+            ...(to === "native" ? { backend: "rocksdb" as const } : {}),
+          }),
+          (e: unknown) =>
+            e instanceof UnsupportedConversionError && e.handleKind === "ChangelogStateBackendHandle",
+        );
+      }
+      assert.equal(existsSync(target), false, `${target} not created`);
+    }
+  });
+
   it("every converted file is on stable storage (fdatasync) before _metadata is written", async () => {
     const events: string[] = [];
     const local = new LocalStore({

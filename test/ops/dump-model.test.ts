@@ -12,6 +12,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { type DumpRecord, dumpState, stateValueJson } from "../../src/ops/dump.js";
+import { UnsupportedStateLayoutError } from "../../src/ops/state.js";
 import { StoreRegistry } from "../../src/storage/registry.js";
 import { FIXTURES_ROOT, listFixtures, readableFixtureDir } from "../helpers/fixtures.js";
 
@@ -61,7 +62,7 @@ async function dump(dir: string, operator: string, state?: string): Promise<stri
 
 describe("dump equals the job's model state", () => {
   it("has every fixture of both lines", () => {
-    assert.equal(fixtures.length, 18, fixtures.map((f) => f.id).join(", "));
+    assert.equal(fixtures.length, 20, fixtures.map((f) => f.id).join(", "));
   });
 
   for (const f of fixtures) {
@@ -70,76 +71,94 @@ describe("dump equals the job's model state", () => {
     const keys = Object.entries(job.keys);
     const noUid = f.expected.jobOperators?.find((o) => o.name === "min-ts-no-uid")?.operatorId as string;
 
+    // the changelog state backend's keyed state is refused (as the State Processor API refuses it)
+    const readsKeyed = !f.expected.case.includes("changelog");
+
     describe(f.id, () => {
       const at = { metadataDir: f.metadataDir };
       before(async () => {
         at.metadataDir = await readableFixtureDir(f, stores, tmp);
       });
 
-      it("word-stats: ValueState, ListState and MapState with TTL per key", async () => {
-        const expected: string[] = [];
-        for (const [k, v] of keys) {
-          expected.push(rec("word-count", v.subtask, v.keyGroup, k, null, null, String(v["word-count"])));
-          expected.push(
-            rec(
-              "word-timestamps",
-              v.subtask,
-              v.keyGroup,
-              k,
-              null,
-              null,
-              (v["word-timestamps"] as number[]).map(String),
-            ),
-          );
-          for (const [bucket, count] of Object.entries(v["bucket-counts"] as Record<string, number>)) {
+      if (!readsKeyed)
+        it("keyed state of the changelog state backend is refused, naming the operator and the way out", async () => {
+          await assert.rejects(dump(at.metadataDir, "word-stats"), (e: Error) => {
+            assert.ok(e instanceof UnsupportedStateLayoutError, String(e));
+            assert.match(
+              e.message,
+              /_metadata at byte 0: operator (word-stats|d0a4e4912796d2114f5e0db4e8dcf52a) subtask 0: keyed state in ChangelogStateBackendHandle .*take a savepoint/,
+            );
+            return true;
+          });
+        });
+
+      if (readsKeyed)
+        it("word-stats: ValueState, ListState and MapState with TTL per key", async () => {
+          const expected: string[] = [];
+          for (const [k, v] of keys) {
+            expected.push(rec("word-count", v.subtask, v.keyGroup, k, null, null, String(v["word-count"])));
             expected.push(
-              rec("bucket-counts", v.subtask, v.keyGroup, k, null, bucket, {
-                value: String(count),
-                ttl: true,
+              rec(
+                "word-timestamps",
+                v.subtask,
+                v.keyGroup,
+                k,
+                null,
+                null,
+                (v["word-timestamps"] as number[]).map(String),
+              ),
+            );
+            for (const [bucket, count] of Object.entries(v["bucket-counts"] as Record<string, number>)) {
+              expected.push(
+                rec("bucket-counts", v.subtask, v.keyGroup, k, null, bucket, {
+                  value: String(count),
+                  ttl: true,
+                }),
+              );
+            }
+          }
+          assert.deepEqual(await dump(at.metadataDir, "word-stats"), expected.sort());
+        });
+
+      if (readsKeyed)
+        it("word-windows: open window contents and their event-time timers", async () => {
+          const expected: string[] = [];
+          for (const w of job.windows.open) {
+            const k = job.keys[w.key];
+            assert.ok(k);
+            const ns = { start: String(w.start), end: String(w.end) };
+            expected.push(rec("window-contents", k.subtask, k.keyGroup, w.key, ns, null, String(w.count)));
+            expected.push(
+              rec("_timer_state/event_window-timers", k.subtask, k.keyGroup, w.key, ns, null, {
+                timestamp: String(w.timer),
+                key: w.key,
+                namespace: ns,
               }),
             );
           }
-        }
-        assert.deepEqual(await dump(at.metadataDir, "word-stats"), expected.sort());
-      });
+          assert.deepEqual(await dump(at.metadataDir, "word-windows"), expected.sort());
+        });
 
-      it("word-windows: open window contents and their event-time timers", async () => {
-        const expected: string[] = [];
-        for (const w of job.windows.open) {
-          const k = job.keys[w.key];
-          assert.ok(k);
-          const ns = { start: String(w.start), end: String(w.end) };
-          expected.push(rec("window-contents", k.subtask, k.keyGroup, w.key, ns, null, String(w.count)));
-          expected.push(
-            rec("_timer_state/event_window-timers", k.subtask, k.keyGroup, w.key, ns, null, {
-              timestamp: String(w.timer),
-              key: w.key,
-              namespace: ns,
-            }),
+      if (readsKeyed)
+        it("min-ts-no-uid (by OperatorID) and rule-applier: ValueState per key and broadcast rules", async () => {
+          assert.deepEqual(
+            await dump(at.metadataDir, noUid),
+            keys
+              .map(([k, v]) => rec("min-ts", v.subtask, v.keyGroup, k, null, null, String(v["min-ts"])))
+              .sort(),
           );
-        }
-        assert.deepEqual(await dump(at.metadataDir, "word-windows"), expected.sort());
-      });
-
-      it("min-ts-no-uid (by OperatorID) and rule-applier: ValueState per key and broadcast rules", async () => {
-        assert.deepEqual(
-          await dump(at.metadataDir, noUid),
-          keys
-            .map(([k, v]) => rec("min-ts", v.subtask, v.keyGroup, k, null, null, String(v["min-ts"])))
-            .sort(),
-        );
-        const expected = keys.map(([k, v]) =>
-          rec("max-ts", v.subtask, v.keyGroup, k, null, null, String(v["max-ts"])),
-        );
-        for (const subtask of [0, 1]) {
-          Object.entries(job.rules).forEach(([word, bonus], index) => {
-            expected.push(
-              rec("rules", subtask, null, word, null, null, String(bonus), { mode: "BROADCAST", index }),
-            );
-          });
-        }
-        assert.deepEqual(await dump(at.metadataDir, "rule-applier"), expected.sort());
-      });
+          const expected = keys.map(([k, v]) =>
+            rec("max-ts", v.subtask, v.keyGroup, k, null, null, String(v["max-ts"])),
+          );
+          for (const subtask of [0, 1]) {
+            Object.entries(job.rules).forEach(([word, bonus], index) => {
+              expected.push(
+                rec("rules", subtask, null, word, null, null, String(bonus), { mode: "BROADCAST", index }),
+              );
+            });
+          }
+          assert.deepEqual(await dump(at.metadataDir, "rule-applier"), expected.sort());
+        });
 
       it("word-normalizer: split-distribute and union operator list state per subtask", async () => {
         const counts = [job.normalizer.subtask0Count, job.normalizer.subtask1Count];
@@ -170,30 +189,31 @@ describe("dump equals the job's model state", () => {
         assert.deepEqual(await dump(at.metadataDir, "word-normalizer"), expected.sort());
       });
 
-      it("--state and --key-group select records", async () => {
-        const apple = job.keys.apple;
-        assert.ok(apple);
-        const out: DumpRecord[] = [];
-        for await (const r of dumpState(at.metadataDir, {
-          stores,
-          operator: "word-stats",
-          state: "word-count",
-          keyGroups: { start: apple.keyGroup, end: apple.keyGroup },
-        })) {
-          out.push(r);
-        }
-        assert.deepEqual(out, [
-          {
+      if (readsKeyed)
+        it("--state and --key-group select records", async () => {
+          const apple = job.keys.apple;
+          assert.ok(apple);
+          const out: DumpRecord[] = [];
+          for await (const r of dumpState(at.metadataDir, {
+            stores,
+            operator: "word-stats",
             state: "word-count",
-            subtask: apple.subtask,
-            keyGroup: apple.keyGroup,
-            key: "apple",
-            namespace: null,
-            userKey: null,
-            value: BigInt(apple["word-count"] as number),
-          },
-        ]);
-      });
+            keyGroups: { start: apple.keyGroup, end: apple.keyGroup },
+          })) {
+            out.push(r);
+          }
+          assert.deepEqual(out, [
+            {
+              state: "word-count",
+              subtask: apple.subtask,
+              keyGroup: apple.keyGroup,
+              key: "apple",
+              namespace: null,
+              userKey: null,
+              value: BigInt(apple["word-count"] as number),
+            },
+          ]);
+        });
 
       it("source readers: one SourceReaderState element (opaque split bytes) per reader subtask", async () => {
         const out: DumpRecord[] = [];

@@ -122,12 +122,16 @@ function asSpa(operator: string, r: DumpRecord): SpaRecord {
 }
 
 describe("dump equals Flink's State Processor API", () => {
-  it("every fixture of both lines has a spa-dump.json", () => {
-    assert.equal(fixtures.length, 18, fixtures.map((f) => f.id).join(", "));
-    for (const f of fixtures) assert.ok(existsSync(join(f.caseDir, "spa-dump.json")), f.id);
+  // The State Processor API refuses snapshots of the changelog state backend ("State processor api
+  // does not support changelog."), so those fixtures have no spa-dump.json (as `dump` refuses their keyed
+  // state, see dump-model.test.ts).
+  const bySpa = (f: (typeof fixtures)[number]) => !f.expected.case.includes("changelog");
+  it("every fixture of both lines has a spa-dump.json, but those of the changelog state backend", () => {
+    assert.equal(fixtures.length, 20, fixtures.map((f) => f.id).join(", "));
+    for (const f of fixtures) assert.equal(existsSync(join(f.caseDir, "spa-dump.json")), bySpa(f), f.id);
   });
 
-  for (const f of fixtures) {
+  for (const f of fixtures.filter(bySpa)) {
     describe(f.id, () => {
       const file = join(f.caseDir, "spa-dump.json");
       // (a missing file fails the first test above)

@@ -48,7 +48,7 @@ import type {
 } from "../../src/storage/store.js";
 import { syncFileSystem, syncfsReportsErrors } from "../../src/storage/sync-file-system.js";
 import { normalizeUri, toLocalPath } from "../../src/storage/uri.js";
-import { FIXTURES_ROOT, listFixtures } from "../helpers/fixtures.js";
+import { checkpointJobId, FIXTURES_ROOT, listFixtures } from "../helpers/fixtures.js";
 import { syntheticSavepoint } from "../helpers/synthetic-savepoint.js";
 import { treeDigest } from "../helpers/tree.js";
 
@@ -102,7 +102,7 @@ describe("relocate", () => {
 
   for (const f of fixtures.filter((x) => x.expected.snapshotType === "checkpoint")) {
     it(`${f.id}: --map points shared files elsewhere without copying; a second run copies the closure`, async () => {
-      const jobId = readdirSync(join(f.caseDir, "snapshot"))[0] as string;
+      const jobId = checkpointJobId(f);
       const first = join(scratch, `${f.id.replace("/", "-")}-mapped`, jobId, "chk-x");
       const mapped = await relocateSnapshot(f.metadataDir, first, {
         stores,
@@ -134,12 +134,12 @@ describe("relocate", () => {
   const sp = fixtures.find((x) => x.id.endsWith("savepoint-canonical-rocksdb"));
 
   it("--move to a sibling chk directory keeps the ../shared files where they are (neither moved nor deleted)", async () => {
-    const f = fixtures.find((x) => x.expected.snapshotType === "checkpoint" && x.expected.generatedUnder);
+    const f = fixtures.find((x) => x.id.endsWith("/checkpoint-rocksdb-incremental"));
     assert.ok(f);
     // Flink's layout, <job>/chk-N beside <job>/shared/, with pointers onto this copy of the tree
     const tree = join(scratch, "sibling-move");
     cpSync(join(f.caseDir, "snapshot"), tree, { recursive: true });
-    const jobId = readdirSync(tree)[0] as string;
+    const jobId = checkpointJobId(f);
     const chk = join(tree, jobId, "chk-50");
     await relocateSnapshot(f.metadataDir, chk, {
       stores,

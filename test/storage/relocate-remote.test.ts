@@ -12,7 +12,7 @@ import { readMetadata } from "../../src/formats/metadata/index.js";
 import { listSnapshotFiles, verifySnapshot } from "../../src/ops/files.js";
 import { inspectSnapshot } from "../../src/ops/inspect.js";
 import { relocateSnapshot } from "../../src/ops/relocate.js";
-import { FIXTURES_ROOT, listFixtures } from "../helpers/fixtures.js";
+import { checkpointJobId, FIXTURES_ROOT, listFixtures } from "../helpers/fixtures.js";
 import { serverSkip } from "../servers/process.js";
 import { useRemoteStores } from "../servers/remote-stores.js";
 
@@ -74,7 +74,7 @@ describe("relocate across local, S3 and HDFS", { skip, timeout: 600_000 }, () =>
 
   for (const f of fixtures.filter((x) => x.expected.snapshotType === "checkpoint")) {
     it(`${f.id}: a retained checkpoint moves to S3 with its shared files, absolute pointers rewritten`, async () => {
-      const jobId = readdirSync(join(f.caseDir, "snapshot"))[0] as string;
+      const jobId = checkpointJobId(f);
       // The shared files sit at the generation path (/tmp/savepoint-kit-fixtures/...) in the metadata;
       // in the repo they are under fixtures/: stage a copy whose pointers say so, then move it to S3.
       const staged = join(scratch, `${f.id}-staged`, jobId, "chk-2");

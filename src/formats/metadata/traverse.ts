@@ -146,6 +146,13 @@ export function streamHandleSize(h: StreamStateHandle): bigint {
  */
 export function stateSize(h: SubtaskHandle | StreamStateHandle, leaves?: readonly StreamLeaf[]): bigint {
   switch (h.kind) {
+    case "ChangelogStateBackendHandle": {
+      // ChangelogStateBackendHandleImpl.getStateSize(): its materialized and non-materialized handles'
+      // sizes, not the sizes of the changelog files (which hold the changes of many backends)
+      const sum = new ExactSum();
+      for (const k of [...h.materialized, ...h.nonMaterialized]) sum.add(stateSize(k));
+      return sum.value;
+    }
     case "InMemoryChangelogStateHandle":
       return h.changes.reduce((n, c) => n + BigInt(c.data.byteLength), 0n);
     case "ChangelogStateHandleStreamImpl":
