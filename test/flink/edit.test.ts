@@ -37,10 +37,9 @@ import { relocateSnapshot, toFlinkPath } from "../../src/ops/relocate.js";
 import { planRestore, type RestorePlan } from "../../src/ops/restore-plan.js";
 import { StoreRegistry } from "../../src/storage/registry.js";
 import { normalizeUri } from "../../src/storage/uri.js";
-import { FIXTURES_ROOT, type Fixture, listFixtures } from "../helpers/fixtures.js";
+import { checkpointJobId, FIXTURES_ROOT, type Fixture, listFixtures } from "../helpers/fixtures.js";
 import {
   describeRun,
-  fileMergingRestore,
   flinkLines,
   flinkSkipReason,
   type JobGraphOperator,
@@ -49,14 +48,16 @@ import {
   type RestoreResult,
   type RestoreRun,
   requireFlinkTools,
+  restoreAsWritten,
   restoreWithFlink,
   runResult,
 } from "../helpers/flink.js";
 
 const GENERATED_ROOT = "/tmp/savepoint-kit-fixtures";
 /**
- * The cases covered: canonical and native savepoints of both backends, the retained checkpoint, and the
- * retained checkpoint written with file merging (state files as segments of shared physical files).
+ * The cases covered: canonical and native savepoints of both backends, the retained checkpoint, the
+ * retained checkpoint written with file merging (state files as segments of shared physical files) and
+ * one of the changelog state backend (its changes in changelog files beside the job directories).
  */
 const CASES = [
   "savepoint-canonical-hashmap",
@@ -65,6 +66,7 @@ const CASES = [
   "savepoint-native-rocksdb",
   "checkpoint-rocksdb-incremental",
   "checkpoint-rocksdb-file-merging",
+  "checkpoint-rocksdb-changelog",
 ];
 
 const V_FULL = "full";
@@ -146,7 +148,7 @@ for (const line of flinkLines(fixtures.map((f) => f.id))) {
           source = join(caseRoot, "source", "savepoint");
           cpSync(f.metadataDir, source, { recursive: true });
         } else {
-          const jobId = readdirSync(join(f.caseDir, "snapshot"))[0] as string;
+          const jobId = checkpointJobId(f);
           source = join(caseRoot, "source", jobId, "chk-2");
           await relocateSnapshot(f.metadataDir, source, {
             stores,
@@ -170,7 +172,7 @@ for (const line of flinkLines(fixtures.map((f) => f.id))) {
         const add = (key: string, run: Omit<RestoreRun, "name" | "backend">) => {
           const name = `${caseName}: ${key}`;
           c.runs[key] = name;
-          runs.push({ name, backend, ...fileMergingRestore(caseName), ...run });
+          runs.push({ name, backend, ...restoreAsWritten(caseName), ...run });
         };
         const out = (name: string) => join(caseRoot, name);
         const write = async (name: string, edited: CheckpointMetadata, copy = false) => {

@@ -11,7 +11,7 @@
  */
 
 import assert from "node:assert/strict";
-import { mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -22,15 +22,15 @@ import { loadSnapshot } from "../../src/ops/locate.js";
 import { type RelocateReport, relocateSnapshot } from "../../src/ops/relocate.js";
 import { createDefaultRegistry } from "../../src/storage/defaults.js";
 import type { StoreRegistry } from "../../src/storage/registry.js";
-import { FIXTURES_ROOT, type Fixture, listFixtures } from "../helpers/fixtures.js";
+import { checkpointJobId, FIXTURES_ROOT, type Fixture, listFixtures } from "../helpers/fixtures.js";
 import {
   describeRun,
-  fileMergingRestore,
   flinkLines,
   flinkSkipReason,
   type RestoreReport,
   type RestoreRun,
   requireFlinkTools,
+  restoreAsWritten,
   restoreWithFlink,
   runResult,
 } from "../helpers/flink.js";
@@ -81,9 +81,13 @@ for (const line of flinkLines(fixtures.map((f) => f.id))) {
       }
       // the checkpoints (incremental; and with file merging, whose state files are segments of shared
       // physical files): --map their shared files onto fixtures/ locally, then relocate that copy to HDFS
-      for (const name of ["checkpoint-rocksdb-incremental", "checkpoint-rocksdb-file-merging"]) {
+      for (const name of [
+        "checkpoint-rocksdb-incremental",
+        "checkpoint-rocksdb-file-merging",
+        "checkpoint-rocksdb-changelog",
+      ]) {
         const chk = byCase(name);
-        const jobId = readdirSync(join(chk.caseDir, "snapshot"))[0] as string;
+        const jobId = checkpointJobId(chk);
         const stage = join(scratch, line, jobId, "chk-2");
         await relocateSnapshot(chk.metadataDir, stage, {
           stores,
@@ -96,7 +100,7 @@ for (const line of flinkLines(fixtures.map((f) => f.id))) {
           name: `${name}: relocated to HDFS`,
           snapshot: chkTarget,
           backend: "rocksdb",
-          ...fileMergingRestore(name),
+          ...restoreAsWritten(name),
         });
       }
 
@@ -165,7 +169,7 @@ for (const line of flinkLines(fixtures.map((f) => f.id))) {
     });
 
     it("Flink restores each of them from hdfs:// and the state equals the model", { skip }, () => {
-      assert.ok(runs.length >= 7);
+      assert.ok(runs.length >= 8);
       for (const run of runs) {
         const r = runResult(report, run.name);
         assert.equal(r.outcome, "restored", describeRun(r));

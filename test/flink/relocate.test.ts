@@ -24,15 +24,15 @@ import { LocalStore } from "../../src/storage/local.js";
 import { StoreRegistry } from "../../src/storage/registry.js";
 import { syncFileSystem, syncfsReportsErrors } from "../../src/storage/sync-file-system.js";
 import { normalizeUri } from "../../src/storage/uri.js";
-import { FIXTURES_ROOT, type Fixture, listFixtures } from "../helpers/fixtures.js";
+import { checkpointJobId, FIXTURES_ROOT, type Fixture, listFixtures } from "../helpers/fixtures.js";
 import {
   describeRun,
-  fileMergingRestore,
   flinkLines,
   flinkSkipReason,
   type RestoreReport,
   type RestoreRun,
   requireFlinkTools,
+  restoreAsWritten,
   restoreWithFlink,
   runResult,
 } from "../helpers/flink.js";
@@ -169,7 +169,7 @@ for (const line of flinkLines(fixtures.map((f) => f.id))) {
             });
           }
         } else {
-          const jobId = readdirSync(join(f.caseDir, "snapshot"))[0] as string;
+          const jobId = checkpointJobId(f);
           const chk = f.metadataDir.split("/").pop() as string;
           const maps = [{ from: `file:${GENERATED_ROOT}`, to: FIXTURES_ROOT }];
           // (1) --map only: the shared files stay where fixtures/ stands for /tmp/savepoint-kit-fixtures
@@ -214,11 +214,14 @@ for (const line of flinkLines(fixtures.map((f) => f.id))) {
           const layoutRoot = join(root, caseName, ODD_DIR);
           const layoutTarget = join(layoutRoot, "other-job", "chk-3");
           const mv = await relocateSnapshot(sibling, layoutTarget, { stores, move: true });
+          // (the changelog state backend's changes lie in changelog files beside the job directories, the
+          // other checkpoints' shared state in <job>/shared/)
+          const movedFrom = caseName.includes("changelog") ? "/changelog/" : "/shared/";
           assert.ok(
-            mv.copies.some((c) => c.from.includes("/shared/") && c.outcome === "moved"),
-            "move renames the shared files",
+            mv.copies.some((c) => c.from.includes(movedFrom) && c.outcome === "moved"),
+            `move renames the ${movedFrom} files`,
           );
-          for (const gone of [join(treeRoot, jobId, "shared"), sibling]) {
+          for (const gone of [join(treeRoot, jobId, "shared"), join(treeRoot, "changelog"), sibling]) {
             // (the harness's .gitkeep files keep Flink's empty directories in git, e.g. a file-merging
             // checkpoint's shared/<subtask> directories of stateless subtasks; no handle references them)
             const left = filesUnder(gone).filter((p) => !p.endsWith("/.gitkeep"));
@@ -241,7 +244,7 @@ for (const line of flinkLines(fixtures.map((f) => f.id))) {
         name: p.name,
         snapshot: p.target,
         backend: p.fixture.expected.backend as "hashmap" | "rocksdb",
-        ...fileMergingRestore(p.fixture.expected.case),
+        ...restoreAsWritten(p.fixture.expected.case),
       }));
       report = await restoreWithFlink(line, runs);
       const took = report.runs.map((r) => `${r.name} ${r.durationMs} ms`).join("; ");
@@ -259,7 +262,16 @@ for (const line of flinkLines(fixtures.map((f) => f.id))) {
           for (const d of p.deleted)
             assert.deepEqual(filesUnder(d), [], `${d} must be empty before the restore`);
           const files = await assertSelfContainedUnder(p.target, p.roots);
-          if (p.name.includes("<job>/shared layout")) {
+          if (p.name.includes("<job>/shared layout") && caseName.includes("changelog")) {
+            // changelog files are neither in the job's directory nor in the snapshot's: external
+            const external = files.files.filter(
+              (x) => x.location === "exclusive" && x.uri.includes("/external/"),
+            );
+            assert.ok(
+              external.length > 0,
+              "the changelog files moved into the checkpoint's external/ directory",
+            );
+          } else if (p.name.includes("<job>/shared layout")) {
             const shared = files.files.filter((x) => x.location === "shared");
             assert.ok(shared.length > 0, "shared files are listed as shared (beside the chk directory)");
             for (const s of shared) assert.ok(s.uri.includes("/other-job/shared/"), s.uri);

@@ -12,7 +12,7 @@
 
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
-import { cpSync, existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { cpSync, existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -20,15 +20,15 @@ import { listSnapshotFiles } from "../../src/ops/files.js";
 import { relocateSnapshot } from "../../src/ops/relocate.js";
 import { createDefaultRegistry } from "../../src/storage/defaults.js";
 import type { StoreRegistry } from "../../src/storage/registry.js";
-import { type Fixture, listFixtures } from "../helpers/fixtures.js";
+import { checkpointJobId, type Fixture, listFixtures } from "../helpers/fixtures.js";
 import {
   describeRun,
-  fileMergingRestore,
   flinkLines,
   flinkSkipReason,
   type RestoreReport,
   type RestoreRun,
   requireFlinkTools,
+  restoreAsWritten,
   restoreWithFlink,
   runResult,
 } from "../helpers/flink.js";
@@ -74,6 +74,13 @@ after(async () => {
   rmSync(scratch, { recursive: true, force: true });
 });
 
+/** The retained checkpoints relocated to S3: incremental, with file merging, of the changelog backend. */
+const CHECKPOINT_CASES = [
+  "checkpoint-rocksdb-incremental",
+  "checkpoint-rocksdb-file-merging",
+  "checkpoint-rocksdb-changelog",
+];
+
 for (const line of flinkLines(fixtures.map((f) => f.id))) {
   const byCase = (name: string) => fixtures.find((f) => f.id === `flink-${line}/${name}`) as Fixture;
 
@@ -98,16 +105,21 @@ for (const line of flinkLines(fixtures.map((f) => f.id))) {
       // <job>/shared): a local copy of the fixture's job directory (--map points the absolute pointers at
       // the copy), relocated to S3, where chk-2 brings ../shared and ../taskowned along; then the local
       // copy is deleted
-      for (const name of ["checkpoint-rocksdb-incremental", "checkpoint-rocksdb-file-merging"]) {
+      // (and the changelog state backend's, whose changelog files lie beside the job directories and land
+      // in the target's external/)
+      for (const name of CHECKPOINT_CASES) {
         const chk = byCase(name);
-        const jobId = readdirSync(join(chk.caseDir, "snapshot"))[0] as string;
-        const stageJob = join(scratch, line, jobId);
+        const jobId = checkpointJobId(chk);
+        const stageRoot = join(scratch, line);
+        const stageJob = join(stageRoot, jobId);
         for (const dir of ["shared", "taskowned"])
           cpSync(join(chk.caseDir, "snapshot", jobId, dir), join(stageJob, dir), { recursive: true });
+        const changelog = join(chk.caseDir, "snapshot", "changelog");
+        if (existsSync(changelog)) cpSync(changelog, join(stageRoot, "changelog"), { recursive: true });
         const stage = join(stageJob, "chk-2");
         await relocateSnapshot(chk.metadataDir, stage, {
           stores,
-          maps: [{ from: `file:${chk.expected.generatedUnder}/${jobId}`, to: stageJob }],
+          maps: [{ from: `file:${chk.expected.generatedUnder}`, to: stageRoot }],
         });
         const chkTarget = `${base}/checkpoints/${name}/new-job/chk-2`;
         await relocateSnapshot(stage, chkTarget, { stores });
@@ -117,7 +129,7 @@ for (const line of flinkLines(fixtures.map((f) => f.id))) {
           name: `${name}: relocated to S3`,
           snapshot: chkTarget,
           backend: "rocksdb",
-          ...fileMergingRestore(name),
+          ...restoreAsWritten(name),
         });
       }
 
@@ -138,7 +150,9 @@ for (const line of flinkLines(fixtures.map((f) => f.id))) {
         const elsewhere = files.files.filter((f) => !f.uri.startsWith(`s3://${bucket}/`)).map((f) => f.uri);
         assert.deepEqual(elsewhere, [], run.name);
       }
-      for (const chk of runs.filter((r) => r.name.startsWith("checkpoint"))) {
+      for (const chk of runs.filter(
+        (r) => r.name.startsWith("checkpoint") && !r.name.includes("changelog"),
+      )) {
         const shared = (await listSnapshotFiles(chk.snapshot, { stores })).files.filter((f) =>
           f.uri.includes("/new-job/shared/"),
         );
@@ -147,7 +161,7 @@ for (const line of flinkLines(fixtures.map((f) => f.id))) {
     });
 
     it("Flink restores each of them from s3:// and the state equals the model", { skip }, () => {
-      assert.equal(runs.length, 4);
+      assert.equal(runs.length, 2 + CHECKPOINT_CASES.length);
       for (const run of runs) {
         const r = runResult(report, run.name);
         assert.equal(r.outcome, "restored", describeRun(r));

@@ -9,7 +9,9 @@
 
 import { spawn, spawnSync } from "node:child_process";
 import { readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { pathToFileURL } from "node:url";
 import { killGroupAtExit, releaseScratchDir, scratchDir } from "./cleanup.js";
 
 export const HARNESS_SCRIPT = resolve("fixtures/harness.sh");
@@ -239,12 +241,24 @@ function tail(s: string, lines = 40): string {
 }
 
 /**
- * The run options restoring a fixture case as its owner would: a checkpoint written with file merging
- * (`execution.checkpointing.file-merging.enabled`) by a job with file merging on, whose
- * FileMergingSnapshotManager then takes over the restored segments; nothing for the other cases.
+ * The run options restoring a fixture case as its owner's job would: a checkpoint written with file
+ * merging (`execution.checkpointing.file-merging.enabled`) with file merging on, whose
+ * FileMergingSnapshotManager then takes over the restored segments; one of the changelog state backend
+ * (`state.changelog.enabled`) with it on, its own changelog in files under the system's temporary
+ * directory; nothing for the other cases.
  */
-export function fileMergingRestore(caseName: string): Pick<RestoreRun, "config"> {
-  return caseName.includes("file-merging")
-    ? { config: { "execution.checkpointing.file-merging.enabled": "true" } }
-    : {};
+export function restoreAsWritten(caseName: string): Pick<RestoreRun, "config"> {
+  if (caseName.includes("file-merging"))
+    return { config: { "execution.checkpointing.file-merging.enabled": "true" } };
+  if (caseName.includes("changelog")) {
+    return {
+      config: {
+        "state.changelog.enabled": "true",
+        "state.changelog.storage": "filesystem",
+        "state.changelog.dstl.dfs.base-path": pathToFileURL(join(tmpdir(), "savepoint-kit-restore-changelog"))
+          .href,
+      },
+    };
+  }
+  return {};
 }
