@@ -29,6 +29,7 @@ import {
   describeRun,
   flinkLines,
   flinkSkipReason,
+  keyedBackendWrappers,
   type RestoreReport,
   type RestoreRun,
   requireFlinkTools,
@@ -283,6 +284,12 @@ for (const line of flinkLines(fixtures.map((f) => f.id))) {
           assert.ok(r.expectationMet, describeRun(r));
           // the job Flink restored is the job that wrote the fixture (same operator ids)
           assert.deepEqual(r.jobOperators, f.expected.jobOperators);
+          // a changelog checkpoint is restored by the changelog state backend, as its owner's job would
+          if (caseName.includes("changelog"))
+            assert.ok(
+              keyedBackendWrappers(r).some((w) => w.includes("ChangelogKeyedStateBackend")),
+              `restored by ${JSON.stringify(r.observed)}`,
+            );
         }
       });
     }

@@ -262,3 +262,11 @@ export function restoreAsWritten(caseName: string): Pick<RestoreRun, "config"> {
   }
   return {};
 }
+
+/**
+ * The keyed state backends that wrapped the one a restored run's functions reported (e.g.
+ * `ChangelogKeyedStateBackend`, outermost first, joined by `>`), from the harness's probe.
+ */
+export function keyedBackendWrappers(r: RestoreResult): string[] {
+  return (r.observed as { keyedBackendWrappers?: string[] }).keyedBackendWrappers ?? [];
+}
