@@ -80,8 +80,9 @@ for (const line of flinkLines(fixtures.map((f) => f.id))) {
         await relocateSnapshot(f.metadataDir, target, { stores });
         runs.push({ name: `${name}: relocated to HDFS`, snapshot: target, backend: f.expected.backend });
       }
-      // the checkpoints (incremental; and with file merging, whose state files are segments of shared
-      // physical files): --map their shared files onto fixtures/ locally, then relocate that copy to HDFS
+      // the checkpoints (incremental; with file merging, whose state files are segments of shared physical
+      // files; of the changelog backend, whose changelog files lie beside the job directory): --map their
+      // files outside chk-2 onto fixtures/ locally, then relocate that copy to HDFS
       for (const name of [
         "checkpoint-rocksdb-incremental",
         "checkpoint-rocksdb-file-merging",

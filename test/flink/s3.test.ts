@@ -101,13 +101,11 @@ for (const line of flinkLines(fixtures.map((f) => f.id))) {
         await relocateSnapshot(f.metadataDir, target, { stores });
         runs.push({ name: `${name}: relocated to S3`, snapshot: target, backend: f.expected.backend });
       }
-      // the checkpoints (incremental; and with file merging, whose state files are segments of physical
-      // files in <job>/shared and <job>/taskowned), laid out as Flink wrote them (<job>/chk-2 beside
-      // <job>/shared): a local copy of the fixture's job directory (--map points the absolute pointers at
-      // the copy), relocated to S3, where chk-2 brings ../shared and ../taskowned along; then the local
-      // copy is deleted
-      // (and the changelog state backend's, whose changelog files lie beside the job directories and land
-      // in the target's external/)
+      // the checkpoints, laid out as Flink wrote them (<job>/chk-2 beside <job>/shared and
+      // <job>/taskowned; the changelog backend's changelog/ beside <job>): a local copy of the fixture's
+      // directories (--map points the absolute pointers at the copy), relocated to S3, where chk-2 brings
+      // ../shared and ../taskowned along (file merging's physical files among them) and the changelog
+      // files land in its external/; then the local copy is deleted
       for (const name of CHECKPOINT_CASES) {
         const chk = byCase(name);
         const jobId = checkpointJobId(chk);
