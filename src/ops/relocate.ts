@@ -9,7 +9,9 @@
  *   other `chk-M` directories) go to the same relative path under the target's parent, so a
  *   `<job>/chk-N` relocated to `<new-job>/chk-N` brings `<new-job>/shared/` along;
  * - any other file (`external`: another snapshot, another bucket) goes to
- *   `<target>/external/<12 hex of its directory's hash>/<name>`.
+ *   `<target>/external/<12 hex of its directory's hash>/<name>`;
+ * - the directories file merging records (`FileMergingOperatorStreamStateHandle`'s task-owned and shared
+ *   directories) follow the same rules, so that they name where their files now are.
  *
  * Pointers: a file that lands inside the target directory is written as a RelativeFileStateHandle (the
  * FLINK-39964 rule: relative only for files inside the directory the new `_metadata` is in); anything
@@ -376,6 +378,9 @@ async function planRelocation(
   const targetParent = parentUri(targetDir);
   // the files, their places and least sizes: which handles reference them is not needed here
   const inventory = buildInventory(loaded.metadata, sourceDir, { references: false });
+  /** Where the files of directory `dir` (outside the source's parent) go: `external/<12 hex of its hash>`. */
+  const externalDir = (dir: string) =>
+    joinUri(targetDir, `external/${createHash("sha256").update(dir).digest("hex").slice(0, 12)}`);
 
   const destination = new Map<string, string>();
   const copies: PlannedCopy[] = [];
@@ -393,10 +398,7 @@ async function planRelocation(
     const inParent = inSnapshot === undefined ? relativeTo(sourceParent, f.uri) : undefined;
     if (inSnapshot !== undefined) to = joinUri(targetDir, inSnapshot);
     else if (inParent !== undefined && sourceParent !== sourceDir) to = joinUri(targetParent, inParent);
-    else {
-      const dirHash = createHash("sha256").update(parentUri(f.uri)).digest("hex").slice(0, 12);
-      to = joinUri(targetDir, `external/${dirHash}/${baseName(f.uri)}`);
-    }
+    else to = joinUri(externalDir(parentUri(f.uri)), baseName(f.uri));
     destination.set(f.uri, to);
     copies.push({ from: f.uri, to, size: 0, action: "copy" });
   }
@@ -428,13 +430,20 @@ async function planRelocation(
     pointers.set(`${p.stored}\u0000${after}`, { before: p.stored, after, relative: rel !== undefined });
     return next;
   };
+  // The directories a FileMergingOperatorStreamStateHandle records (its DirectoryStreamStateHandles)
+  // move as the files in them do: Flink registers them as shared state and, once a claimed checkpoint no
+  // longer needs them, deletes them recursively (DirectoryStreamStateHandle.discardState), so they must
+  // never go on naming the source's directories.
   let directoryPathsChanged = false;
   const mapDirectory = (path: string): string => {
     const uri = normalizeUri(path, "/");
     const m = applyMaps(uri, maps);
     if (m !== undefined) return toFlinkPath(m);
-    const rel = relativeTo(sourceParent, uri);
-    return rel === undefined ? path : toFlinkPath(joinUri(targetParent, rel));
+    const inSnapshot = relativeTo(sourceDir, uri);
+    if (inSnapshot !== undefined) return toFlinkPath(joinUri(targetDir, inSnapshot));
+    const inParent = sourceParent !== sourceDir ? relativeTo(sourceParent, uri) : undefined;
+    if (inParent !== undefined) return toFlinkPath(joinUri(targetParent, inParent));
+    return toFlinkPath(externalDir(uri));
   };
   const metadata = mapStreamHandles(loaded.metadata, rewrite, {
     mapDirectoryPath: (path) => {

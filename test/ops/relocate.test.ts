@@ -23,8 +23,9 @@ import {
   StoreFaultError,
 } from "../../src/errors.js";
 import { readMetadata, writeMetadata } from "../../src/formats/metadata/index.js";
-import type { OperatorState } from "../../src/formats/metadata/model.js";
+import type { CheckpointMetadata, OperatorState } from "../../src/formats/metadata/model.js";
 import { mapStreamHandles } from "../../src/formats/metadata/rewrite.js";
+import { allHandles } from "../../src/formats/metadata/traverse.js";
 import { listSnapshotFiles, verifySnapshot } from "../../src/ops/files.js";
 import { inspectSnapshot } from "../../src/ops/inspect.js";
 import { loadSnapshot } from "../../src/ops/locate.js";
@@ -47,7 +48,7 @@ import type {
   StagedCopy,
 } from "../../src/storage/store.js";
 import { syncFileSystem, syncfsReportsErrors } from "../../src/storage/sync-file-system.js";
-import { normalizeUri, toLocalPath } from "../../src/storage/uri.js";
+import { normalizeUri, parentUri, toLocalPath } from "../../src/storage/uri.js";
 import { checkpointJobId, FIXTURES_ROOT, listFixtures } from "../helpers/fixtures.js";
 import { syntheticSavepoint } from "../helpers/synthetic-savepoint.js";
 import { treeDigest } from "../helpers/tree.js";
@@ -124,11 +125,36 @@ describe("relocate", () => {
       );
       assert.ok((await verifySnapshot(second, { stores })).ok);
       assert.deepEqual(await shape(second), await shape(f.metadataDir));
+      // File merging: the directories its operator handles record (which Flink deletes once a claimed
+      // checkpoint no longer needs them) name where their files now are, never the source's.
+      const dirs = fileMergingDirectories(readMetadata(readFileSync(join(second, "_metadata"))));
+      const copiedRoot = normalizeUri(join(scratch, `${f.id.replace("/", "-")}-copied`));
+      for (const d of dirs.all) assert.ok(normalizeUri(d, "/").startsWith(copiedRoot), d);
+      for (const { dir, file } of dirs.withFile)
+        assert.equal(normalizeUri(dir, "/"), parentUri(normalizeUri(file, "/")));
+      assert.equal(dirs.withFile.length > 0, f.id.includes("file-merging"));
       // Removing the intermediate copy and the repo's shared files from the picture: the result
       // references only its own files.
       rmSync(join(scratch, `${f.id.replace("/", "-")}-mapped`), { recursive: true });
       assert.ok((await verifySnapshot(second, { stores })).ok);
     });
+  }
+
+  /**
+   * The directory paths of a snapshot's FileMergingOperatorStreamStateHandles, and for those whose state
+   * is a segment, its task-owned directory with the segment's physical file.
+   */
+  function fileMergingDirectories(m: CheckpointMetadata) {
+    const all: string[] = [];
+    const withFile: { dir: string; file: string }[] = [];
+    for (const v of allHandles(m)) {
+      const h = v.handle;
+      if (h.kind !== "FileMergingOperatorStreamStateHandle") continue;
+      all.push(h.taskOwnedDirPath, h.sharedDirPath);
+      if (h.delegate.kind === "SegmentFileStateHandle")
+        withFile.push({ dir: h.taskOwnedDirPath, file: h.delegate.physicalFilePath });
+    }
+    return { all, withFile };
   }
 
   const sp = fixtures.find((x) => x.id.endsWith("savepoint-canonical-rocksdb"));
