@@ -152,6 +152,16 @@ export interface PlannedCopy {
   outcome?: "copied" | "moved" | "skipped";
 }
 
+/** A pointer a relocation rewrites, as stored before and after. */
+export interface RelocatedPointer {
+  before: string;
+  after: string;
+  /** Written as a RelativeFileStateHandle (a path relative to the new `_metadata`'s directory). */
+  relative: boolean;
+  /** A directory file merging records (`FileMergingOperatorStreamStateHandle`), not a file. */
+  directory?: true;
+}
+
 /** The plan (and, after a run, the outcome) of a relocation. */
 export interface RelocateReport {
   source: { metadataUri: string; directory: string };
@@ -160,8 +170,11 @@ export interface RelocateReport {
   copies: PlannedCopy[];
   /** Files not copied because a `--map` rewrote their pointers; verified to exist at `to`. */
   mapped: { from: string; to: string }[];
-  /** Every pointer that changes: as stored before and after. */
-  pointers: { before: string; after: string; relative: boolean }[];
+  /**
+   * Every pointer that changes: as stored before and after; `directory` for a directory path file
+   * merging records (`FileMergingOperatorStreamStateHandle`), which is not a file.
+   */
+  pointers: RelocatedPointer[];
   totals: { files: number; bytes: number; copied: number; moved: number; skipped: number };
   /**
    * With `move`: source files deleted after their copy (not those renamed, see `totals.moved`), and files
@@ -356,7 +369,7 @@ export function toFlinkPath(uri: string): string {
 interface Plan {
   copies: PlannedCopy[];
   mapped: { from: string; to: string }[];
-  pointers: { before: string; after: string; relative: boolean }[];
+  pointers: RelocatedPointer[];
   metadata: CheckpointMetadata;
   sourceStatus: Map<string, FileStatus>;
   /** Every file URI the new metadata must resolve to. */
@@ -403,7 +416,7 @@ async function planRelocation(
     copies.push({ from: f.uri, to, size: 0, action: "copy" });
   }
 
-  const pointers = new Map<string, { before: string; after: string; relative: boolean }>();
+  const pointers = new Map<string, RelocatedPointer>();
   const expectedUris = new Set<string>();
   const rewrite = (h: StreamStateHandle): StreamStateHandle => {
     const p = filePointer(h, sourceDir);
@@ -448,7 +461,15 @@ async function planRelocation(
   const metadata = mapStreamHandles(loaded.metadata, rewrite, {
     mapDirectoryPath: (path) => {
       const next = mapDirectory(path);
-      if (next !== path) directoryPathsChanged = true;
+      if (next !== path) {
+        directoryPathsChanged = true;
+        pointers.set(`${path}\u0000${next}\u0000dir`, {
+          before: path,
+          after: next,
+          relative: false,
+          directory: true,
+        });
+      }
       return next;
     },
   });

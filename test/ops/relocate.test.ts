@@ -115,6 +115,14 @@ describe("relocate", () => {
 
       // Relocate the result: now every file is copied, shared ones beside the new chk directory.
       const second = join(scratch, `${f.id.replace("/", "-")}-copied`, "job", "chk-7");
+      // (the plan names the directories file merging records among the rewritten pointers)
+      const plan = await relocateSnapshot(first, second, { stores, dryRun: true });
+      const movedDirs = plan.pointers.filter((p) => p.directory);
+      assert.equal(movedDirs.length > 0, f.id.includes("file-merging"));
+      for (const p of movedDirs) assert.ok(normalizeUri(p.after, "/").includes("-copied/"), p.after);
+      const cli = await runCli(["relocate", first, second, "--dry-run"]);
+      assert.equal(cli.exitCode, 0, cli.stderr);
+      assert.equal(/\n {2}dir {2}/.test(cli.stdout), f.id.includes("file-merging"), cli.stdout);
       const copied = await relocateSnapshot(first, second, { stores });
       assert.equal(copied.copies.length, copied.totals.copied);
       const inv = await listSnapshotFiles(second, { stores });

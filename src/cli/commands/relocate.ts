@@ -124,8 +124,10 @@ export function renderRelocate(r: RelocateReport): string {
       lines.push(`  ${what} ${c.from} -> ${c.to} (${formatBytes(c.size)})`);
     }
     for (const m of r.mapped) lines.push(`  map  ${m.from} -> ${m.to}`);
-    for (const p of r.pointers)
-      lines.push(`  ptr  ${p.before} -> ${p.after}${p.relative ? " (relative)" : ""}`);
+    for (const p of r.pointers) {
+      const what = p.directory ? "dir " : "ptr ";
+      lines.push(`  ${what} ${p.before} -> ${p.after}${p.relative ? " (relative)" : ""}`);
+    }
   } else {
     lines.push(`Metadata  ${r.target.metadataUri} (written last)`);
   }
