@@ -163,6 +163,22 @@ export {
   stateValueJson,
 } from "./ops/dump.js";
 export {
+  dropOperators,
+  pruneMetadata,
+  renameOperator,
+  type WriteEditedOptions,
+  type WriteEditedReport,
+  writeEdited,
+} from "./ops/edit.js";
+export {
+  type FilesOptions,
+  type FilesReport,
+  listSnapshotFiles,
+  type VerifyProblem,
+  type VerifyReport,
+  verifySnapshot,
+} from "./ops/files.js";
+export {
   buildInspectReport,
   type HandleFile,
   type HandleReport,
@@ -179,6 +195,16 @@ export {
   type SubtaskReport,
 } from "./ops/inspect.js";
 export {
+  type JobOperator,
+  type JobSpec,
+  jobOperatorIds,
+  jobSpecFromRefs,
+  type OperatorRef,
+  parseJobSpec,
+  parseOperatorRef,
+  readJobSpec,
+} from "./ops/job-spec.js";
+export {
   type LoadedSnapshot,
   loadSnapshot,
   locateSnapshot,
@@ -186,6 +212,25 @@ export {
   type SnapshotLocation,
 } from "./ops/locate.js";
 export { loadProtobufDecoder, type ProtobufValueDecoder } from "./ops/protobuf.js";
+export {
+  type PlannedCopy,
+  type PrefixMap,
+  parsePrefixMap,
+  type RelocatedPointer,
+  type RelocateOptions,
+  type RelocateProgress,
+  type RelocateReport,
+  relocateLoaded,
+  relocateSnapshot,
+} from "./ops/relocate.js";
+export {
+  type OperatorFate,
+  operatorHasState,
+  type PlannedJobOperator,
+  type PlannedOperator,
+  planRestore,
+  type RestorePlan,
+} from "./ops/restore-plan.js";
 export {
   describeState,
   findOperator,
