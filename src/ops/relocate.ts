@@ -447,7 +447,6 @@ async function planRelocation(
   // move as the files in them do: Flink registers them as shared state and, once a claimed checkpoint no
   // longer needs them, deletes them recursively (DirectoryStreamStateHandle.discardState), so they must
   // never go on naming the source's directories.
-  let directoryPathsChanged = false;
   const mapDirectory = (path: string): string => {
     const uri = normalizeUri(path, "/");
     const m = applyMaps(uri, maps);
@@ -462,7 +461,6 @@ async function planRelocation(
     mapDirectoryPath: (path) => {
       const next = mapDirectory(path);
       if (next !== path) {
-        directoryPathsChanged = true;
         pointers.set(`${path}\u0000${next}\u0000dir`, {
           before: path,
           after: next,
@@ -529,7 +527,8 @@ async function planRelocation(
     metadata,
     sourceStatus,
     expectedUris,
-    unchanged: pointers.size === 0 && !directoryPathsChanged,
+    // (directory paths that change are among the pointers)
+    unchanged: pointers.size === 0,
   };
 }
 
