@@ -10,6 +10,7 @@ import { InvalidArgumentError } from "../errors.js";
 import { ExactSum } from "../formats/io/exact-sum.js";
 import { decodeCheckpointProperties, openMetadata } from "../formats/metadata/index.js";
 import type {
+  ChannelStateHandle,
   CheckpointMetadata,
   KeyGroupRange,
   MasterState,
@@ -402,6 +403,10 @@ function handleReport(slot: SubtaskSlot, handle: SubtaskHandle, directory: strin
   const files: HandleFile[] = [];
   const inline: { role: string; bytes: bigint }[] = [];
   const leaves = streamLeaves(handle);
+  // A channel state handle claims its own channels' bytes of the file its delegate names
+  // (AbstractChannelStateHandle / AbstractMergedChannelStateHandle.getStateSize); the delegate's size is the
+  // whole file, which holds the channels of other subtasks too (ChannelStateCheckpointWriter).
+  const channelBytes = isChannelStateHandle(handle) ? handle.stateSize : null;
   for (const leaf of leaves) {
     const p = filePointer(leaf.handle, directory);
     if (p) {
@@ -410,7 +415,7 @@ function handleReport(slot: SubtaskSlot, handle: SubtaskHandle, directory: strin
         stored: p.stored,
         relative: p.relative,
         uri: p.uri,
-        stateSize: p.stateSize,
+        stateSize: channelBytes ?? p.stateSize,
       });
     } else if (leaf.handle.kind === "ByteStreamStateHandle") {
       inline.push({ role: leaf.role, bytes: streamHandleSize(leaf.handle) });
@@ -429,6 +434,17 @@ function handleReport(slot: SubtaskSlot, handle: SubtaskHandle, directory: strin
     files,
     inline,
   };
+}
+
+const CHANNEL_KINDS: ReadonlySet<string> = new Set<ChannelStateHandle["kind"]>([
+  "InputChannelStateHandle",
+  "ResultSubpartitionStateHandle",
+  "MergedInputChannelStateHandle",
+  "MergedResultSubpartitionStateHandle",
+]);
+
+function isChannelStateHandle(h: SubtaskHandle): h is ChannelStateHandle {
+  return CHANNEL_KINDS.has(h.kind);
 }
 
 function hasCanonicalHandle(op: OperatorState): boolean {

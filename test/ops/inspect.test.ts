@@ -8,7 +8,7 @@ import { operatorIdFromUid } from "../../src/formats/operator-id.js";
 import { inspectSnapshot } from "../../src/ops/inspect.js";
 import { StoreRegistry } from "../../src/storage/registry.js";
 import { normalizeUri } from "../../src/storage/uri.js";
-import { listFixtures } from "../helpers/fixtures.js";
+import { listFixtures, listUnalignedFixtures } from "../helpers/fixtures.js";
 
 const fixtures = listFixtures();
 const stores = new StoreRegistry();
@@ -116,6 +116,39 @@ describe("inspect on snapshots real Flink wrote", () => {
           ["no-such-operator"],
         );
       });
+    });
+  }
+});
+
+describe("inspect on the unaligned checkpoints real Flink wrote (channel state)", () => {
+  const unaligned = listUnalignedFixtures();
+  it("has them to run on", () => assert.equal(unaligned.length, 2));
+
+  for (const f of unaligned) {
+    it(`${f.id}: channel bytes as Flink's handles give them; a shared channel state file counted once per operator`, async () => {
+      const r = await inspectSnapshot(f.metadataDir, { stores });
+      let channelOnly = 0;
+      for (const eo of f.expected.operators) {
+        const o = r.operators.find((x) => x.operatorId === eo.operatorId);
+        assert.ok(o, eo.operatorId);
+        const channel = eo.subtasks.flatMap((s: any) => [...s.inputChannelState, ...s.resultSubpartitionState]);
+        // AbstractChannelStateHandle.getStateSize / AbstractMergedChannelStateHandle.getStateSize: the
+        // bytes of the handle's own channels, not of the file (which holds other subtasks' channels too)
+        const size = (hs: any[]) => hs.reduce((n: bigint, h: any) => n + BigInt(h.stateSize), 0n);
+        assert.equal(o.stateBytes.channel, size(channel), `${eo.operatorId} channel bytes`);
+        const hasOther = eo.subtasks.some(
+          (s: any) => s.managedKeyedState.length > 0 || s.managedOperatorState.length > 0,
+        );
+        if (hasOther || channel.length === 0) continue;
+        channelOnly++;
+        const inFiles = channel.filter((h: any) => h.delegate.kind !== "ByteStreamStateHandle");
+        const inline = channel.filter((h: any) => h.delegate.kind === "ByteStreamStateHandle");
+        assert.equal(o.stateBytes.files, size(inFiles), `${eo.operatorId} bytes in files`);
+        assert.equal(o.stateBytes.inline, size(inline), `${eo.operatorId} inline bytes`);
+        const files = new Set(inFiles.map((h: any) => h.delegate.relativePath));
+        assert.equal(o.fileCount, files.size, `${eo.operatorId} files`);
+      }
+      assert.ok(channelOnly > 0, "operators whose only state is channel state");
     });
   }
 });
