@@ -141,6 +141,13 @@ export interface RestoreExpectation {
 /** One restore run of the harness spec. */
 export interface RestoreRun {
   name: string;
+  /**
+   * The job to restore into (default `fixture`, the fixture job, its state compared with the model);
+   * `unaligned`: the job of fixtures/unaligned, run until its bounded source has ended, each key's sum
+   * and count compared with those over all its records (only `snapshot`, `backend`, `config` and
+   * `expect.outcome` / `expect.errorContains` apply). See {@link unalignedRun}.
+   */
+  job?: "fixture" | "unaligned";
   /** Directory or `_metadata`, a local path or URI, passed to Flink as is. */
   snapshot: string;
   backend: "hashmap" | "rocksdb";
@@ -159,8 +166,9 @@ export interface RestoreResult {
   name: string;
   snapshot: string;
   backend: string;
-  variant: string;
-  allowNonRestoredState: boolean;
+  /** The fixture job's runs only (undefined for `job: "unaligned"`), as is allowNonRestoredState. */
+  variant?: string;
+  allowNonRestoredState?: boolean;
   outcome: "restored" | "refused" | "timeout";
   /** Flink's root-cause message when the job failed. */
   error: string | null;
@@ -227,7 +235,7 @@ export function runResult(report: RestoreReport, name: string): RestoreResult {
 /** A readable account of a run for assertion messages. */
 export function describeRun(r: RestoreResult): string {
   return [
-    `${r.name}: ${r.outcome} (${r.backend}, ${r.variant}${r.allowNonRestoredState ? ", allowNonRestoredState" : ""}) from ${r.snapshot}`,
+    `${r.name}: ${r.outcome} (${r.backend}, ${r.variant ?? "unaligned job"}${r.allowNonRestoredState ? ", allowNonRestoredState" : ""}) from ${r.snapshot}`,
     r.error ? `  Flink: ${r.errorClass}: ${r.error}` : "",
     ...r.differences.map((d) => `  difference: ${d}`),
     ...r.expectationProblems.map((p) => `  unexpected: ${p}`),
@@ -261,6 +269,16 @@ export function restoreAsWritten(caseName: string): Pick<RestoreRun, "config"> {
     };
   }
   return {};
+}
+
+/**
+ * A restore of a snapshot of fixtures/unaligned's job (an unaligned checkpoint, or a copy of one): Flink
+ * replays the records in flight from its channel state, runs the job to its end, and the run's state
+ * matches only if each key's sum and count are those of all records exactly once
+ * (`Unaligned.restoreRun` in the harness).
+ */
+export function unalignedRun(name: string, snapshot: string, expect?: RestoreExpectation): RestoreRun {
+  return { name, snapshot, backend: "rocksdb", job: "unaligned", ...(expect ? { expect } : {}) };
 }
 
 /**
