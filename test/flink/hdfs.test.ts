@@ -4,7 +4,8 @@
  * (drop in reference mode, rename in copy mode), are restored by real Flink straight from `hdfs://` (Flink's
  * Hadoop file system, `flink-hadoop-fs` with the shaded Hadoop 3.4 client on the harness classpath), and
  * the restored state equals the model. One savepoint is also moved within HDFS (`move`: WebHDFS renames,
- * nothing copied) and Flink restores it from its new place.
+ * nothing copied) and Flink restores it from its new place. The unaligned checkpoint of fixtures/unaligned
+ * is relocated to HDFS too; its restored job must replay the records in flight from its channel state.
  *
  * Needs the MiniDFSCluster launcher (`scripts/install-test-servers.sh`, run by `npm test`'s pretest);
  * skipped with `SAVEPOINT_KIT_SKIP_SERVERS=1` or `SAVEPOINT_KIT_SKIP_FLINK=1`.
@@ -13,7 +14,7 @@
 import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { dropOperators, renameOperator, writeEdited } from "../../src/ops/edit.js";
 import { listSnapshotFiles } from "../../src/ops/files.js";
@@ -22,7 +23,13 @@ import { loadSnapshot } from "../../src/ops/locate.js";
 import { type RelocateReport, relocateSnapshot } from "../../src/ops/relocate.js";
 import { createDefaultRegistry } from "../../src/storage/defaults.js";
 import type { StoreRegistry } from "../../src/storage/registry.js";
-import { checkpointJobId, FIXTURES_ROOT, type Fixture, listFixtures } from "../helpers/fixtures.js";
+import {
+  checkpointJobId,
+  FIXTURES_ROOT,
+  type Fixture,
+  listFixtures,
+  listUnalignedFixtures,
+} from "../helpers/fixtures.js";
 import {
   describeRun,
   flinkLines,
@@ -34,6 +41,7 @@ import {
   restoreAsWritten,
   restoreWithFlink,
   runResult,
+  unalignedRun,
 } from "../helpers/flink.js";
 import { type HdfsTestCluster, startHdfsCluster } from "../servers/hdfs-server.js";
 import { serverSkip } from "../servers/process.js";
@@ -105,6 +113,21 @@ for (const line of flinkLines(fixtures.map((f) => f.id))) {
           ...restoreAsWritten(name),
         });
       }
+
+      // the unaligned checkpoint of fixtures/unaligned (channel state files in chk-1; its own job, which must
+      // replay the records in flight from them)
+      const unaligned = listUnalignedFixtures().find((f) => f.id === `flink-${line}/checkpoint-unaligned`);
+      assert.ok(unaligned, `the unaligned checkpoint of Flink ${line}`);
+      const unalignedChk = basename(unaligned.metadataDir);
+      const unalignedStage = join(scratch, line, checkpointJobId(unaligned), unalignedChk);
+      await relocateSnapshot(unaligned.metadataDir, unalignedStage, {
+        stores,
+        maps: [{ from: `file:${GENERATED_ROOT}`, to: FIXTURES_ROOT }],
+      });
+      const unalignedTarget = `${base}/checkpoints/checkpoint-unaligned/new-job/${unalignedChk}`;
+      await relocateSnapshot(unalignedStage, unalignedTarget, { stores });
+      rmSync(join(scratch, line), { recursive: true });
+      runs.push(unalignedRun("checkpoint-unaligned: relocated to HDFS", unalignedTarget));
 
       // --move within the NameNode: every file renamed (WebHDFS RENAME), none copied, nothing left behind
       const toMove = `${base}/move-src/savepoint-native-rocksdb`;

@@ -4,7 +4,8 @@
  * state equals the model. Flink reads S3 through `flink-s3-fs-hadoop` (S3FileSystemFactory over Hadoop's
  * S3A), loaded as a plugin by the harness and configured with the options a user gives Flink for an
  * S3-compatible endpoint ({@link flinkS3Config}); the local copies are deleted before Flink runs, so
- * every byte it restores comes from S3.
+ * every byte it restores comes from S3. Among them the unaligned checkpoint of fixtures/unaligned, whose
+ * restored job must replay the records in flight from its channel state (`unalignedRun`).
  *
  * Needs moto (`scripts/install-test-servers.sh`, run by `npm test`'s pretest); skipped with
  * `SAVEPOINT_KIT_SKIP_SERVERS=1` or `SAVEPOINT_KIT_SKIP_FLINK=1`.
@@ -14,13 +15,13 @@ import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { cpSync, existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { listSnapshotFiles } from "../../src/ops/files.js";
 import { relocateSnapshot } from "../../src/ops/relocate.js";
 import { createDefaultRegistry } from "../../src/storage/defaults.js";
 import type { StoreRegistry } from "../../src/storage/registry.js";
-import { checkpointJobId, type Fixture, listFixtures } from "../helpers/fixtures.js";
+import { checkpointJobId, type Fixture, listFixtures, listUnalignedFixtures } from "../helpers/fixtures.js";
 import {
   describeRun,
   flinkLines,
@@ -32,6 +33,7 @@ import {
   restoreAsWritten,
   restoreWithFlink,
   runResult,
+  unalignedRun,
 } from "../helpers/flink.js";
 import { serverSkip } from "../servers/process.js";
 import { type S3TestServer, startS3Server } from "../servers/s3-server.js";
@@ -106,30 +108,40 @@ for (const line of flinkLines(fixtures.map((f) => f.id))) {
       // directories (--map points the absolute pointers at the copy), relocated to S3, where chk-2 brings
       // ../shared and ../taskowned along (file merging's physical files among them) and the changelog
       // files land in its external/; then the local copy is deleted
-      for (const name of CHECKPOINT_CASES) {
-        const chk = byCase(name);
+      // and the unaligned checkpoint of fixtures/unaligned (channel state files in chk-1; its own job)
+      const unaligned = listUnalignedFixtures().find((f) => f.id === `flink-${line}/checkpoint-unaligned`);
+      assert.ok(unaligned, `the unaligned checkpoint of Flink ${line}`);
+      for (const [name, chk] of [
+        ...CHECKPOINT_CASES.map((n) => [n, byCase(n)] as const),
+        ["checkpoint-unaligned", unaligned] as const,
+      ]) {
         const jobId = checkpointJobId(chk);
+        const chkName = basename(chk.metadataDir);
         const stageRoot = join(scratch, line);
         const stageJob = join(stageRoot, jobId);
         for (const dir of ["shared", "taskowned"])
           cpSync(join(chk.caseDir, "snapshot", jobId, dir), join(stageJob, dir), { recursive: true });
         const changelog = join(chk.caseDir, "snapshot", "changelog");
         if (existsSync(changelog)) cpSync(changelog, join(stageRoot, "changelog"), { recursive: true });
-        const stage = join(stageJob, "chk-2");
+        const stage = join(stageJob, chkName);
         await relocateSnapshot(chk.metadataDir, stage, {
           stores,
           maps: [{ from: `file:${chk.expected.generatedUnder}`, to: stageRoot }],
         });
-        const chkTarget = `${base}/checkpoints/${name}/new-job/chk-2`;
+        const chkTarget = `${base}/checkpoints/${name}/new-job/${chkName}`;
         await relocateSnapshot(stage, chkTarget, { stores });
         rmSync(join(scratch, line), { recursive: true });
         assert.equal(existsSync(stage), false);
-        runs.push({
-          name: `${name}: relocated to S3`,
-          snapshot: chkTarget,
-          backend: "rocksdb",
-          ...restoreAsWritten(name),
-        });
+        runs.push(
+          chk === unaligned
+            ? unalignedRun(`${name}: relocated to S3`, chkTarget)
+            : {
+                name: `${name}: relocated to S3`,
+                snapshot: chkTarget,
+                backend: "rocksdb",
+                ...restoreAsWritten(name),
+              },
+        );
       }
 
       report = await restoreWithFlink(line, runs, { config: flinkS3Config(s3) });
@@ -160,7 +172,7 @@ for (const line of flinkLines(fixtures.map((f) => f.id))) {
     });
 
     it("Flink restores each of them from s3:// and the state equals the model", { skip }, () => {
-      assert.equal(runs.length, 2 + CHECKPOINT_CASES.length);
+      assert.equal(runs.length, 2 + CHECKPOINT_CASES.length + 1);
       for (const run of runs) {
         const r = runResult(report, run.name);
         assert.equal(r.outcome, "restored", describeRun(r));
