@@ -36,7 +36,7 @@ import {
   unalignedRun,
 } from "../helpers/flink.js";
 import { serverSkip } from "../servers/process.js";
-import { type S3TestServer, startS3Server } from "../servers/s3-server.js";
+import { flinkS3Config, type S3TestServer, startS3Server } from "../servers/s3-server.js";
 
 const skip = flinkSkipReason() ?? (serverSkip("the S3 test server (moto)") || undefined);
 const fixtures = listFixtures();
@@ -44,22 +44,6 @@ const scratch = mkdtempSync(join(tmpdir(), "savepoint-flink-s3-"));
 const bucket = `spk-flink-${randomBytes(4).toString("hex")}`;
 let s3: S3TestServer | undefined;
 let stores: StoreRegistry | undefined;
-
-/**
- * The Flink options that point `flink-s3-fs-hadoop` at an S3-compatible server: Flink's S3 factory
- * (AbstractS3FileSystemFactory / S3FileSystemFactory) hands every `s3.*` key to Hadoop's S3A as
- * `fs.s3a.*` (`s3.access-key` and `s3.secret-key` mirrored to `fs.s3a.access.key` / `fs.s3a.secret.key`).
- */
-function flinkS3Config(server: S3TestServer): Record<string, string> {
-  return {
-    "s3.endpoint": server.endpoint,
-    "s3.endpoint.region": server.region,
-    "s3.path.style.access": "true",
-    "s3.connection.ssl.enabled": "false",
-    "s3.access-key": server.credentials.accessKeyId,
-    "s3.secret-key": server.credentials.secretAccessKey,
-  };
-}
 
 before(async () => {
   if (skip) return;

@@ -50,6 +50,16 @@ export function listUnalignedFixtures(): Fixture[] {
   return listCases(join(FIXTURES_ROOT, "unaligned"));
 }
 
+/**
+ * The entropy-injected S3 checkpoint of each line (`fixtures/entropy/flink-<x.y>/checkpoint-entropy/`):
+ * the fixture job's checkpoint written to S3 with `s3.entropy.key`, its objects under `bucket/<key>`
+ * (metadataFile is `bucket/checkpoints/<job>/chk-2/_metadata`). Its pointers are absolute `s3://` URIs,
+ * so it is read from a test S3 server the objects are put on (fixtures/entropy/README.md).
+ */
+export function listEntropyFixtures(): Fixture[] {
+  return listCases(join(FIXTURES_ROOT, "entropy"));
+}
+
 function listCases(root: string): Fixture[] {
   const out: Fixture[] = [];
   if (!existsSync(root)) return out;

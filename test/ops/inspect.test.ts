@@ -131,7 +131,10 @@ describe("inspect on the unaligned checkpoints real Flink wrote (channel state)"
       for (const eo of f.expected.operators) {
         const o = r.operators.find((x) => x.operatorId === eo.operatorId);
         assert.ok(o, eo.operatorId);
-        const channel = eo.subtasks.flatMap((s: any) => [...s.inputChannelState, ...s.resultSubpartitionState]);
+        const channel = eo.subtasks.flatMap((s: any) => [
+          ...s.inputChannelState,
+          ...s.resultSubpartitionState,
+        ]);
         // AbstractChannelStateHandle.getStateSize / AbstractMergedChannelStateHandle.getStateSize: the
         // bytes of the handle's own channels, not of the file (which holds other subtasks' channels too)
         const size = (hs: any[]) => hs.reduce((n: bigint, h: any) => n + BigInt(h.stateSize), 0n);

@@ -101,3 +101,19 @@ export async function startForbiddenS3Stub(): Promise<{ endpoint: string; stop: 
       }),
   };
 }
+
+/**
+ * The Flink options that point `flink-s3-fs-hadoop` at an S3-compatible server: Flink's S3 factory
+ * (AbstractS3FileSystemFactory / S3FileSystemFactory) hands every `s3.*` key to Hadoop's S3A as
+ * `fs.s3a.*` (`s3.access-key` and `s3.secret-key` mirrored to `fs.s3a.access.key` / `fs.s3a.secret.key`).
+ */
+export function flinkS3Config(server: S3TestServer): Record<string, string> {
+  return {
+    "s3.endpoint": server.endpoint,
+    "s3.endpoint.region": server.region,
+    "s3.path.style.access": "true",
+    "s3.connection.ssl.enabled": "false",
+    "s3.access-key": server.credentials.accessKeyId,
+    "s3.secret-key": server.credentials.secretAccessKey,
+  };
+}
