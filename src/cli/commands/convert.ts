@@ -127,6 +127,11 @@ export function renderConvert(r: ConvertReport): string {
   lines.push(
     `Files     ${r.copies.length} other files copied${r.referenced.length > 0 ? `, ${r.referenced.length} referenced where they are` : ""}`,
   );
+  if (r.referenced.length > 0)
+    // e.g. a checkpoint's shared/ or taskowned/ files: deleting the source checkpoint deletes them
+    lines.push(
+      `Note      the new snapshot needs ${r.referenced.length === 1 ? "1 file" : `${r.referenced.length} files`} outside its directory, where the source has them (${r.referenced[0]}${r.referenced.length > 1 ? ", ..." : ""}): keep them, or make it self-contained with 'savepoint relocate ${r.target.directory} <dst>' before deleting the source`,
+    );
   if (r.formatType.before !== null)
     lines.push(`Format    ${r.formatType.before} -> ${r.formatType.after} (savepoint properties)`);
   if (!r.dryRun)
