@@ -14,7 +14,7 @@ import { InvalidArgumentError } from "../../src/errors.js";
 import { dumpState, formatDump, parseKeyGroupRange } from "../../src/ops/dump.js";
 import { describeState } from "../../src/ops/state.js";
 import { StoreRegistry } from "../../src/storage/registry.js";
-import { listFixtures, readableFixtureDir } from "../helpers/fixtures.js";
+import { listFixtures, listUnalignedFixtures, readableFixtureDir } from "../helpers/fixtures.js";
 
 const stores = new StoreRegistry();
 const tmp = mkdtempSync(join(tmpdir(), "sk-state-"));
@@ -109,6 +109,38 @@ describe("describeState", () => {
         }
       });
     }
+  }
+
+  for (const f of listUnalignedFixtures()) {
+    it(`${f.id}: the sums' keyed state is read; channel state is named with its handles and bytes, not read`, async () => {
+      const r = await describeState(await readableFixtureDir(f, stores, tmp), { stores });
+      // (metadata V4 stores no uids: the operator by the id the job gives it)
+      const sumsId = f.expected.jobOperators?.find((o) => o.uid === "sums")?.operatorId;
+      const sums = r.operators.find((o) => o.operatorId === sumsId);
+      assert.deepEqual(
+        sums?.keyed?.states.filter((s) => s.kind === "value").map((s) => [s.name, s.entries]),
+        [
+          ["sum", 16],
+          ["count", 16],
+        ],
+      );
+      for (const eo of f.expected.operators) {
+        const hs = eo.subtasks.flatMap((s: any) => [...s.inputChannelState, ...s.resultSubpartitionState]);
+        const op = r.operators.find((o) => o.operatorId === eo.operatorId);
+        const notes = (op?.notes ?? []).filter((n) => n.startsWith("channel state"));
+        if (hs.length === 0) {
+          assert.deepEqual(notes, [], eo.operatorId);
+          continue;
+        }
+        const bytes = hs.reduce((n: bigint, h: any) => n + BigInt(h.stateSize), 0n);
+        const subtasks = eo.subtasks.filter(
+          (s: any) => s.inputChannelState.length + s.resultSubpartitionState.length > 0,
+        ).length;
+        assert.deepEqual(notes, [
+          `channel state (records in flight at an unaligned checkpoint, replayed by Flink on restore) is not read: ${hs.length} handles of ${subtasks} subtasks, ${bytes} bytes`,
+        ]);
+      }
+    });
   }
 
   it("finds an operator by OperatorID and refuses unknown references", async () => {
