@@ -68,13 +68,14 @@ after(async () => {
 
 /**
  * The RocksDB cases made to be hard to read (many levels, compression, merges, deletions, rescale, SST
- * and meta files as segments of file-merging physical files).
+ * and meta files as segments of file-merging physical files, shared files of another job's directory).
  */
 const HARD_ROCKSDB_CASES = [
   "checkpoint-rocksdb-file-merging",
   "checkpoint-rocksdb-levels-lz4",
   "savepoint-native-rocksdb-zstd",
   "checkpoint-rocksdb-rescaled",
+  "checkpoint-rocksdb-claimed",
 ] as const;
 
 /** OperatorID of `word-stats` (uid hash; the same on both lines). */

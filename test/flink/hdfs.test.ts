@@ -95,6 +95,7 @@ for (const line of flinkLines(fixtures.map((f) => f.id))) {
         "checkpoint-rocksdb-incremental",
         "checkpoint-rocksdb-file-merging",
         "checkpoint-rocksdb-changelog",
+        "checkpoint-rocksdb-claimed",
       ]) {
         const chk = byCase(name);
         const jobId = checkpointJobId(chk);

@@ -207,13 +207,13 @@ for (const line of flinkLines(fixtures.map((f) => f.id))) {
           // directory under an odd name: shared files must land in <new job>/shared/.
           const treeRoot = join(root, caseName, "tree");
           cpSync(join(f.caseDir, "snapshot"), treeRoot, { recursive: true });
-          const sibling = join(treeRoot, jobId, "chk-3");
+          const sibling = join(treeRoot, jobId, "chk-9");
           await relocateSnapshot(join(treeRoot, jobId, chk), sibling, {
             stores,
             maps: [{ from: `file:${f.expected.generatedUnder}`, to: treeRoot }],
           });
           const layoutRoot = join(root, caseName, ODD_DIR);
-          const layoutTarget = join(layoutRoot, "other-job", "chk-3");
+          const layoutTarget = join(layoutRoot, "other-job", "chk-9");
           const mv = await relocateSnapshot(sibling, layoutTarget, { stores, move: true });
           // (the changelog state backend's changes lie in changelog files beside the job directories, the
           // other checkpoints' shared state in <job>/shared/)

@@ -61,11 +61,12 @@ after(async () => {
   rmSync(scratch, { recursive: true, force: true });
 });
 
-/** The retained checkpoints relocated to S3: incremental, with file merging, of the changelog backend. */
+/** The retained checkpoints relocated to S3: incremental, with file merging, of the changelog backend, claimed. */
 const CHECKPOINT_CASES = [
   "checkpoint-rocksdb-incremental",
   "checkpoint-rocksdb-file-merging",
   "checkpoint-rocksdb-changelog",
+  "checkpoint-rocksdb-claimed",
 ];
 
 for (const line of flinkLines(fixtures.map((f) => f.id))) {
@@ -103,10 +104,12 @@ for (const line of flinkLines(fixtures.map((f) => f.id))) {
         const chkName = basename(chk.metadataDir);
         const stageRoot = join(scratch, line);
         const stageJob = join(stageRoot, jobId);
-        for (const dir of ["shared", "taskowned"])
-          cpSync(join(chk.caseDir, "snapshot", jobId, dir), join(stageJob, dir), { recursive: true });
-        const changelog = join(chk.caseDir, "snapshot", "changelog");
-        if (existsSync(changelog)) cpSync(changelog, join(stageRoot, "changelog"), { recursive: true });
+        // every directory of the snapshot but chk-N itself: <job>/shared, <job>/taskowned, changelog/,
+        // the claimed checkpoint's first job
+        cpSync(join(chk.caseDir, "snapshot"), stageRoot, {
+          recursive: true,
+          filter: (src) => src !== chk.metadataDir,
+        });
         const stage = join(stageJob, chkName);
         await relocateSnapshot(chk.metadataDir, stage, {
           stores,

@@ -116,13 +116,14 @@ describe("Flink RocksDB snapshots (native savepoints, incremental checkpoints)",
     subtasks = await rocksDbSubtasks(stores);
   });
 
-  it("finds every RocksDB subtask: 4 operators x 2 subtasks x 6 cases x 2 lines", () => {
-    assert.equal(subtasks.length, 96);
+  it("finds every RocksDB subtask: 4 operators x 2 subtasks x 7 cases x 2 lines", () => {
+    assert.equal(subtasks.length, 112);
     const cases = new Set(subtasks.map((s) => s.fixture.id));
     assert.deepEqual(
       [...cases].sort(),
       ["1.20", "2.3"].flatMap((line) =>
         [
+          "checkpoint-rocksdb-claimed",
           "checkpoint-rocksdb-file-merging",
           "checkpoint-rocksdb-incremental",
           "checkpoint-rocksdb-levels-lz4",
@@ -173,9 +174,9 @@ describe("Flink RocksDB snapshots (native savepoints, incremental checkpoints)",
         checkValues(s, st.name, kvs, model);
       }
     }
-    // 96 subtasks (12 snapshots) with 5 (word-stats) or 3 states; entries per family as the job model says.
-    assert.equal(families, 24 * (5 + 3 + 3 + 3));
-    assert.equal(entries, 12 * (2 + 2 + 4 + 5 + 5 + 14 + 1 + 1 + 5 + 5 + 2 + 5 + 2 + 5));
+    // 112 subtasks (14 snapshots) with 5 (word-stats) or 3 states; entries per family as the job model says.
+    assert.equal(families, 28 * (5 + 3 + 3 + 3));
+    assert.equal(entries, 14 * (2 + 2 + 4 + 5 + 5 + 14 + 1 + 1 + 5 + 5 + 2 + 5 + 2 + 5));
   });
 
   it("file formats: FRocksDB 6.20.3 (Flink 1.20) writes CRC32c, 8.10.0 (Flink 2.3) XXH3; both format_version 5, Snappy unless configured", async () => {
