@@ -29,6 +29,12 @@
  * Otherwise `move` deletes source files only after the whole target verifies and `_metadata` is written.
  * Either way, files that sibling snapshots (other `_metadata` files in the source's parent directory)
  * reference are copied, never moved or deleted.
+ *
+ * Missing files: a referenced file that does not exist stops the run before anything is written, unless
+ * `missingFrom` names directories to look for it in by name (the checkpoints Flink writes after a
+ * CLAIM-mode restore from a native savepoint, FLINK-39964: see {@link RelocateOptions.missingFrom}); a
+ * file found there is copied to where its pointer resolves in the target, so the pointer stays as it is
+ * and now resolves.
  */
 
 import { createHash } from "node:crypto";
@@ -92,6 +98,15 @@ export interface RelocateOptions {
    * refused together with `move`, which deletes the source.
    */
   sync?: boolean;
+  /**
+   * Directories (any store) to look in for referenced files that are missing, by their file name, in the
+   * order given: for the checkpoints Flink 1.20 and 2.x write after a CLAIM-mode restore from a native
+   * savepoint, whose re-used SST files keep relative pointers that resolve into `chk-N` while the files
+   * lie in the savepoint's directory (FLINK-39964; Flink then refuses the checkpoint). A file found there
+   * with at least the bytes the metadata claims is copied to where its pointer resolves in the target
+   * (never moved or deleted: it belongs to that other snapshot). See {@link PlannedCopy.missingAt}.
+   */
+  missingFrom?: readonly string[];
   onProgress?: (p: RelocateProgress) => void;
 }
 
@@ -150,6 +165,12 @@ export interface PlannedCopy {
    * or already present and verified (resume).
    */
   outcome?: "copied" | "moved" | "skipped";
+  /**
+   * Where the pointer resolved when its file was missing there and `from` is where
+   * {@link RelocateOptions.missingFrom} found it (a file of another snapshot: copied, never moved or
+   * deleted).
+   */
+  missingAt?: string;
 }
 
 /** A pointer a relocation rewrites, as stored before and after. */
@@ -181,6 +202,7 @@ export interface RelocateReport {
    * kept because sibling snapshots reference them.
    */
   deleted: string[];
+  /** With `move`: files copied, not moved, because other snapshots own them (siblings, or `missingFrom`'s). */
   keptForOtherSnapshots: string[];
   /**
    * With `move`: sibling `_metadata` files that could not be read, and why. Such a sibling cannot prove
@@ -276,6 +298,7 @@ async function relocate(
     stores,
     options.move ?? false,
     sourceListing ?? listDirectory(sourceDir, stores),
+    (options.missingFrom ?? []).map((d) => normalizeUri(d)),
   );
   // Files other snapshots beside this one reference are never moved or deleted (only with `move`).
   const siblings = options.move
@@ -332,7 +355,7 @@ function plannedAction(
   siblingRefs: Set<string>,
   options: RelocateOptions,
 ): PlannedCopy["action"] {
-  if (!options.move || siblingRefs.has(c.from) || c.from === c.to) return "copy";
+  if (!options.move || siblingRefs.has(c.from) || c.from === c.to || c.missingAt) return "copy";
   const src = options.stores.storeFor(c.from);
   return src === options.stores.storeFor(c.to) && src.rename ? "rename" : "copy-delete";
 }
@@ -385,6 +408,7 @@ async function planRelocation(
   stores: StoreRegistry,
   move: boolean,
   sourceListing: Promise<Map<string, FileStatus>>,
+  missingFrom: readonly string[],
 ): Promise<Plan> {
   const sourceDir = loaded.directory;
   const sourceParent = parentUri(sourceDir);
@@ -504,6 +528,26 @@ async function planRelocation(
           s = there;
           c.outcome = "moved";
         }
+      }
+      if (!s && missingFrom.length > 0) {
+        // FLINK-39964: the file of a relative pointer lies in another snapshot's directory (see
+        // RelocateOptions.missingFrom); the first directory that has it with the bytes needed serves
+        const need = minSize.get(c.from) ?? 0n;
+        for (const dir of missingFrom) {
+          const at = joinUri(dir, baseName(c.from));
+          const found = await stores.storeFor(at).stat(at);
+          if (found && BigInt(found.size) >= need) {
+            minSize.set(at, need);
+            c.missingAt = c.from;
+            c.from = at;
+            s = found;
+            break;
+          }
+        }
+        if (!s)
+          throw new NotFoundError(c.from, {
+            message: `referenced file is missing: ${c.from} (not in ${missingFrom.join(", ")} either)`,
+          });
       }
       if (!s) throw new NotFoundError(c.from, { message: `referenced file is missing: ${c.from}` });
       checkSource(c, s);
@@ -792,7 +836,9 @@ async function deleteSource(
     // renamed: nothing left at the source; or the target path is the source path (a checkpoint moved to
     // a sibling chk directory keeps its ../shared files where they are)
     if (c.outcome === "moved" || c.from === c.to) continue;
-    if (siblings.has(c.from)) {
+    // (a file found in another snapshot for a missing one, see RelocateOptions.missingFrom, is that
+    // snapshot's)
+    if (siblings.has(c.from) || c.missingAt) {
       kept.push(c.from);
       continue;
     }

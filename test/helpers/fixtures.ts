@@ -60,6 +60,16 @@ export function listEntropyFixtures(): Fixture[] {
   return listCases(join(FIXTURES_ROOT, "entropy"));
 }
 
+/**
+ * The checkpoint Flink cannot restore, of each line (`fixtures/claim-native/flink-<x.y>/checkpoint-claimed-native/`):
+ * taken after a CLAIM-mode restore from a native savepoint, some of its relative pointers name files
+ * that lie in the savepoint's directory (`expected.relativeInSavepoint`, `expected.savepointDir`), not in
+ * `chk-N` (FLINK-39964; fixtures/claim-native/README.md).
+ */
+export function listClaimNativeFixtures(): Fixture[] {
+  return listCases(join(FIXTURES_ROOT, "claim-native"));
+}
+
 function listCases(root: string): Fixture[] {
   const out: Fixture[] = [];
   if (!existsSync(root)) return out;

@@ -10,6 +10,7 @@ interface RelocateArgs {
   src: string;
   dst: string;
   map?: string[];
+  missingFrom?: string[];
   dryRun: boolean;
   move: boolean;
   overwrite: boolean;
@@ -36,6 +37,12 @@ export const relocateCommand: CliCommand<RelocateArgs> = {
       .option("map", {
         describe:
           "rewrite pointers under <old-prefix> to <new-prefix> without copying those files (repeatable)",
+        type: "string",
+        array: true,
+      })
+      .option("missing-from", {
+        describe:
+          "look for referenced files that are missing in this directory, by name, and copy them from there (repeatable; for checkpoints taken after a CLAIM-mode restore from a native savepoint, whose re-used files Flink points at in chk-N: give the savepoint's directory)",
         type: "string",
         array: true,
       })
@@ -81,6 +88,7 @@ export const relocateCommand: CliCommand<RelocateArgs> = {
       const report = await relocateSnapshot(args.src, args.dst, {
         stores: ctx.stores,
         maps: (args.map ?? []).map(parsePrefixMap),
+        missingFrom: args.missingFrom ?? [],
         dryRun: args.dryRun,
         move: args.move,
         overwrite: args.overwrite,
@@ -112,6 +120,11 @@ export function renderRelocate(r: RelocateReport): string {
         : `: ${r.totals.copied} copied, ${r.totals.moved > 0 ? `${r.totals.moved} moved (renamed, no bytes copied), ` : ""}${r.totals.skipped} already there and verified`),
   ];
   if (r.mapped.length > 0) lines.push(`Mapped    ${r.mapped.length} files by --map (not copied)`);
+  const found = r.copies.filter((c) => c.missingAt !== undefined).length;
+  if (found > 0)
+    lines.push(
+      `Found     ${found} missing files in --missing-from directories, copied from there to where their pointers resolve`,
+    );
   lines.push(`Pointers  ${r.pointers.length} rewritten`);
   if (r.dryRun) {
     if (r.copies.some((c) => c.action === "rename")) {
@@ -121,7 +134,8 @@ export function renderRelocate(r: RelocateReport): string {
     }
     for (const c of r.copies) {
       const what = c.from === c.to ? "keep" : PLAN_VERBS[c.action];
-      lines.push(`  ${what} ${c.from} -> ${c.to} (${formatBytes(c.size)})`);
+      const found = c.missingAt ? ` (missing at ${c.missingAt})` : "";
+      lines.push(`  ${what} ${c.from} -> ${c.to} (${formatBytes(c.size)})${found}`);
     }
     for (const m of r.mapped) lines.push(`  map  ${m.from} -> ${m.to}`);
     for (const p of r.pointers) {
