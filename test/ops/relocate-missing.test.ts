@@ -11,6 +11,7 @@ import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, dirname, join } from "node:path";
 import { after, describe, it } from "node:test";
+import { runCli } from "../../src/cli/main.js";
 import { NotFoundError } from "../../src/errors.js";
 import { readMetadata } from "../../src/formats/metadata/index.js";
 import { verifySnapshot } from "../../src/ops/files.js";
@@ -109,6 +110,34 @@ for (const f of fixtures) {
         v.ok,
         JSON.stringify(v.problems, (_k, x) => (typeof x === "bigint" ? String(x) : x)),
       );
+    });
+
+    it("the CLI: refused with exit 3 without --missing-from; with it, a plan naming where each file was missing", async () => {
+      const target = join(scratch, f.id, "cli", "chk-2");
+      const map = `--map=file:${f.expected.generatedUnder}=${snapshot}`;
+      const refused = await runCli(["relocate", f.metadataDir, target, map]);
+      assert.equal(refused.exitCode, 3, refused.stderr);
+      assert.match(refused.stderr, /referenced file is missing/);
+      const r = await runCli([
+        "relocate",
+        f.metadataDir,
+        target,
+        map,
+        "--missing-from",
+        savepoint,
+        "--dry-run",
+      ]);
+      assert.equal(r.exitCode, 0, r.stderr);
+      assert.match(
+        r.stdout,
+        new RegExp(`Found {5}${inSavepoint.length} missing files in --missing-from directories`),
+      );
+      for (const n of inSavepoint)
+        assert.match(
+          r.stdout,
+          new RegExp(`copy file://${savepoint}/${n} -> .*\\(missing at file://.*/chk-2/${n}\\)`),
+        );
+      assert.equal(existsSync(target), false);
     });
 
     it("with move, the savepoint's files are copied and kept, the checkpoint's own moved", async () => {
