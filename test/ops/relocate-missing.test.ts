@@ -115,6 +115,15 @@ for (const f of fixtures) {
     it("the CLI: refused with exit 3 without --missing-from; with it, a plan naming where each file was missing", async () => {
       const target = join(scratch, f.id, "cli", "chk-2");
       const map = `--map=file:${f.expected.generatedUnder}=${snapshot}`;
+      // verify names the missing files and says how to repair the checkpoint
+      const v = await runCli(["verify", f.metadataDir]);
+      assert.equal(v.exitCode, 6, v.stderr);
+      assert.match(
+        v.stdout,
+        new RegExp(
+          `hint: ${inSavepoint.length} missing file\\(s\\) would lie in the snapshot's own directory.*--missing-from <savepoint dir>`,
+        ),
+      );
       const refused = await runCli(["relocate", f.metadataDir, target, map]);
       assert.equal(refused.exitCode, 3, refused.stderr);
       assert.match(refused.stderr, /referenced file is missing/);

@@ -1,6 +1,7 @@
 /** `savepoint verify <path>`: do all referenced files exist with the bytes the metadata claims? */
 
 import type { VerifyReport } from "../../ops/files.js";
+import { isInside, parentUri } from "../../storage/uri.js";
 import type { CliCommand } from "../command.js";
 import { EXIT_OK, EXIT_VERIFY_FAILED } from "../exit-codes.js";
 
@@ -40,5 +41,13 @@ export function renderVerify(r: VerifyReport): string {
       : "not self-contained: some files lie outside the snapshot directory",
     ...r.problems.map((p) => `  ${p.message}`),
   ];
+  // Files missing from the snapshot's own directory: the checkpoints Flink 1.20 and 2.x take after a
+  // CLAIM-mode restore from a native savepoint name the savepoint's files there (FLINK-39964).
+  const dir = parentUri(r.metadataUri);
+  const ownMissing = r.problems.filter((p) => p.problem === "missing" && isInside(dir, p.uri)).length;
+  if (ownMissing > 0)
+    lines.push(
+      `hint: ${ownMissing} missing file(s) would lie in the snapshot's own directory. If this is a checkpoint taken after a CLAIM-mode restore from a native savepoint (FLINK-39964), they are in that savepoint's directory: 'savepoint relocate ${dir} <dst> --missing-from <savepoint dir>' writes a copy Flink restores.`,
+    );
   return `${lines.join("\n")}\n`;
 }
