@@ -36,7 +36,7 @@ import {
   runResult,
 } from "../helpers/flink.js";
 import { serverSkip } from "../servers/process.js";
-import { flinkS3Config, type S3TestServer, startS3Server } from "../servers/s3-server.js";
+import { flinkS3Config, type S3TestServer, s3StoreOptions, startS3Server } from "../servers/s3-server.js";
 
 const skip = flinkSkipReason() ?? (serverSkip("the S3 test server (moto)") || undefined);
 const fixtures = listEntropyFixtures();
@@ -52,7 +52,7 @@ before(async () => {
   s3 = await startS3Server();
   for (const b of [fixtures[0]?.expected.bucket as string, MOVED, RENAMED]) await s3.createBucket(b);
   stores = createDefaultRegistry({
-    s3: { endpoint: s3.endpoint, region: s3.region, credentials: s3.credentials, forcePathStyle: true },
+    s3: s3StoreOptions(s3),
     env: {},
   });
 });

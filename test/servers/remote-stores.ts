@@ -9,7 +9,7 @@ import { after, before } from "node:test";
 import { createDefaultRegistry } from "../../src/storage/defaults.js";
 import type { StoreRegistry } from "../../src/storage/registry.js";
 import { type HdfsTestCluster, startHdfsCluster } from "./hdfs-server.js";
-import { type S3TestServer, startS3Server } from "./s3-server.js";
+import { type S3TestServer, s3StoreOptions, startS3Server } from "./s3-server.js";
 
 /** The started servers and the registry; fields other than `run` are set once `before` has run. */
 export interface RemoteStores {
@@ -39,7 +39,7 @@ export function useRemoteStores(name: string, options: { defaultFs?: boolean } =
     remote.nn = `127.0.0.1:${remote.hdfs.nameNodeRpcPort}`;
     const { s3, hdfs, nn } = remote;
     remote.stores = createDefaultRegistry({
-      s3: { endpoint: s3.endpoint, region: s3.region, credentials: s3.credentials, forcePathStyle: true },
+      s3: s3StoreOptions(s3),
       hdfs: {
         webhdfs: { [nn]: hdfs.webHdfsUrl },
         ...(options.defaultFs ? { defaultFs: `hdfs://${nn}` } : {}),

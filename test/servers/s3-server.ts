@@ -117,3 +117,13 @@ export function flinkS3Config(server: S3TestServer): Record<string, string> {
     "s3.secret-key": server.credentials.secretAccessKey,
   };
 }
+
+/** The options of our S3 store (`S3StoreOptions`) that reach this server. */
+export function s3StoreOptions(server: S3TestServer) {
+  return {
+    endpoint: server.endpoint,
+    region: server.region,
+    credentials: server.credentials,
+    forcePathStyle: true,
+  };
+}
