@@ -126,6 +126,16 @@ function keyLine(depth: number, k: string): Uint8Array {
 /** Recycled buffers a {@link JsonByteWriter} keeps at most. */
 const MAX_FREE = 2;
 
+/**
+ * A buffer of `size` bytes with memory of its own. `Buffer.allocUnsafe` hands out slices of a shared
+ * pool for sizes below half of `Buffer.poolSize` (8 KiB up to Node.js 22, 64 KiB from Node.js 24), and
+ * a chunk sharing memory could neither be recycled ({@link JsonByteWriter.recycle} checks the memory
+ * is the chunk's alone) nor be kept by a consumer as the separate buffer it is documented to be.
+ */
+function ownBuffer(size: number): Buffer {
+  return Buffer.allocUnsafeSlow(size);
+}
+
 const TRUE = Buffer.from("true");
 const FALSE = Buffer.from("false");
 const NULL = Buffer.from("null");
@@ -150,7 +160,7 @@ export class JsonByteWriter {
   /** @param chunkSize bytes per buffer (at least 1; tests use tiny sizes to split every token). */
   constructor(readonly chunkSize = JSON_CHUNK_BYTES) {
     if (!(chunkSize >= 1)) throw new RangeError(`chunk size ${chunkSize} must be at least 1`);
-    this.buf = Buffer.allocUnsafe(chunkSize);
+    this.buf = ownBuffer(chunkSize);
   }
 
   /** The filled buffers so far (handed over: the writer keeps no reference to them). */
@@ -174,7 +184,7 @@ export class JsonByteWriter {
   /** Keeps the current buffer's written part and starts a new buffer (a recycled one if any). */
   private next(): void {
     this.filled.push(this.buf.subarray(0, this.pos));
-    this.buf = this.free.pop() ?? Buffer.allocUnsafe(this.chunkSize);
+    this.buf = this.free.pop() ?? ownBuffer(this.chunkSize);
     this.pos = 0;
   }
 

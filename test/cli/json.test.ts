@@ -202,30 +202,33 @@ describe("CLI JSON", () => {
     assert.equal(chunks.join(""), native(data));
   });
 
-  it("with reuse, writes over a chunk's memory once the next is asked for, and the bytes stay right", () => {
-    const data = {
-      items: Array.from({ length: 20_000 }, (_, i) => ({
-        i,
-        uri: `s3://bucket/job/shared/${i}.sst`,
-        n: BigInt(i),
-      })),
-    };
-    const copied: Buffer[] = [];
-    const memories = new Set<ArrayBufferLike>();
-    let count = 0;
-    for (const chunk of jsonByteChunks(data, 4096 * 4, { reuse: true })) {
-      copied.push(Buffer.from(chunk)); // the consumer is done with it before asking for the next
-      memories.add(chunk.buffer);
-      count++;
-    }
-    assert.equal(Buffer.concat(copied).toString("utf8"), native(data));
-    assert.ok(count > 20, `${count} chunks`);
-    assert.ok(memories.size <= 4, `${memories.size} buffers for ${count} chunks: not reused`);
-    // without reuse every chunk is its own memory, kept intact
-    const kept = [...jsonByteChunks(data, 4096 * 4)];
-    assert.equal(new Set(kept.map((c) => c.buffer)).size, kept.length);
-    assert.equal(Buffer.concat(kept).toString("utf8"), native(data));
-  });
+  // 1 KiB chunks lie below every Node.js line's pool threshold, 16 KiB below Node.js 24's (64 KiB pool)
+  for (const size of [1024, 4096 * 4]) {
+    it(`with reuse, writes over a chunk's memory once the next is asked for, and the bytes stay right (${size}-byte chunks)`, () => {
+      const data = {
+        items: Array.from({ length: 20_000 }, (_, i) => ({
+          i,
+          uri: `s3://bucket/job/shared/${i}.sst`,
+          n: BigInt(i),
+        })),
+      };
+      const copied: Buffer[] = [];
+      const memories = new Set<ArrayBufferLike>();
+      let count = 0;
+      for (const chunk of jsonByteChunks(data, size, { reuse: true })) {
+        copied.push(Buffer.from(chunk)); // the consumer is done with it before asking for the next
+        memories.add(chunk.buffer);
+        count++;
+      }
+      assert.equal(Buffer.concat(copied).toString("utf8"), native(data));
+      assert.ok(count > 20, `${count} chunks`);
+      assert.ok(memories.size <= 4, `${memories.size} buffers for ${count} chunks: not reused`);
+      // without reuse every chunk is its own memory (not a slice of Buffer's shared pool), kept intact
+      const kept = [...jsonByteChunks(data, size)];
+      assert.equal(new Set(kept.map((c) => c.buffer)).size, kept.length);
+      assert.equal(Buffer.concat(kept).toString("utf8"), native(data));
+    });
+  }
 
   describe("byte chunks", () => {
     it("are the UTF-8 bytes of JSON.stringify for random values, at every chunk size", () => {
