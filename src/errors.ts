@@ -73,8 +73,18 @@ export class UnsupportedVersionError extends SavepointKitError {
 
 /** The path given is not a Flink snapshot (no `_metadata`, or a file without Flink's magic number). */
 export class NotASnapshotError extends SavepointKitError {
-  constructor(message: string, options?: { uri?: string; cause?: unknown }) {
+  /**
+   * Snapshot directories (normalised URIs, newest first) found below the directory given, when it is
+   * a directory that holds snapshots rather than one snapshot; empty otherwise.
+   */
+  readonly snapshotsBelow: readonly string[];
+
+  constructor(
+    message: string,
+    options?: { uri?: string; cause?: unknown; snapshotsBelow?: readonly string[] },
+  ) {
     super("NOT_A_SNAPSHOT", message, options);
+    this.snapshotsBelow = options?.snapshotsBelow ?? [];
   }
 }
 

@@ -232,6 +232,12 @@ export {
   type RestorePlan,
 } from "./ops/restore-plan.js";
 export {
+  findSnapshotsBelow,
+  SNAPSHOTS_BELOW_LIST_LIMIT,
+  type SnapshotBelow,
+  type SnapshotsBelow,
+} from "./ops/snapshots-below.js";
+export {
   describeState,
   findOperator,
   type KeyedStateDescription,

@@ -11,6 +11,7 @@ import { after, describe, it } from "node:test";
 import {
   createDefaultRegistry,
   dropOperators,
+  findSnapshotsBelow,
   listSnapshotFiles,
   loadSnapshot,
   parseOperatorRef,
@@ -21,6 +22,7 @@ import {
   verifySnapshot,
   writeEdited,
 } from "../src/index.js";
+import { normalizeUri } from "../src/storage/uri.js";
 import { listFixtures } from "./helpers/fixtures.js";
 
 const stores = createDefaultRegistry({ env: {} });
@@ -49,6 +51,19 @@ describe("public API", { skip: fixture ? false : "fixture missing" }, () => {
     // relative pointers only: the same _metadata bytes
     assert.deepEqual(readFileSync(join(target, "_metadata")), readFileSync(join(source, "_metadata")));
     assert.deepEqual(parsePrefixMap("s3://a/x=s3://b/y"), { from: "s3://a/x", to: "s3://b/y" });
+  });
+
+  it("finds the snapshot below a directory that holds it", async () => {
+    assert.ok(fixture);
+    const parent = join(scratch, "savepoints");
+    cpSync(fixture.metadataDir, join(parent, "savepoint-0a1b2c-3d4e5f6a7b8c"), { recursive: true });
+    const found = await findSnapshotsBelow(parent, stores);
+    assert.deepEqual(
+      found.snapshots.map((s) => s.relative),
+      ["savepoint-0a1b2c-3d4e5f6a7b8c"],
+    );
+    const loaded = await loadSnapshot(found.snapshots[0]?.directory ?? "", stores);
+    assert.equal(loaded.directory, normalizeUri(join(parent, "savepoint-0a1b2c-3d4e5f6a7b8c")));
   });
 
   it("drops an operator and plans a restore of the result", async () => {

@@ -11,7 +11,7 @@ import { once } from "node:events";
 import { realpathSync } from "node:fs";
 import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
-import { CorruptSnapshotError, SavepointKitError } from "../errors.js";
+import { CorruptSnapshotError, NotASnapshotError, SavepointKitError } from "../errors.js";
 import { createDefaultRegistry } from "../storage/defaults.js";
 import type { StoreRegistry } from "../storage/registry.js";
 import type { CliContext, CommandOutput, GlobalArgs } from "./command.js";
@@ -127,16 +127,19 @@ export async function runCli(
 /**
  * The `error` object of `--json` output: `code` and `message`; the file or URI the error is about
  * (`uri`), where there is one; for corrupt bytes, the byte offset (`offset`) and the structure being
- * read (`path`), as {@link CorruptSnapshotError} has them.
+ * read (`path`), as {@link CorruptSnapshotError} has them; for a directory that holds snapshots rather
+ * than being one, their directories, newest first (`snapshotsBelow`, {@link NotASnapshotError}).
  */
-function errorJson(err: unknown, message: string): Record<string, string | number> {
+function errorJson(err: unknown, message: string): Record<string, string | number | string[]> {
   if (!(err instanceof SavepointKitError)) return { code: "INTERNAL", message };
-  const out: Record<string, string | number> = { code: err.code, message };
+  const out: Record<string, string | number | string[]> = { code: err.code, message };
   if (err.uri !== undefined) out.uri = err.uri;
   if (err instanceof CorruptSnapshotError) {
     out.offset = err.offset;
     if (err.path !== undefined) out.path = err.path;
   }
+  if (err instanceof NotASnapshotError && err.snapshotsBelow.length > 0)
+    out.snapshotsBelow = [...err.snapshotsBelow];
   return out;
 }
 

@@ -12,6 +12,7 @@ import type { CheckpointMetadata } from "../formats/metadata/model.js";
 import type { StoreRegistry } from "../storage/registry.js";
 import type { Store } from "../storage/store.js";
 import { joinUri, parentUri } from "../storage/uri.js";
+import { findSnapshotsBelow, type SnapshotsBelow } from "./snapshots-below.js";
 
 /** Flink's `AbstractFsCheckpointStorageAccess.METADATA_FILE_NAME`. */
 export const METADATA_FILE_NAME = "_metadata";
@@ -35,7 +36,9 @@ export interface SnapshotLocation {
  * Finds the `_metadata` file for `input` (a snapshot directory or the `_metadata` file itself; a URI or
  * local path).
  *
- * @throws NotASnapshotError when neither `input` nor `input/_metadata` is a file.
+ * @throws NotASnapshotError when neither `input` nor `input/_metadata` is a file; when `input` is a
+ *   directory holding snapshots (a checkpoint directory, a job's, a savepoint directory), the error names
+ *   them (`snapshotsBelow`, and the first few in its message).
  * @throws UnsupportedUriError for a URI scheme no store serves.
  */
 export async function locateSnapshot(input: string, stores: StoreRegistry): Promise<SnapshotLocation> {
@@ -48,10 +51,27 @@ export async function locateSnapshot(input: string, stores: StoreRegistry): Prom
   if (nested) {
     return { store, metadataUri: nested.uri, directory: uri, metadataSize: nested.size };
   }
-  throw new NotASnapshotError(`not a Flink snapshot: no file ${input} and no ${METADATA_FILE_NAME} in it`, {
-    uri,
-    cause: new NotFoundError(uri),
-  });
+  const below = await findSnapshotsBelow(uri, stores);
+  throw new NotASnapshotError(
+    `not a Flink snapshot: no file ${input} and no ${METADATA_FILE_NAME} in it${belowHint(input, below)}`,
+    { uri, cause: new NotFoundError(uri), snapshotsBelow: below.snapshots.map((s) => s.directory) },
+  );
+}
+
+/** Snapshots named in the message at most (all of them are on the error). */
+const HINT_SNAPSHOTS = 5;
+
+/** `; it holds 3 snapshots, newest first: <input>/<job>/chk-42, …`, or nothing when none were found. */
+function belowHint(input: string, below: SnapshotsBelow): string {
+  const { snapshots, truncated } = below;
+  if (snapshots.length === 0) return "";
+  const base = input.replace(/\/+$/, "");
+  const shown = snapshots.slice(0, HINT_SNAPSHOTS).map((s) => `${base}/${s.relative}`);
+  const more = snapshots.length - shown.length;
+  const count = `${snapshots.length}${truncated ? " or more" : ""} snapshot${snapshots.length === 1 && !truncated ? "" : "s"}`;
+  const order = snapshots.length > 1 ? ", newest first" : "";
+  const rest = more > 0 ? `, and ${more} more` : truncated ? ", and maybe more" : "";
+  return `; it holds ${count}${order}: ${shown.join(", ")}${rest}`;
 }
 
 /** A loaded snapshot: where it is, the raw `_metadata` bytes and the parsed model. */
