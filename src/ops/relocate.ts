@@ -8,6 +8,9 @@
  * - files under the snapshot's parent directory (a checkpoint's `<job>/shared/`, `<job>/taskowned/`,
  *   other `chk-M` directories) go to the same relative path under the target's parent, so a
  *   `<job>/chk-N` relocated to `<new-job>/chk-N` brings `<new-job>/shared/` along;
+ * - a file of an entropy-injected S3 checkpoint (under a random prefix, `s3.entropy.key`) goes where
+ *   the rules above put it had Flink written it without entropy (`./entropy.ts`): the copy has Flink's
+ *   plain layout, `chk-N/` and `shared/`, relative pointers for `chk-N`'s files;
  * - any other file (`external`: another snapshot, another bucket) goes to
  *   `<target>/external/<12 hex of its directory's hash>/<name>`;
  * - the directories file merging records (`FileMergingOperatorStreamStateHandle`'s task-owned and shared
@@ -56,6 +59,7 @@ import {
   relativeTo,
 } from "../storage/uri.js";
 import { CommitWaves } from "./commit-waves.js";
+import { entropyFreeUri } from "./entropy.js";
 import { buildInventory } from "./inventory.js";
 import { type LoadedSnapshot, loadLocated, locateSnapshot, METADATA_FILE_NAME } from "./locate.js";
 import { prepareTarget } from "./target.js";
@@ -418,10 +422,38 @@ async function planRelocation(
   /** Where the files of directory `dir` (outside the source's parent) go: `external/<12 hex of its hash>`. */
   const externalDir = (dir: string) =>
     joinUri(targetDir, `external/${createHash("sha256").update(dir).digest("hex").slice(0, 12)}`);
+  const externalFile = (uri: string) => joinUri(externalDir(parentUri(uri)), baseName(uri));
+
+  /**
+   * Where a file (or a directory file merging records) goes by the layout rules, `external/` aside:
+   * under the target as under the source, or beside it as beside the source; undefined for neither.
+   */
+  const layoutPlace = (uri: string): string | undefined => {
+    const inSnapshot = relativeTo(sourceDir, uri);
+    return inSnapshot !== undefined ? joinUri(targetDir, inSnapshot) : parentPlace(uri);
+  };
+  /** The place of a file beside the snapshot directory (`<job>/shared/…`): beside the target. */
+  const parentPlace = (uri: string): string | undefined => {
+    const inParent = sourceParent !== sourceDir ? relativeTo(sourceParent, uri) : undefined;
+    return inParent !== undefined ? joinUri(targetParent, inParent) : undefined;
+  };
+  /** The layout place of a file of an entropy-injected S3 checkpoint: where it would be without entropy. */
+  const entropyPlace = (uri: string): string | undefined => {
+    const free = sourceParent !== sourceDir ? entropyFreeUri(uri, sourceParent) : undefined;
+    return free === undefined ? undefined : layoutPlace(free);
+  };
 
   const destination = new Map<string, string>();
   const copies: PlannedCopy[] = [];
   const mapped: { from: string; to: string }[] = [];
+  /** Files whose layout place is only theirs once entropy is taken out: placed after all others. */
+  const entropyFiles: { uri: string; place: string }[] = [];
+  const places = new Set<string>();
+  const place = (from: string, to: string) => {
+    destination.set(from, to);
+    places.add(to);
+    copies.push({ from, to, size: 0, action: "copy" });
+  };
   for (const f of inventory.files) {
     const m = applyMaps(f.uri, maps);
     if (m !== undefined) {
@@ -429,16 +461,20 @@ async function planRelocation(
       mapped.push({ from: f.uri, to: m });
       continue;
     }
-    let to: string;
     // the inventory has each file's path in the snapshot directory
     const inSnapshot = f.relativePath ?? undefined;
-    const inParent = inSnapshot === undefined ? relativeTo(sourceParent, f.uri) : undefined;
-    if (inSnapshot !== undefined) to = joinUri(targetDir, inSnapshot);
-    else if (inParent !== undefined && sourceParent !== sourceDir) to = joinUri(targetParent, inParent);
-    else to = joinUri(externalDir(parentUri(f.uri)), baseName(f.uri));
-    destination.set(f.uri, to);
-    copies.push({ from: f.uri, to, size: 0, action: "copy" });
+    const to = inSnapshot !== undefined ? joinUri(targetDir, inSnapshot) : parentPlace(f.uri);
+    if (to !== undefined) {
+      place(f.uri, to);
+      continue;
+    }
+    const free = entropyPlace(f.uri);
+    if (free !== undefined) entropyFiles.push({ uri: f.uri, place: free });
+    else place(f.uri, externalFile(f.uri));
   }
+  // Two files never share a place: an entropy-injected file whose place is taken (a file of the same
+  // name there, or another random prefix's) goes to external/ as any other file would.
+  for (const { uri, place: free } of entropyFiles) place(uri, places.has(free) ? externalFile(uri) : free);
 
   const pointers = new Map<string, RelocatedPointer>();
   const expectedUris = new Set<string>();
@@ -475,11 +511,7 @@ async function planRelocation(
     const uri = normalizeUri(path, "/");
     const m = applyMaps(uri, maps);
     if (m !== undefined) return toFlinkPath(m);
-    const inSnapshot = relativeTo(sourceDir, uri);
-    if (inSnapshot !== undefined) return toFlinkPath(joinUri(targetDir, inSnapshot));
-    const inParent = sourceParent !== sourceDir ? relativeTo(sourceParent, uri) : undefined;
-    if (inParent !== undefined) return toFlinkPath(joinUri(targetParent, inParent));
-    return toFlinkPath(externalDir(uri));
+    return toFlinkPath(layoutPlace(uri) ?? entropyPlace(uri) ?? externalDir(uri));
   };
   const metadata = mapStreamHandles(loaded.metadata, rewrite, {
     mapDirectoryPath: (path) => {

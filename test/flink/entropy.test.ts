@@ -4,8 +4,9 @@
  * own random prefix, all pointers absolute) are put back on a test S3 server at their keys and, from
  * there:
  * - listed and verified by `files` / `verify` (every file outside the checkpoint's directory);
- * - relocated to a local directory, and to another bucket: each restored by real Flink, its state equal
- *   to the fixture job's model;
+ * - relocated to a local directory, and to another bucket: the copy in Flink's plain layout (entropy taken
+ *   out: chk-2's files in chk-2 with relative pointers, the others in the job's shared/), each restored
+ *   by real Flink, its state equal to the fixture job's model;
  * - after a "bucket rename" the user did themselves (every object copied to another bucket), given new
  *   pointers with `--map` alone (nothing copied but `_metadata`) and restored from the new bucket.
  * The source objects are deleted before Flink restores, so nothing is read from the old place.
@@ -62,6 +63,12 @@ after(async () => {
   rmSync(scratch, { recursive: true, force: true });
 });
 
+/** The parent of a snapshot path or URI, as a normalised URI. */
+const parentOf = (snapshot: string) => {
+  const uri = normalizeUri(snapshot);
+  return uri.slice(0, uri.lastIndexOf("/"));
+};
+
 /** The object keys of a fixture's `bucket/` directory. */
 function objectKeys(bucketDir: string): string[] {
   return readdirSync(bucketDir, { recursive: true, withFileTypes: true })
@@ -76,6 +83,8 @@ for (const line of flinkLines(fixtures.map((f) => f.id))) {
   const source = String(f.expected.pointer);
   const chkPath = source.slice(`s3://${bucket}/`.length);
   const keys = objectKeys(join(f.caseDir, "bucket"));
+  /** Files Flink wrote into chk-2 (under an entropy prefix): the relocated chk-2 holds them. */
+  const chk2Files = keys.filter((k) => k.includes("/chk-2/") && !k.endsWith("/_metadata")).length;
 
   describe(`entropy-injected S3 checkpoint, relocated and restored by real Flink ${line}`, () => {
     const runs: RestoreRun[] = [];
@@ -157,6 +166,23 @@ for (const line of flinkLines(fixtures.map((f) => f.id))) {
         const elsewhere = files.files.filter((x) => !x.uri.startsWith(root)).map((x) => x.uri);
         assert.deepEqual(elsewhere, [], `${run.name}: every file under ${root}`);
         assert.equal(files.files.length, (f.expected.files as unknown[]).length, run.name);
+        if (run.name !== "bucket renamed, pointers mapped") {
+          // entropy taken out: Flink's plain layout, chk-2's own files beside _metadata (relative
+          // pointers), the rest in the job's shared/; nothing in external/
+          const exclusive = files.files.filter((x) => x.location === "exclusive");
+          assert.equal(exclusive.length, chk2Files, run.name);
+          assert.ok(
+            exclusive.every((x) => x.references.every((r) => r.relative)),
+            run.name,
+          );
+          const rest = files.files.filter((x) => x.location !== "exclusive");
+          assert.ok(
+            rest.every(
+              (x) => x.location === "shared" && x.uri.startsWith(`${parentOf(run.snapshot)}/shared/`),
+            ),
+            `${run.name}: ${rest.map((x) => `${x.location} ${x.uri}`).join(", ")}`,
+          );
+        }
         const r = runResult(report, run.name);
         assert.equal(r.outcome, "restored", describeRun(r));
         assert.equal(r.stateMatches, true, describeRun(r));

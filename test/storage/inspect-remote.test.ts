@@ -11,7 +11,9 @@ import { join, resolve } from "node:path";
 import { describe, it } from "node:test";
 import { promisify } from "node:util";
 import { toJson } from "../../src/cli/json.js";
+import { NotASnapshotError } from "../../src/errors.js";
 import { inspectSnapshot } from "../../src/ops/inspect.js";
+import { loadSnapshot } from "../../src/ops/locate.js";
 import type { StoreRegistry } from "../../src/storage/registry.js";
 import { normalizeUri, relativeTo } from "../../src/storage/uri.js";
 import { serverSkip } from "../servers/process.js";
@@ -101,6 +103,28 @@ describe("inspect on snapshots uploaded to S3 and HDFS", { skip, timeout: 300_00
       }
     });
   }
+
+  it("a checkpoint directory on S3 and HDFS: the refusal names the retained checkpoint in it", async () => {
+    // Flink 2.3.0's checkpoint directory of two jobs (the claimed case): the first job's shared/ and
+    // taskowned/ files, the second job's chk-3. A _metadata deeper than <job>/chk-<n> is not looked for.
+    const dir = resolve("fixtures", "flink-2.3", "checkpoint-rocksdb-claimed", "snapshot");
+    const chk = readdirSync(dir).find((job) => existsSync(join(dir, job, "chk-3", "_metadata")));
+    assert.ok(chk, "the claimed fixture's chk-3");
+    const key = `${remote.run}/checkpoints`;
+    for (const target of [`s3://${remote.bucket}/${key}`, `hdfs:///${key}`]) {
+      await upload(remote.stores, dir, target);
+      await upload(remote.stores, join(dir, chk, "chk-3"), `${target}/deeper/than/chk-n`);
+      const err = await loadSnapshot(target, remote.stores).then(
+        () => assert.fail(`${target} loaded`),
+        (e: unknown) => e,
+      );
+      assert.ok(err instanceof NotASnapshotError, String(err));
+      const expected: string = remote.stores.resolve(`${target}/${chk}/chk-3`).uri;
+      assert.deepEqual(err.snapshotsBelow, [expected], target);
+      assert.ok(err.message.endsWith(`; it holds 1 snapshot: ${target}/${chk}/chk-3`), err.message);
+      await loadSnapshot(err.snapshotsBelow[0] as string, remote.stores);
+    }
+  });
 
   it("the savepoint CLI inspects s3:// and hdfs:/// URIs configured only through the environment", async (t) => {
     const dir = snapshots[0];

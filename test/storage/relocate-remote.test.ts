@@ -6,13 +6,15 @@
 import assert from "node:assert/strict";
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, relative } from "node:path";
 import { after, describe, it } from "node:test";
-import { readMetadata } from "../../src/formats/metadata/index.js";
+import { readMetadata, writeMetadata } from "../../src/formats/metadata/index.js";
+import { mapStreamHandles } from "../../src/formats/metadata/rewrite.js";
 import { listSnapshotFiles, verifySnapshot } from "../../src/ops/files.js";
 import { inspectSnapshot } from "../../src/ops/inspect.js";
 import { relocateSnapshot } from "../../src/ops/relocate.js";
-import { checkpointJobId, FIXTURES_ROOT, listFixtures } from "../helpers/fixtures.js";
+import { normalizeUri, toLocalPath } from "../../src/storage/uri.js";
+import { checkpointJobId, FIXTURES_ROOT, listEntropyFixtures, listFixtures } from "../helpers/fixtures.js";
 import { serverSkip } from "../servers/process.js";
 import { useRemoteStores } from "../servers/remote-stores.js";
 
@@ -52,6 +54,55 @@ describe("relocate across local, S3 and HDFS", { skip, timeout: 600_000 }, () =>
       assert.deepEqual(await shape(back), await shape(f.metadataDir));
     });
   }
+
+  it("entropy-injected S3 checkpoint: two files that would share a place once entropy is out keep apart", async () => {
+    // Flink 2.3.0's entropy-injected checkpoint, one pointer changed so that two shared files under
+    // different random prefixes have one name: s3://b/<E1>/…/shared/<n> and s3://b/<E2>/…/shared/<n>.
+    const f = listEntropyFixtures().find((x) => x.id === "flink-2.3/checkpoint-entropy");
+    assert.ok(f);
+    const bucket = String(f.expected.bucket);
+    const bucketDir = join(f.caseDir, "bucket");
+    const pointer = String(f.expected.pointer);
+    const shared = (f.expected.files as { uri: string }[])
+      .map((x) => x.uri)
+      .filter((u) => u.includes("/shared/"));
+    const [a, b] = shared as [string, string];
+    const clash = `${b.slice(0, b.lastIndexOf("/"))}/${a.slice(a.lastIndexOf("/") + 1)}`;
+    const m = readMetadata(readFileSync(f.metadataFile), f.metadataFile);
+    const edited = mapStreamHandles(m, (h) =>
+      h.kind === "FileStateHandle" && normalizeUri(h.filePath) === b ? { ...h, filePath: clash } : h,
+    );
+    assert.notEqual(edited, m, "the pointer to b was rewritten");
+    const keyOf = (uri: string) => uri.slice(`s3://${bucket}/`.length);
+    const { store } = remote.stores.resolve(pointer);
+    await remote.s3.createBucket(bucket);
+    for (const key of readdirSync(bucketDir, { recursive: true, withFileTypes: true })
+      .filter((e) => e.isFile())
+      .map((e) => relative(bucketDir, join(e.parentPath, e.name)))) {
+      if (key === keyOf(`${pointer}/_metadata`) || key === keyOf(b)) continue;
+      await store.write(`s3://${bucket}/${key}`, readFileSync(join(bucketDir, key)));
+    }
+    await store.write(clash, readFileSync(join(bucketDir, keyOf(b))));
+    await store.write(`${pointer}/_metadata`, writeMetadata(edited));
+
+    const target = join(scratch, "entropy-clash", "job", "chk-2");
+    const r = await relocateSnapshot(pointer, target, { stores: remote.stores });
+    const to = new Map(r.copies.map((c) => [c.from, c.to]));
+    const [toA, toClash] = [to.get(a), to.get(clash)];
+    assert.ok(toA && toClash);
+    assert.notEqual(toA, toClash);
+    assert.deepEqual(
+      [toA, toClash].map((u) => u.startsWith(normalizeUri(join(scratch, "entropy-clash", "job", "shared")))),
+      [true, false],
+      `${toA} in shared/, ${toClash} elsewhere (external/)`,
+    );
+    assert.match(toClash, /\/chk-2\/external\/[0-9a-f]{12}\/[^/]+$/);
+    // each copy holds its own source's bytes
+    assert.deepEqual(readFileSync(toLocalPath(toA)), readFileSync(join(bucketDir, keyOf(a))));
+    assert.deepEqual(readFileSync(toLocalPath(toClash)), readFileSync(join(bucketDir, keyOf(b))));
+    const v = await verifySnapshot(target, { stores: remote.stores });
+    assert.ok(v.ok, JSON.stringify(v.problems));
+  });
 
   it("--move within one NameNode renames every file (no copy), and Flink's pointers still resolve", async () => {
     const f = fixtures.find(
