@@ -10,6 +10,7 @@
 
 import { InvalidArgumentError, UnsupportedVersionError } from "../errors.js";
 import type {
+  ChangelogStateBackendHandle,
   CheckpointMetadata,
   KeyedStateHandle,
   OperatorState,
@@ -19,12 +20,15 @@ import type {
 } from "../formats/metadata/model.js";
 import { isOperatorIdHex, operatorIdFromUid } from "../formats/operator-id.js";
 import { openFlinkRocksDb } from "../formats/rocksdb/flink.js";
+import { readChangelogStates } from "../formats/state/changelog.js";
 import { type KeyedBackendHeader, META_KEYS, metaSerializer } from "../formats/state/headers.js";
 import {
   detectKeyedLayout,
   type KeyedLayout,
+  type KeyedStateInfo,
   type KeyedStateKind,
   keyedStates,
+  keyedStatesOf,
   keyGroupPrefixBytes,
   readKeyedEntries,
   readKeyedHeader,
@@ -32,6 +36,7 @@ import {
 import { operatorStates, readOperatorEntries, readOperatorHeader } from "../formats/state/operator.js";
 import { readRocksDbCanonicalRecords } from "../formats/state/rocksdb-canonical.js";
 import { typeNameOf } from "../formats/state/serializers/snapshots.js";
+import type { SerializerSnapshot } from "../formats/state/serializers/types.js";
 import { UnsupportedSerializerError } from "../formats/state/serializers/types.js";
 import { type StateFileResolver, snapshotFileResolver } from "../formats/state/stream.js";
 import type { StoreRegistry } from "../storage/registry.js";
@@ -107,9 +112,17 @@ export interface OperatorStateReport {
   maxParallelism: number;
   /** Keyed state, or null when the operator has none. */
   keyed: {
-    keyType: string;
-    keySerializer: string;
-    /** Layouts of the keyed files: `canonical`, `heap`, `rocksdb-native`. */
+    /**
+     * The key type, or null where no file of the snapshot records the key serializer (keyed state of
+     * the changelog state backend that was never materialized: its changes name no key serializer).
+     */
+    keyType: string | null;
+    /** The key serializer's snapshot class, or null as {@link keyType}. */
+    keySerializer: string | null;
+    /**
+     * Layouts of the keyed files: `canonical`, `heap`, `rocksdb-native`; `changelog` for the changelog
+     * state backend (and the layout of its materialized part, where it has one).
+     */
     layouts: string[];
     compressed: boolean;
     states: KeyedStateDescription[];
@@ -204,9 +217,11 @@ export async function describeState(input: string, options: StateOptions): Promi
   const ops = options.operator
     ? [findOperator(loaded.metadata, options.operator)]
     : loaded.metadata.operatorStates;
+  /** Changelog (DSTL) files read so far: one holds the changes of many subtasks. */
+  const changelogCache = new Map<string, Uint8Array>();
   const operators: OperatorStateReport[] = [];
   for (const op of ops) {
-    const r = await describeOperator(op, resolver, options);
+    const r = await describeOperator(op, resolver, options, changelogCache);
     // A uid given as --operator that matched by its hash labels an operator whose metadata has none.
     if (r.uid === null && options.operator && operatorIdFromUid(options.operator) === op.operatorId) {
       r.uid = options.operator;
@@ -216,10 +231,55 @@ export async function describeState(input: string, options: StateOptions): Promi
   return { metadataUri: loaded.metadataUri, operators };
 }
 
+/** Where {@link describeChangelog} reports. */
+interface KeyedSink {
+  notes: string[];
+  layouts: Set<string>;
+  addKeyed(
+    keySerializer: SerializerSnapshot | null,
+    compressed: boolean,
+    infos: KeyedStateInfo[],
+    counted: boolean,
+  ): void;
+}
+
+/**
+ * The keyed state of the changelog state backend in one subtask (`ChangelogStateBackendHandle`): the
+ * states of its materialized part (RocksDB or heap keyed handles, read as any other), then those its
+ * changelog registers since (METADATA changes, `readChangelogStates`). Entries are not counted: the
+ * changes since the materialization are not replayed onto it.
+ */
+async function describeChangelog(
+  kh: ChangelogStateBackendHandle,
+  subtask: number,
+  resolver: StateFileResolver,
+  cache: Map<string, Uint8Array>,
+  sink: KeyedSink,
+): Promise<void> {
+  for (const m of kh.materialized) {
+    const got = await keyedHeaderOf(m, resolver);
+    if (!got) {
+      sink.notes.push(`subtask ${subtask}: materialized keyed handle ${m.kind} is not read`);
+      continue;
+    }
+    sink.layouts.add(got.layout);
+    sink.addKeyed(got.header.keySerializer, got.header.compressed, keyedStates(got.header), false);
+  }
+  const log = await readChangelogStates(kh.nonMaterialized, resolver, cache);
+  sink.addKeyed(null, false, keyedStatesOf(log.states), false);
+  const changes = `${log.dataChanges} state change${log.dataChanges === 1 ? "" : "s"}`;
+  sink.notes.push(
+    kh.materialized.length > 0
+      ? `subtask ${subtask}: changelog state backend, materialization ${kh.materializationId} and ${changes} since (not replayed: entries not counted)`
+      : `subtask ${subtask}: changelog state backend, not materialized: the states its ${changes} register (not replayed: entries not counted; a state without changes is not listed, the key type is not recorded)`,
+  );
+}
+
 async function describeOperator(
   op: OperatorState,
   resolver: StateFileResolver,
   options: StateOptions,
+  changelogCache: Map<string, Uint8Array>,
 ): Promise<OperatorStateReport> {
   const counts = options.counts !== false;
   const notes: string[] = [];
@@ -240,40 +300,58 @@ async function describeOperator(
     if (sub.rawKeyedState)
       notes.push(`subtask ${sub.subtaskIndex}: raw keyed state (${sub.rawKeyedState.kind}) is not read`);
     if (sub.rawOperatorState) notes.push(`subtask ${sub.subtaskIndex}: raw operator state is not read`);
+    /** Adds the states of one keyed handle (entries counted from zero when `counted`). */
+    const addKeyed = (
+      keySerializer: SerializerSnapshot | null,
+      compressed: boolean,
+      infos: KeyedStateInfo[],
+      counted: boolean,
+    ) => {
+      if (!report.keyed) {
+        report.keyed = { keyType: null, keySerializer: null, layouts: [], compressed, states: [] };
+      }
+      if (keySerializer && report.keyed.keySerializer === null) {
+        report.keyed.keyType = typeNameOf(keySerializer);
+        report.keyed.keySerializer = keySerializer.className;
+      }
+      report.keyed.compressed ||= compressed;
+      for (const info of infos) {
+        const known = keyedByName.get(info.name);
+        if (known) {
+          // a state the changelog registers beside a materialized part: its entries are not all counted
+          if (!counted) {
+            known.entries = null;
+            known.bytes = null;
+          }
+          continue;
+        }
+        const nsSnap = metaSerializer(info.meta, META_KEYS.NAMESPACE_SERIALIZER);
+        keyedByName.set(info.name, {
+          name: info.name,
+          kind: info.kind,
+          backendStateType: info.meta.backendStateType,
+          namespaceType: info.namespace?.type ?? (nsSnap ? typeNameOf(nsSnap) : null),
+          valueType: info.value?.type ?? null,
+          ttl: info.ttl,
+          serializers: describeSerializers(info.meta.serializers),
+          entries: counted ? 0 : null,
+          bytes: counted ? 0n : null,
+          unsupported: info.unsupported,
+        });
+      }
+    };
     const kh = sub.managedKeyedState;
-    if (kh) {
+    if (kh?.kind === "ChangelogStateBackendHandle") {
+      layouts.add("changelog");
+      await describeChangelog(kh, sub.subtaskIndex, resolver, changelogCache, { notes, layouts, addKeyed });
+    } else if (kh) {
       const got = await keyedHeaderOf(kh, resolver);
       if (!got) {
         notes.push(`subtask ${sub.subtaskIndex}: keyed handle ${kh.kind} is not read`);
       } else {
         layouts.add(got.layout);
         const { header } = got;
-        if (!report.keyed) {
-          report.keyed = {
-            keyType: typeNameOf(header.keySerializer),
-            keySerializer: header.keySerializer.className,
-            layouts: [],
-            compressed: header.compressed,
-            states: [],
-          };
-        }
-        report.keyed.compressed ||= header.compressed;
-        for (const info of keyedStates(header)) {
-          if (keyedByName.has(info.name)) continue;
-          const nsSnap = metaSerializer(info.meta, META_KEYS.NAMESPACE_SERIALIZER);
-          keyedByName.set(info.name, {
-            name: info.name,
-            kind: info.kind,
-            backendStateType: info.meta.backendStateType,
-            namespaceType: info.namespace?.type ?? (nsSnap ? typeNameOf(nsSnap) : null),
-            valueType: info.value?.type ?? null,
-            ttl: info.ttl,
-            serializers: describeSerializers(info.meta.serializers),
-            entries: counts ? 0 : null,
-            bytes: counts ? 0n : null,
-            unsupported: info.unsupported,
-          });
-        }
+        addKeyed(header.keySerializer, header.compressed, keyedStates(header), counts);
         if (counts && got.layout === "rocksdb-native" && kh.kind === "IncrementalRemoteKeyedStateHandle") {
           // RocksDB entries are counted undecoded (key and value bytes), so every state counts.
           const rocks = await openFlinkRocksDb(kh, resolver, {

@@ -58,7 +58,7 @@ export function renderState(r: StateReport): string {
     const rows: string[][] = [];
     if (op.keyed) {
       lines.push(
-        `  keyed: key ${op.keyed.keyType}, ${op.keyed.layouts.join("/")}${op.keyed.compressed ? ", snappy" : ""}, max parallelism ${op.maxParallelism}`,
+        `  keyed: key ${op.keyed.keyType ?? "(not recorded)"}, ${op.keyed.layouts.join("/")}${op.keyed.compressed ? ", snappy" : ""}, max parallelism ${op.maxParallelism}`,
       );
       for (const s of op.keyed.states) {
         rows.push([

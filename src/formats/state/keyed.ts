@@ -143,7 +143,15 @@ function hasTtl(s: { className: string; composite?: { nested: { className: strin
  * `unsupported` set instead of failing, so that `state` can still list them.
  */
 export function keyedStates(header: KeyedBackendHeader): KeyedStateInfo[] {
-  return header.states.map((meta, id) => {
+  return keyedStatesOf(header.states);
+}
+
+/**
+ * {@link keyedStates} of states not from a keyed header (e.g. those a changelog registers); a state's
+ * `id` is its index in `states`.
+ */
+export function keyedStatesOf(states: readonly StateMetaInfo[]): KeyedStateInfo[] {
+  return states.map((meta, id) => {
     const { kind, type } = kindOf(meta);
     const valueSnap = metaSerializer(meta, META_KEYS.VALUE_SERIALIZER);
     const nsSnap = metaSerializer(meta, META_KEYS.NAMESPACE_SERIALIZER);

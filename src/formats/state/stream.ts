@@ -34,6 +34,12 @@ export interface StateFile {
   readonly size: number;
   /** Bytes the handle claims (its `stateSize`); more than {@link size} means the file is truncated. */
   readonly claimedSize: number;
+  /**
+   * The bytes the file holds from the handle's start, whatever the handle claims, where known (a file:
+   * from its status). For formats whose claimed size is not the file's: a changelog (DSTL) file's
+   * handle claims the length of its uncompressed stream, without the file's first byte.
+   */
+  readonly fileSize?: number;
   /** Exactly `length` bytes from `offset` (within {@link size}). */
   read(offset: number, length: number): Promise<Uint8Array>;
   /**
@@ -86,6 +92,7 @@ export function snapshotFileResolver(directory: string, storeFor: (uri: string) 
         uri: p.uri,
         size,
         claimedSize: claimed,
+        fileSize: Math.max(0, st.size - start),
         read: (offset, length) => store.readRange(p.uri, start + offset, length),
       };
       if (!store.openRead) return file;
