@@ -65,7 +65,9 @@ export interface VerifyReport {
 }
 
 /**
- * Checks that every file the snapshot references exists with at least the size the metadata claims.
+ * Checks that every file the snapshot references exists with at least the size the metadata claims
+ * (for a changelog file, whose handles claim its stream's length uncompressed: that length and its
+ * first byte, unless that byte says the rest is compressed).
  * Runs `concurrency` (default 16) stat calls at a time.
  * @throws the errors of `loadSnapshot`; per-file store errors other than "missing" are reported as
  *   `unreadable` problems, not thrown.
@@ -90,14 +92,27 @@ export async function verifySnapshot(
             actualSize: null,
             message: `missing: ${f.uri} (referenced by ${f.references.length} handle(s))`,
           });
-        } else if (BigInt(s.size) < f.minSize) {
+        } else if (BigInt(s.size) < f.leastFileSize) {
           problems.push({
             uri: f.uri,
             problem: "too-small",
-            expectedMinSize: f.minSize,
+            expectedMinSize: f.leastFileSize,
             actualSize: s.size,
-            message: `too small: ${f.uri} has ${s.size} bytes, the metadata needs at least ${f.minSize}`,
+            message: `too small: ${f.uri} has ${s.size} bytes, the metadata needs at least ${f.leastFileSize}`,
           });
+        } else if (f.changelogStream && BigInt(s.size) < f.minSize + 1n) {
+          // a changelog file shorter than its stream: only a compressed one may be (ChangelogStreamWrapper)
+          const [flag] = await options.stores.storeFor(f.uri).readRange(f.uri, 0, 1);
+          if (flag !== 1) {
+            const need = f.minSize + 1n;
+            problems.push({
+              uri: f.uri,
+              problem: "too-small",
+              expectedMinSize: need,
+              actualSize: s.size,
+              message: `too small: changelog file ${f.uri} is uncompressed (first byte ${flag}) and has ${s.size} bytes, the metadata needs at least ${need}`,
+            });
+          }
         }
       } catch (err) {
         problems.push({

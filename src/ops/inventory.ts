@@ -45,8 +45,22 @@ export interface InventoryFile {
   location: FileLocation;
   /** Path relative to the snapshot directory, for `exclusive` files. */
   relativePath: string | null;
-  /** The least size the file must have: the largest `startPos + stateSize` of its references (bytes). */
+  /**
+   * The size the metadata claims for the file: the largest `startPos + stateSize` of its references
+   * (bytes). For a changelog file ({@link changelogStream}) the length of its stream uncompressed.
+   */
   minSize: bigint;
+  /**
+   * The least size the file must have for its references (bytes): {@link minSize}, but 1 for a
+   * changelog file (its compression byte; a compressed changelog is shorter than its stream, an
+   * uncompressed one holds `minSize + 1` bytes, which `verify` checks by that byte).
+   */
+  leastFileSize: bigint;
+  /**
+   * Referenced as a changelog (DSTL) file by `ChangelogStateHandleStreamImpl`s, whose state sizes are
+   * lengths of the file's stream, not of the file (Flink's `OutputStreamWithPos`).
+   */
+  changelogStream: boolean;
   references: FileReference[];
 }
 
@@ -90,7 +104,7 @@ export function buildInventory(
   const sharedDir = joinUri(jobDir, "shared");
   const taskOwnedDir = joinUri(jobDir, "taskowned");
 
-  const visitLeaf = (leaf: StreamStateHandle, v: HandleVisit, role: string) => {
+  const visitLeaf = (leaf: StreamStateHandle, v: HandleVisit, role: string, changelogStream: boolean) => {
     if (leaf.kind === "ByteStreamStateHandle") {
       inlineHandles++;
       inlineBytes += BigInt(leaf.data.byteLength);
@@ -109,11 +123,22 @@ export function buildInventory(
             : isInside(taskOwnedDir, p.uri)
               ? "taskowned"
               : "external";
-      file = { uri: p.uri, location, relativePath, minSize: 0n, references: [] };
+      file = {
+        uri: p.uri,
+        location,
+        relativePath,
+        minSize: 0n,
+        leastFileSize: 0n,
+        changelogStream: false,
+        references: [],
+      };
       byUri.set(p.uri, file);
     }
     const end = p.startPos === 0n ? p.stateSize : p.startPos + p.stateSize;
     if (end > file.minSize) file.minSize = end;
+    const least = changelogStream ? 1n : end;
+    if (least > file.leastFileSize) file.leastFileSize = least;
+    if (changelogStream) file.changelogStream = true;
     if (!withReferences) return;
     file.references.push({
       operatorId: v.operator.operatorId,
@@ -136,7 +161,7 @@ export function buildInventory(
     }
   }
   for (const v of allHandles(m)) {
-    for (const leaf of streamLeaves(v.handle)) visitLeaf(leaf.handle, v, leaf.role);
+    for (const leaf of streamLeaves(v.handle)) visitLeaf(leaf.handle, v, leaf.role, leaf.changelogStream === true);
   }
   const files = [...byUri.values()];
   return {

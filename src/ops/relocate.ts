@@ -530,7 +530,7 @@ async function planRelocation(
 
   // Source files must exist with the bytes the metadata needs; mapped files must exist at their new place.
   // (After the new metadata is built: the listing of the source, under way, has had that time.)
-  const minSize = new Map(inventory.files.map((f) => [f.uri, f.minSize]));
+  const minSize = new Map(inventory.files.map((f) => [f.uri, f.leastFileSize]));
   const sourceStatus = new Map<string, FileStatus>();
   const listedSource = await sourceListing;
   const checkSource = (c: PlannedCopy, s: FileStatus) => {

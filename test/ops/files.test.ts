@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { cpSync, mkdtempSync, rmSync, truncateSync, unlinkSync } from "node:fs";
+import { cpSync, mkdtempSync, readFileSync, rmSync, truncateSync, unlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
@@ -7,9 +7,10 @@ import { runCli } from "../../src/cli/main.js";
 import { listSnapshotFiles, verifySnapshot } from "../../src/ops/files.js";
 import { buildInventory, type SnapshotInventory } from "../../src/ops/inventory.js";
 import { loadSnapshot } from "../../src/ops/locate.js";
+import { relocateSnapshot } from "../../src/ops/relocate.js";
 import { StoreRegistry } from "../../src/storage/registry.js";
-import { normalizeUri } from "../../src/storage/uri.js";
-import { listFixtures } from "../helpers/fixtures.js";
+import { normalizeUri, toLocalPath } from "../../src/storage/uri.js";
+import { listFixtures, readableFixtureDir } from "../helpers/fixtures.js";
 
 const fixtures = listFixtures();
 const stores = new StoreRegistry();
@@ -109,4 +110,43 @@ describe("verify", () => {
     assert.equal(cli.exitCode, 6);
     assert.match(cli.stdout, /FAILED: \d+ files checked, 2 problem/);
   });
+
+  for (const c of ["checkpoint-rocksdb-changelog", "checkpoint-rocksdb-changelog-snappy"]) {
+    for (const line of ["1.20", "2.3"]) {
+      it(`flink-${line}/${c}: changelog files are checked by their stream's length and compression byte`, async () => {
+        const f = fixtures.find((x) => x.id === `flink-${line}/${c}`);
+        assert.ok(f);
+        // a copy of its own (the fixture's files are damaged below)
+        const dir = join(scratch, `${line}-${c}`, "job", "chk-2");
+        await relocateSnapshot(await readableFixtureDir(f, stores, join(scratch, `${line}-${c}-at`)), dir, {
+          stores,
+        });
+        const intact = await verifySnapshot(dir, { stores });
+        assert.ok(intact.ok, JSON.stringify(intact.problems));
+        const inv = await listSnapshotFiles(dir, { stores });
+        const changelog = inv.files.filter((x) => x.changelogStream);
+        assert.ok(changelog.length > 0);
+        for (const x of changelog) {
+          const bytes = readFileSync(toLocalPath(x.uri));
+          assert.equal(x.leastFileSize, 1n);
+          // the handles claim the stream after the first byte: uncompressed, exactly the file's rest
+          if (bytes[0] === 0) assert.equal(BigInt(bytes.length), x.minSize + 1n, x.uri);
+          else assert.equal(bytes[0], 1, x.uri); // compressed: the file's length says nothing of the stream's
+        }
+        // one byte short: refused when uncompressed; a compressed file is only refused when empty
+        const [victim] = changelog;
+        assert.ok(victim);
+        const path = toLocalPath(victim.uri);
+        assert.ok(path.startsWith(scratch), path);
+        const bytes = readFileSync(path);
+        truncateSync(path, bytes[0] === 0 ? bytes.length - 1 : 0);
+        const r = await verifySnapshot(dir, { stores });
+        assert.deepEqual(
+          r.problems.map((p) => [p.uri, p.problem, p.expectedMinSize]),
+          [[victim.uri, "too-small", bytes[0] === 0 ? victim.minSize + 1n : 1n]],
+        );
+        writeFileSync(path, bytes);
+      });
+    }
+  }
 });

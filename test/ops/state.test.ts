@@ -144,54 +144,54 @@ describe("describeState", () => {
     });
   }
 
-  for (const line of ["1.20", "2.3"]) {
-    it(`${line}/checkpoint-rocksdb-changelog: the states the changelog registers, described as Flink's other snapshots of the job describe them`, async () => {
-      // Never materialized (fixtures/README.md): every keyed state is in the changelog, registered by
-      // a METADATA change before its first data change, so exactly the states that hold entries.
-      const changelog = await describeState(
-        await readableFixtureDir(byCase(line, "checkpoint-rocksdb-changelog"), stores, tmp),
-        {
+  for (const line of ["1.20", "2.3"])
+    for (const c of ["checkpoint-rocksdb-changelog", "checkpoint-rocksdb-changelog-snappy"]) {
+      it(`${line}/${c}: the states the changelog registers, described as Flink's other snapshots of the job describe them`, async () => {
+        // Never materialized (fixtures/README.md): every keyed state is in the changelog, registered by
+        // a METADATA change before its first data change, so exactly the states that hold entries.
+        const changelog = await describeState(await readableFixtureDir(byCase(line, c), stores, tmp), {
           stores,
-        },
-      );
-      const incremental = await describeState(
-        await readableFixtureDir(byCase(line, "checkpoint-rocksdb-incremental"), stores, tmp),
-        { stores, counts: false },
-      );
-      for (const [uid, counts] of Object.entries(COUNTS)) {
-        // (metadata V4, Flink 1.20, stores no uids: the operator by the id the uid hashes to)
-        const op = changelog.operators.find((o) => o.operatorId === operatorIdFromUid(uid));
-        const other = incremental.operators.find((o) => o.operatorId === op?.operatorId);
-        assert.ok(op && other, uid);
-        const keyedNames = new Set((other.keyed?.states ?? []).map((s) => s.name));
-        const withEntries = Object.entries(counts)
-          .filter(([name, n]) => keyedNames.has(name) && n > 0)
-          .map(([name]) => name)
-          .sort();
-        assert.deepEqual((op.keyed?.states ?? []).map((s) => s.name).sort(), withEntries, uid);
-        for (const s of op.keyed?.states ?? []) {
-          const same: KeyedStateDescription | undefined = other.keyed?.states.find((x) => x.name === s.name);
-          assert.deepEqual({ ...s, entries: null, bytes: null }, same, `${uid} ${s.name}`);
-          assert.equal(s.entries, null);
-        }
-        if (withEntries.length > 0) {
-          assert.equal(op.keyed?.keyType, null, "never materialized: no key serializer recorded");
-          assert.deepEqual(op.keyed?.layouts, ["changelog"]);
-          const notes = op.notes.filter((n) => n.includes("changelog state backend"));
-          assert.equal(notes.length, op.parallelism, notes.join("\n"));
-          assert.ok(
-            notes.every((n) => /not materialized: the states its \d+ state changes? register/.test(n)),
-            notes[0],
+        });
+        const incremental = await describeState(
+          await readableFixtureDir(byCase(line, "checkpoint-rocksdb-incremental"), stores, tmp),
+          { stores, counts: false },
+        );
+        for (const [uid, counts] of Object.entries(COUNTS)) {
+          // (metadata V4, Flink 1.20, stores no uids: the operator by the id the uid hashes to)
+          const op = changelog.operators.find((o) => o.operatorId === operatorIdFromUid(uid));
+          const other = incremental.operators.find((o) => o.operatorId === op?.operatorId);
+          assert.ok(op && other, uid);
+          const keyedNames = new Set((other.keyed?.states ?? []).map((s) => s.name));
+          const withEntries = Object.entries(counts)
+            .filter(([name, n]) => keyedNames.has(name) && n > 0)
+            .map(([name]) => name)
+            .sort();
+          assert.deepEqual((op.keyed?.states ?? []).map((s) => s.name).sort(), withEntries, uid);
+          for (const s of op.keyed?.states ?? []) {
+            const same: KeyedStateDescription | undefined = other.keyed?.states.find(
+              (x) => x.name === s.name,
+            );
+            assert.deepEqual({ ...s, entries: null, bytes: null }, same, `${uid} ${s.name}`);
+            assert.equal(s.entries, null);
+          }
+          if (withEntries.length > 0) {
+            assert.equal(op.keyed?.keyType, null, "never materialized: no key serializer recorded");
+            assert.deepEqual(op.keyed?.layouts, ["changelog"]);
+            const notes = op.notes.filter((n) => n.includes("changelog state backend"));
+            assert.equal(notes.length, op.parallelism, notes.join("\n"));
+            assert.ok(
+              notes.every((n) => /not materialized: the states its \d+ state changes? register/.test(n)),
+              notes[0],
+            );
+          }
+          // operator state is read as in any snapshot
+          assert.deepEqual(
+            op.operatorStates.map((x) => [x.name, x.entries]),
+            other.operatorStates.map((x) => [x.name, counts[x.name] ?? x.entries]),
           );
         }
-        // operator state is read as in any snapshot
-        assert.deepEqual(
-          op.operatorStates.map((x) => [x.name, x.entries]),
-          other.operatorStates.map((x) => [x.name, counts[x.name] ?? x.entries]),
-        );
-      }
-    });
-  }
+      });
+    }
 
   it("finds an operator by OperatorID and refuses unknown references", async () => {
     const f = byCase("2.3", "savepoint-canonical-hashmap");

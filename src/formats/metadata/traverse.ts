@@ -66,6 +66,12 @@ export interface StreamLeaf {
   /** Role in its parent, e.g. `delegate`, `meta`, `shared/000042.sst`, `private/MANIFEST-000003`. */
   role: string;
   handle: StreamStateHandle;
+  /**
+   * A changelog (DSTL) file of a `ChangelogStateHandleStreamImpl`: its `stateSize` is the length of the
+   * file's stream uncompressed, without the file's first byte (`OutputStreamWithPos`), not the file's
+   * size, which is smaller when the changelog is compressed.
+   */
+  changelogStream?: true;
 }
 
 /**
@@ -115,7 +121,9 @@ function collect(h: SubtaskHandle | StreamStateHandle, prefix: string, out: Stre
       return;
     case "ChangelogStateHandleStreamImpl":
       h.handlesAndOffsets.forEach((e, i) => {
+        const first = out.length;
         collect(e.handle, at(`changes[${i}]`), out);
+        for (let k = first; k < out.length; k++) (out[k] as StreamLeaf).changelogStream = true;
       });
       return;
   }
