@@ -56,9 +56,10 @@ import {
 const GENERATED_ROOT = "/tmp/savepoint-kit-fixtures";
 /**
  * The cases covered: canonical and native savepoints of both backends, the retained checkpoint, the
- * retained checkpoint written with file merging (state files as segments of shared physical files), one
- * of the changelog state backend (its changes in changelog files beside the job directories) and one of
- * a job restored in CLAIM mode (its shared files partly in another job's directory).
+ * retained checkpoint written with file merging (state files as segments of shared physical files),
+ * three of the changelog state backend (its changes in changelog files beside the job directories:
+ * plain, Snappy-compressed, and materialized with changes since) and one of a job restored in CLAIM
+ * mode (its shared files partly in another job's directory).
  */
 const CASES = [
   "savepoint-canonical-hashmap",
@@ -68,6 +69,8 @@ const CASES = [
   "checkpoint-rocksdb-incremental",
   "checkpoint-rocksdb-file-merging",
   "checkpoint-rocksdb-changelog",
+  "checkpoint-rocksdb-changelog-snappy",
+  "checkpoint-rocksdb-changelog-materialized",
   "checkpoint-rocksdb-claimed",
 ];
 

@@ -62,7 +62,7 @@ async function dump(dir: string, operator: string, state?: string): Promise<stri
 
 describe("dump equals the job's model state", () => {
   it("has every fixture of both lines", () => {
-    assert.equal(fixtures.length, 24, fixtures.map((f) => f.id).join(", "));
+    assert.equal(fixtures.length, 26, fixtures.map((f) => f.id).join(", "));
   });
 
   for (const f of fixtures) {

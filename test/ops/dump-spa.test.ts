@@ -127,7 +127,7 @@ describe("dump equals Flink's State Processor API", () => {
   // state, see dump-model.test.ts).
   const bySpa = (f: (typeof fixtures)[number]) => !f.expected.case.includes("changelog");
   it("every fixture of both lines has a spa-dump.json, but those of the changelog state backend", () => {
-    assert.equal(fixtures.length, 24, fixtures.map((f) => f.id).join(", "));
+    assert.equal(fixtures.length, 26, fixtures.map((f) => f.id).join(", "));
     for (const f of fixtures) assert.equal(existsSync(join(f.caseDir, "spa-dump.json")), bySpa(f), f.id);
   });
 

@@ -145,10 +145,16 @@ describe("describeState", () => {
   }
 
   for (const line of ["1.20", "2.3"])
-    for (const c of ["checkpoint-rocksdb-changelog", "checkpoint-rocksdb-changelog-snappy"]) {
-      it(`${line}/${c}: the states the changelog registers, described as Flink's other snapshots of the job describe them`, async () => {
+    for (const c of [
+      "checkpoint-rocksdb-changelog",
+      "checkpoint-rocksdb-changelog-snappy",
+      "checkpoint-rocksdb-changelog-materialized",
+    ]) {
+      const materialized = c.endsWith("-materialized");
+      it(`${line}/${c}: the states ${materialized ? "materialized and " : ""}the changelog registers, described as Flink's other snapshots of the job describe them`, async () => {
         // Never materialized (fixtures/README.md): every keyed state is in the changelog, registered by
         // a METADATA change before its first data change, so exactly the states that hold entries.
+        // Materialized: every state the RocksDB snapshot holds, then those the changelog adds.
         const changelog = await describeState(await readableFixtureDir(byCase(line, c), stores, tmp), {
           stores,
         });
@@ -162,11 +168,11 @@ describe("describeState", () => {
           const other = incremental.operators.find((o) => o.operatorId === op?.operatorId);
           assert.ok(op && other, uid);
           const keyedNames = new Set((other.keyed?.states ?? []).map((s) => s.name));
-          const withEntries = Object.entries(counts)
-            .filter(([name, n]) => keyedNames.has(name) && n > 0)
+          const expected = Object.entries(counts)
+            .filter(([name, n]) => keyedNames.has(name) && (materialized || n > 0))
             .map(([name]) => name)
             .sort();
-          assert.deepEqual((op.keyed?.states ?? []).map((s) => s.name).sort(), withEntries, uid);
+          assert.deepEqual((op.keyed?.states ?? []).map((s) => s.name).sort(), expected, uid);
           for (const s of op.keyed?.states ?? []) {
             const same: KeyedStateDescription | undefined = other.keyed?.states.find(
               (x) => x.name === s.name,
@@ -174,15 +180,24 @@ describe("describeState", () => {
             assert.deepEqual({ ...s, entries: null, bytes: null }, same, `${uid} ${s.name}`);
             assert.equal(s.entries, null);
           }
-          if (withEntries.length > 0) {
-            assert.equal(op.keyed?.keyType, null, "never materialized: no key serializer recorded");
-            assert.deepEqual(op.keyed?.layouts, ["changelog"]);
+          if (expected.length > 0) {
             const notes = op.notes.filter((n) => n.includes("changelog state backend"));
             assert.equal(notes.length, op.parallelism, notes.join("\n"));
-            assert.ok(
-              notes.every((n) => /not materialized: the states its \d+ state changes? register/.test(n)),
-              notes[0],
-            );
+            if (materialized) {
+              assert.equal(op.keyed?.keyType, "String", "the materialized part records the key serializer");
+              assert.deepEqual(op.keyed?.layouts, ["changelog", "rocksdb-native"]);
+              assert.ok(
+                notes.every((n) => /materialization \d+ and \d+ state changes? since \(not replayed/.test(n)),
+                notes[0],
+              );
+            } else {
+              assert.equal(op.keyed?.keyType, null, "never materialized: no key serializer recorded");
+              assert.deepEqual(op.keyed?.layouts, ["changelog"]);
+              assert.ok(
+                notes.every((n) => /not materialized: the states its \d+ state changes? register/.test(n)),
+                notes[0],
+              );
+            }
           }
           // operator state is read as in any snapshot
           assert.deepEqual(

@@ -1,6 +1,7 @@
 /**
  * The changelog (DSTL) file reader on the files Flink 1.20.5 and 2.3.0 wrote for the changelog
- * fixtures (checkpoint-rocksdb-changelog; -snappy, with the changelog files Snappy-framed): every
+ * fixtures (checkpoint-rocksdb-changelog; -snappy, with the changelog files Snappy-framed;
+ * -materialized, with the changes since a materialization): every
  * change set the checkpoint's handles point at reads,
  * its METADATA changes register the job's states; the Snappy-framed variant of a file reads the same;
  * damaged bytes are typed errors naming the file and the byte offset.
@@ -56,8 +57,8 @@ function changelogFiles(
 }
 
 describe("changelog (DSTL) files", () => {
-  it("there are changelog fixtures of each Flink line, plain and compressed", () =>
-    assert.equal(fixtures.length, 4));
+  it("there are changelog fixtures of each Flink line: plain, compressed, materialized", () =>
+    assert.equal(fixtures.length, 6));
 
   for (const f of fixtures) {
     it(`${f.id}: every change set reads; METADATA changes come first and register the job's states`, () => {
