@@ -36,8 +36,7 @@ import {
 import { operatorStates, readOperatorEntries, readOperatorHeader } from "../formats/state/operator.js";
 import { readRocksDbCanonicalRecords } from "../formats/state/rocksdb-canonical.js";
 import { typeNameOf } from "../formats/state/serializers/snapshots.js";
-import type { SerializerSnapshot } from "../formats/state/serializers/types.js";
-import { UnsupportedSerializerError } from "../formats/state/serializers/types.js";
+import { type SerializerSnapshot, UnsupportedSerializerError } from "../formats/state/serializers/types.js";
 import { type StateFileResolver, snapshotFileResolver } from "../formats/state/stream.js";
 import type { StoreRegistry } from "../storage/registry.js";
 import { loadSnapshot } from "./locate.js";
@@ -296,50 +295,50 @@ async function describeOperator(
   const keyedByName = new Map<string, KeyedStateDescription>();
   const opByName = new Map<string, OperatorStateDescription>();
   const layouts = new Set<string>();
+  /** Adds the states of one keyed handle (entries counted from zero when `counted`). */
+  const addKeyed = (
+    keySerializer: SerializerSnapshot | null,
+    compressed: boolean,
+    infos: KeyedStateInfo[],
+    counted: boolean,
+  ) => {
+    if (!report.keyed) {
+      report.keyed = { keyType: null, keySerializer: null, layouts: [], compressed, states: [] };
+    }
+    if (keySerializer && report.keyed.keySerializer === null) {
+      report.keyed.keyType = typeNameOf(keySerializer);
+      report.keyed.keySerializer = keySerializer.className;
+    }
+    report.keyed.compressed ||= compressed;
+    for (const info of infos) {
+      const known = keyedByName.get(info.name);
+      if (known) {
+        // a state the changelog registers beside a materialized part: its entries are not all counted
+        if (!counted) {
+          known.entries = null;
+          known.bytes = null;
+        }
+        continue;
+      }
+      const nsSnap = metaSerializer(info.meta, META_KEYS.NAMESPACE_SERIALIZER);
+      keyedByName.set(info.name, {
+        name: info.name,
+        kind: info.kind,
+        backendStateType: info.meta.backendStateType,
+        namespaceType: info.namespace?.type ?? (nsSnap ? typeNameOf(nsSnap) : null),
+        valueType: info.value?.type ?? null,
+        ttl: info.ttl,
+        serializers: describeSerializers(info.meta.serializers),
+        entries: counted ? 0 : null,
+        bytes: counted ? 0n : null,
+        unsupported: info.unsupported,
+      });
+    }
+  };
   for (const sub of subtasksOf(op)) {
     if (sub.rawKeyedState)
       notes.push(`subtask ${sub.subtaskIndex}: raw keyed state (${sub.rawKeyedState.kind}) is not read`);
     if (sub.rawOperatorState) notes.push(`subtask ${sub.subtaskIndex}: raw operator state is not read`);
-    /** Adds the states of one keyed handle (entries counted from zero when `counted`). */
-    const addKeyed = (
-      keySerializer: SerializerSnapshot | null,
-      compressed: boolean,
-      infos: KeyedStateInfo[],
-      counted: boolean,
-    ) => {
-      if (!report.keyed) {
-        report.keyed = { keyType: null, keySerializer: null, layouts: [], compressed, states: [] };
-      }
-      if (keySerializer && report.keyed.keySerializer === null) {
-        report.keyed.keyType = typeNameOf(keySerializer);
-        report.keyed.keySerializer = keySerializer.className;
-      }
-      report.keyed.compressed ||= compressed;
-      for (const info of infos) {
-        const known = keyedByName.get(info.name);
-        if (known) {
-          // a state the changelog registers beside a materialized part: its entries are not all counted
-          if (!counted) {
-            known.entries = null;
-            known.bytes = null;
-          }
-          continue;
-        }
-        const nsSnap = metaSerializer(info.meta, META_KEYS.NAMESPACE_SERIALIZER);
-        keyedByName.set(info.name, {
-          name: info.name,
-          kind: info.kind,
-          backendStateType: info.meta.backendStateType,
-          namespaceType: info.namespace?.type ?? (nsSnap ? typeNameOf(nsSnap) : null),
-          valueType: info.value?.type ?? null,
-          ttl: info.ttl,
-          serializers: describeSerializers(info.meta.serializers),
-          entries: counted ? 0 : null,
-          bytes: counted ? 0n : null,
-          unsupported: info.unsupported,
-        });
-      }
-    };
     const kh = sub.managedKeyedState;
     if (kh?.kind === "ChangelogStateBackendHandle") {
       layouts.add("changelog");
