@@ -161,7 +161,8 @@ export function buildInventory(
     }
   }
   for (const v of allHandles(m)) {
-    for (const leaf of streamLeaves(v.handle)) visitLeaf(leaf.handle, v, leaf.role, leaf.changelogStream === true);
+    for (const leaf of streamLeaves(v.handle))
+      visitLeaf(leaf.handle, v, leaf.role, leaf.changelogStream === true);
   }
   const files = [...byUri.values()];
   return {
