@@ -89,12 +89,15 @@ for (const line of flinkLines(fixtures.map((f) => f.id))) {
         runs.push({ name: `${name}: relocated to HDFS`, snapshot: target, backend: f.expected.backend });
       }
       // the checkpoints (incremental; with file merging, whose state files are segments of shared physical
-      // files; of the changelog backend, whose changelog files lie beside the job directory): --map their
+      // files; of the changelog backend, whose changelog files lie beside the job directory, plain, compressed
+      // and materialized): --map their
       // files outside chk-2 onto fixtures/ locally, then relocate that copy to HDFS
       for (const name of [
         "checkpoint-rocksdb-incremental",
         "checkpoint-rocksdb-file-merging",
         "checkpoint-rocksdb-changelog",
+        "checkpoint-rocksdb-changelog-snappy",
+        "checkpoint-rocksdb-changelog-materialized",
         "checkpoint-rocksdb-claimed",
       ]) {
         const chk = byCase(name);

@@ -61,11 +61,16 @@ after(async () => {
   rmSync(scratch, { recursive: true, force: true });
 });
 
-/** The retained checkpoints relocated to S3: incremental, with file merging, of the changelog backend, claimed. */
+/**
+ * The retained checkpoints relocated to S3: incremental, with file merging, of the changelog backend
+ * (plain, compressed, materialized), claimed.
+ */
 const CHECKPOINT_CASES = [
   "checkpoint-rocksdb-incremental",
   "checkpoint-rocksdb-file-merging",
   "checkpoint-rocksdb-changelog",
+  "checkpoint-rocksdb-changelog-snappy",
+  "checkpoint-rocksdb-changelog-materialized",
   "checkpoint-rocksdb-claimed",
 ];
 
