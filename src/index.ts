@@ -60,6 +60,15 @@ export {
   variableIntBytes,
 } from "./formats/state/canonical-writer.js";
 export {
+  type ChangelogLog,
+  ChangelogReplayError,
+  type DecodedChange,
+  decodeChangelog,
+  readChangelogLog,
+  replayChangelog,
+  timerKeySerializer,
+} from "./formats/state/changelog-replay.js";
+export {
   type BackendStateType,
   type KeyedBackendHeader,
   type OperatorBackendHeader,
@@ -89,6 +98,7 @@ export {
   readOperatorEntries,
   readOperatorHeader,
 } from "./formats/state/operator.js";
+export { BASIC_TYPE_NAMES, basicSerializer } from "./formats/state/serializers/basic-types.js";
 export {
   type LogicalField,
   type LogicalType,

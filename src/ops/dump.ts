@@ -8,31 +8,23 @@
  * incremental: each subtask's SST files read through its MANIFEST, clipped to its key groups, see
  * `../formats/state/rocksdb-keyed.ts`); operator state from `OperatorStreamStateHandle` files (and
  * `FileMergingOperatorStreamStateHandle` segments).
- * Changelog state backend handles are refused.
+ * The changelog state backend (`ChangelogStateBackendHandle`): its materialized part with the changes
+ * logged since replayed onto it (`./keyed-entries.ts`), what Flink restores; the State Processor API
+ * refuses these.
  */
 
 import { InvalidArgumentError } from "../errors.js";
-import type {
-  IncrementalRemoteKeyedStateHandle,
-  KeyedStateHandle,
-  KeyGroupRange,
-  OperatorState,
-} from "../formats/metadata/model.js";
-import { openFlinkRocksDb } from "../formats/rocksdb/flink.js";
-import {
-  type KeyedStateEntry,
-  keyGroupPrefixBytes,
-  readKeyedEntries,
-  readKeyedHeader,
-} from "../formats/state/keyed.js";
+import type { KeyGroupRange } from "../formats/metadata/model.js";
+import type { KeyedStateEntry } from "../formats/state/keyed.js";
 import { readOperatorEntries, readOperatorHeader } from "../formats/state/operator.js";
-import { readRocksDbKeyedEntryBatches } from "../formats/state/rocksdb-keyed.js";
+import { basicSerializer } from "../formats/state/serializers/basic-types.js";
 import type { StateValue } from "../formats/state/serializers/types.js";
-import { type StateFileResolver, snapshotFileResolver } from "../formats/state/stream.js";
+import { snapshotFileResolver } from "../formats/state/stream.js";
 import type { StoreRegistry } from "../storage/registry.js";
+import { keyedEntries, subtasksOf } from "./keyed-entries.js";
 import { loadSnapshot } from "./locate.js";
 import type { ProtobufValueDecoder } from "./protobuf.js";
-import { findOperator, keyedHeaderOf, subtasksOf, UnsupportedStateLayoutError } from "./state.js";
+import { findOperator } from "./state.js";
 
 /**
  * One dumped record.
@@ -73,6 +65,12 @@ export interface DumpOptions {
    * decoder (`loadProtobufDecoder`); without it they stay bytes and `{class, base64}`.
    */
   protobuf?: ProtobufValueDecoder;
+  /**
+   * The key type (`basicSerializer` names: String, Long, Integer...) of keyed state whose snapshot does
+   * not record it: the changelog state backend before its first materialization. A recorded key
+   * serializer is always used.
+   */
+  keyType?: string;
 }
 
 /**
@@ -92,8 +90,9 @@ export function parseKeyGroupRange(s: string): KeyGroupRange {
  * The records of one operator's state, subtask by subtask (keyed entries by key group, then
  * operator state), as an async iterator with constant memory.
  *
- * @throws InvalidArgumentError (no such operator or state), UnsupportedStateLayoutError (changelog
- *   keyed state), CorruptSnapshotError (damaged state files, SST files, MANIFEST), UnsupportedVersionError
+ * @throws InvalidArgumentError (no such operator or state, an unknown `keyType`),
+ *   UnsupportedStateLayoutError (a changelog never materialized whose key type is neither recorded nor
+ *   given), ChangelogReplayError (merged namespaces of reducing/aggregating state), CorruptSnapshotError (damaged state files, SST files, MANIFEST), UnsupportedVersionError
  *   and the stores' errors, as the records are pulled.
  */
 export async function* dumpState(input: string, options: DumpOptions): AsyncGenerator<DumpRecord> {
@@ -112,41 +111,21 @@ export async function* dumpState(input: string, options: DumpOptions): AsyncGene
     }
   };
   let found = options.state === undefined;
+  const keySerializer = options.keyType === undefined ? undefined : basicSerializer(options.keyType);
+  const ctx = { resolver, changelogCache: new Map<string, Uint8Array>(), metadataUri: loaded.metadataUri };
   for (const sub of subtasksOf(op)) {
     const kh = sub.managedKeyedState;
-    if (kh?.kind === "IncrementalRemoteKeyedStateHandle") {
-      const entries = rocksDbEntries(op, sub.subtaskIndex, kh, resolver, options);
-      for await (const e of entries.records) yield keyedRecord(e, sub.subtaskIndex, value);
-      if (entries.found()) found = true;
-    } else if (kh) {
-      if (kh.kind !== "KeyGroupsStateHandle" && kh.kind !== "KeyGroupsSavepointStateHandle") {
-        const names = await keyedNamesOf(kh, resolver);
-        if (options.state === undefined || names.includes(options.state)) {
-          throw new UnsupportedStateLayoutError(
-            `operator ${op.uid ?? op.operatorId} subtask ${sub.subtaskIndex}: keyed state in ${kh.kind} (changelog state backend files) cannot be dumped; take a savepoint`,
-            { uri: loaded.metadataUri },
-          );
-        }
-      } else {
-        const file = await resolver.open(kh.delegate);
-        const { header } = await readKeyedHeader(file);
-        let stateIds: Set<number> | undefined;
-        if (options.state !== undefined) {
-          const id = header.states.findIndex((s) => s.name === options.state);
-          stateIds = new Set(id >= 0 ? [id] : []);
-          if (id >= 0) found = true;
-        }
-        if (!stateIds || stateIds.size > 0) {
-          for await (const e of readKeyedEntries(file, kh, header, {
-            keyGroupPrefixBytes: keyGroupPrefixBytes(op.maxParallelism),
-            ...(stateIds ? { stateIds } : {}),
-            ...(options.keyGroups ? { keyGroups: options.keyGroups } : {}),
-            ...verify,
-          })) {
-            yield keyedRecord(e, sub.subtaskIndex, value);
-          }
-        }
+    if (kh) {
+      const entries = keyedEntries(op, sub.subtaskIndex, kh, ctx, {
+        ...(options.state === undefined ? {} : { state: options.state }),
+        ...(options.keyGroups ? { keyGroups: options.keyGroups } : {}),
+        ...verify,
+        ...(keySerializer ? { keySerializer } : {}),
+      });
+      for await (const batch of entries.batches) {
+        for (const e of batch) yield keyedRecord(e, sub.subtaskIndex, value);
       }
+      if (entries.found()) found = true;
     }
     const oh = sub.managedOperatorState;
     // (OperatorStreamStateHandle, or FileMergingOperatorStreamStateHandle: a segment of a physical file)
@@ -196,49 +175,6 @@ function keyedRecord(
     userKey: e.userKey === undefined ? null : e.userKey,
     value: value(e.value, `state ${e.state}, subtask ${subtask}, key group ${e.keyGroup}`),
   };
-}
-
-/**
- * The entries of one subtask's RocksDB native state, opened lazily when the records are pulled;
- * `found()` tells (afterwards) whether the wanted state is one of the meta file's.
- */
-function rocksDbEntries(
-  op: OperatorState,
-  subtask: number,
-  handle: IncrementalRemoteKeyedStateHandle,
-  resolver: StateFileResolver,
-  options: DumpOptions,
-): { records: AsyncGenerator<KeyedStateEntry>; found: () => boolean } {
-  let found = false;
-  async function* records(): AsyncGenerator<KeyedStateEntry> {
-    const rocks = await openFlinkRocksDb(handle, resolver, {
-      label: `${op.uid ?? op.operatorId}[${subtask}]`,
-      ...(options.verifyChecksums === undefined
-        ? {}
-        : { table: { verifyChecksums: options.verifyChecksums } }),
-    });
-    let stateIds: Set<number> | undefined;
-    if (options.state !== undefined) {
-      const id = rocks.header.states.findIndex((s) => s.name === options.state);
-      if (id < 0) return;
-      found = true;
-      stateIds = new Set([id]);
-    }
-    const uri = handle.metaStateHandle ? (await resolver.open(handle.metaStateHandle)).uri : undefined;
-    for await (const batch of readRocksDbKeyedEntryBatches(rocks, op.maxParallelism, {
-      ...(stateIds ? { stateIds } : {}),
-      ...(options.keyGroups ? { keyGroups: options.keyGroups } : {}),
-      ...(uri === undefined ? {} : { uri }),
-    })) {
-      yield* batch;
-    }
-  }
-  return { records: records(), found: () => found };
-}
-
-async function keyedNamesOf(kh: KeyedStateHandle, resolver: StateFileResolver): Promise<string[]> {
-  const got = await keyedHeaderOf(kh, resolver).catch(() => null);
-  return got ? got.header.states.map((s) => s.name) : [];
 }
 
 /** Output formats of {@link formatDump}. */

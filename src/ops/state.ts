@@ -16,14 +16,12 @@ import type {
   OperatorState,
   OperatorStateDistributionMode,
   OperatorStateHandle,
-  OperatorSubtaskState,
 } from "../formats/metadata/model.js";
 import { isOperatorIdHex, operatorIdFromUid } from "../formats/operator-id.js";
 import { openFlinkRocksDb } from "../formats/rocksdb/flink.js";
 import { readChangelogStates } from "../formats/state/changelog.js";
-import { type KeyedBackendHeader, META_KEYS, metaSerializer } from "../formats/state/headers.js";
+import { META_KEYS, metaSerializer, type StateMetaInfo } from "../formats/state/headers.js";
 import {
-  detectKeyedLayout,
   type KeyedLayout,
   type KeyedStateInfo,
   type KeyedStateKind,
@@ -31,7 +29,6 @@ import {
   keyedStatesOf,
   keyGroupPrefixBytes,
   readKeyedEntries,
-  readKeyedHeader,
 } from "../formats/state/keyed.js";
 import { operatorStates, readOperatorEntries, readOperatorHeader } from "../formats/state/operator.js";
 import { readRocksDbCanonicalRecords } from "../formats/state/rocksdb-canonical.js";
@@ -39,18 +36,16 @@ import { typeNameOf } from "../formats/state/serializers/snapshots.js";
 import { type SerializerSnapshot, UnsupportedSerializerError } from "../formats/state/serializers/types.js";
 import { type StateFileResolver, snapshotFileResolver } from "../formats/state/stream.js";
 import type { StoreRegistry } from "../storage/registry.js";
+import {
+  type KeyedReadContext,
+  keyedEntries,
+  keyedHeaderOf,
+  subtasksOf,
+  UnsupportedStateLayoutError,
+} from "./keyed-entries.js";
 import { loadSnapshot } from "./locate.js";
 
-/** A keyed state handle savepoint-kit cannot read the data of (changelog state backend files). */
-export class UnsupportedStateLayoutError extends UnsupportedVersionError {
-  constructor(message: string, options: { uri?: string; offset?: number }) {
-    super(message, {
-      ...(options.uri === undefined ? {} : { uri: options.uri }),
-      version: 0,
-      offset: options.offset ?? 0,
-    });
-  }
-}
+export { keyedHeaderOf, subtasksOf, UnsupportedStateLayoutError };
 
 /** One serializer of a state, as stored. */
 export interface SerializerDescription {
@@ -167,11 +162,6 @@ export function findOperator(m: CheckpointMetadata, ref: string): OperatorState 
   );
 }
 
-/** The (unfinished) subtask states of an operator. */
-export function subtasksOf(op: OperatorState): OperatorSubtaskState[] {
-  return op.subtaskStates.filter((s): s is OperatorSubtaskState => s.kind === "OperatorSubtaskState");
-}
-
 function describeSerializers(
   serializers: { key: string; snapshot: { className: string } }[],
 ): SerializerDescription[] {
@@ -180,27 +170,6 @@ function describeSerializers(
     snapshotClass: s.snapshot.className,
     type: typeNameOf(s.snapshot as never),
   }));
-}
-
-/**
- * Reads the keyed header of any readable keyed handle: canonical/heap key-group files, or the meta
- * file of a RocksDB native/incremental handle.
- */
-export async function keyedHeaderOf(
-  handle: KeyedStateHandle,
-  resolver: StateFileResolver,
-): Promise<{ header: KeyedBackendHeader; layout: KeyedLayout | "rocksdb-native" } | null> {
-  if (handle.kind === "KeyGroupsStateHandle" || handle.kind === "KeyGroupsSavepointStateHandle") {
-    const file = await resolver.open(handle.delegate);
-    const { header } = await readKeyedHeader(file);
-    return { header, layout: await detectKeyedLayout(file, handle) };
-  }
-  if (handle.kind === "IncrementalRemoteKeyedStateHandle" && handle.metaStateHandle) {
-    const file = await resolver.open(handle.metaStateHandle);
-    const { header } = await readKeyedHeader(file);
-    return { header, layout: "rocksdb-native" };
-  }
-  return null;
 }
 
 /**
@@ -220,7 +189,11 @@ export async function describeState(input: string, options: StateOptions): Promi
   const changelogCache = new Map<string, Uint8Array>();
   const operators: OperatorStateReport[] = [];
   for (const op of ops) {
-    const r = await describeOperator(op, resolver, options, changelogCache);
+    const r = await describeOperator(op, options, {
+      resolver,
+      changelogCache,
+      metadataUri: loaded.metadataUri,
+    });
     // A uid given as --operator that matched by its hash labels an operator whose metadata has none.
     if (r.uid === null && options.operator && operatorIdFromUid(options.operator) === op.operatorId) {
       r.uid = options.operator;
@@ -240,46 +213,96 @@ interface KeyedSink {
     infos: KeyedStateInfo[],
     counted: boolean,
   ): void;
+  /** The description of a state added, by name. */
+  described(name: string): KeyedStateDescription | undefined;
+}
+
+/** The key serializer a timer state's `TimerSerializer` snapshot holds (its first nested snapshot). */
+function timerKeySnapshot(states: readonly StateMetaInfo[]): SerializerSnapshot | null {
+  for (const m of states) {
+    if (m.backendStateType !== "PRIORITY_QUEUE") continue;
+    const key = metaSerializer(m, META_KEYS.VALUE_SERIALIZER)?.composite?.nested[0];
+    if (key) return key;
+  }
+  return null;
 }
 
 /**
  * The keyed state of the changelog state backend in one subtask (`ChangelogStateBackendHandle`): the
  * states of its materialized part (RocksDB or heap keyed handles, read as any other), then those its
- * changelog registers since (METADATA changes, `readChangelogStates`). Entries are not counted: the
- * changes since the materialization are not replayed onto it.
+ * changelog registers since (METADATA changes, `readChangelogStates`). With `counts`, entries are
+ * counted after replaying the changes onto the materialized part (`keyedEntries`); bytes are not (a
+ * replayed entry has no stored size). Where the replay cannot run (no key type recorded, merged
+ * namespaces of reducing state, an unsupported serializer), the entries stay uncounted, with a note.
  */
 async function describeChangelog(
+  op: OperatorState,
   kh: ChangelogStateBackendHandle,
   subtask: number,
-  resolver: StateFileResolver,
-  cache: Map<string, Uint8Array>,
+  ctx: KeyedReadContext,
+  options: StateOptions,
   sink: KeyedSink,
 ): Promise<void> {
+  const counts = options.counts !== false;
+  const names: string[] = [];
+  let materializedKey: SerializerSnapshot | null = null;
   for (const m of kh.materialized) {
-    const got = await keyedHeaderOf(m, resolver);
+    const got = await keyedHeaderOf(m, ctx.resolver);
     if (!got) {
       sink.notes.push(`subtask ${subtask}: materialized keyed handle ${m.kind} is not read`);
       continue;
     }
     sink.layouts.add(got.layout);
-    sink.addKeyed(got.header.keySerializer, got.header.compressed, keyedStates(got.header), false);
+    materializedKey ??= got.header.keySerializer;
+    const infos = keyedStates(got.header);
+    names.push(...infos.map((i) => i.name));
+    sink.addKeyed(got.header.keySerializer, got.header.compressed, infos, counts);
   }
-  const log = await readChangelogStates(kh.nonMaterialized, resolver, cache);
-  sink.addKeyed(null, false, keyedStatesOf(log.states), false);
+  const log = await readChangelogStates(kh.nonMaterialized, ctx.resolver, ctx.changelogCache);
+  const logged = keyedStatesOf(log.states);
+  names.push(...logged.map((i) => i.name));
+  const keySnapshot = materializedKey ?? timerKeySnapshot(log.states);
+  sink.addKeyed(keySnapshot, false, logged, counts);
   const changes = `${log.dataChanges} state change${log.dataChanges === 1 ? "" : "s"}`;
+  let counted = "entries not counted";
+  if (counts) {
+    const described = names.map((n) => sink.described(n)).filter((d) => d !== undefined);
+    for (const d of described) d.bytes = null;
+    try {
+      const entries = keyedEntries(op, subtask, kh, ctx, {
+        ...(options.verifyChecksums === undefined ? {} : { verifyChecksums: options.verifyChecksums }),
+      });
+      for await (const batch of entries.batches) {
+        for (const e of batch) {
+          const d = sink.described(e.state);
+          if (d && d.entries !== null) d.entries++;
+        }
+      }
+      counted = "replayed to count entries";
+    } catch (err) {
+      // what the replay needs and the checkpoint does not hold (UnsupportedStateLayoutError,
+      // ChangelogReplayError, UnsupportedSerializerError)
+      if (!(err instanceof UnsupportedVersionError)) throw err;
+      for (const d of described) d.entries = null;
+      counted =
+        err instanceof UnsupportedStateLayoutError && !keySnapshot
+          ? "entries not counted: the key type is not recorded (dump --key-type names it)"
+          : `entries not counted: ${err.message}`;
+    }
+  }
   sink.notes.push(
     kh.materialized.length > 0
-      ? `subtask ${subtask}: changelog state backend, materialization ${kh.materializationId} and ${changes} since (not replayed: entries not counted)`
-      : `subtask ${subtask}: changelog state backend, not materialized: the states its ${changes} register (not replayed: entries not counted; a state without changes is not listed, the key type is not recorded)`,
+      ? `subtask ${subtask}: changelog state backend, materialization ${kh.materializationId} and ${changes} since (${counted})`
+      : `subtask ${subtask}: changelog state backend, not materialized: the states its ${changes} register (a state without changes is not listed; ${counted})`,
   );
 }
 
 async function describeOperator(
   op: OperatorState,
-  resolver: StateFileResolver,
   options: StateOptions,
-  changelogCache: Map<string, Uint8Array>,
+  ctx: KeyedReadContext,
 ): Promise<OperatorStateReport> {
+  const { resolver } = ctx;
   const counts = options.counts !== false;
   const notes: string[] = [];
   const report: OperatorStateReport = {
@@ -342,7 +365,12 @@ async function describeOperator(
     const kh = sub.managedKeyedState;
     if (kh?.kind === "ChangelogStateBackendHandle") {
       layouts.add("changelog");
-      await describeChangelog(kh, sub.subtaskIndex, resolver, changelogCache, { notes, layouts, addKeyed });
+      await describeChangelog(op, kh, sub.subtaskIndex, ctx, options, {
+        notes,
+        layouts,
+        addKeyed,
+        described: (name) => keyedByName.get(name),
+      });
     } else if (kh) {
       const got = await keyedHeaderOf(kh, resolver);
       if (!got) {

@@ -123,8 +123,8 @@ function asSpa(operator: string, r: DumpRecord): SpaRecord {
 
 describe("dump equals Flink's State Processor API", () => {
   // The State Processor API refuses snapshots of the changelog state backend ("State processor api
-  // does not support changelog."), so those fixtures have no spa-dump.json (as `dump` refuses their keyed
-  // state, see dump-model.test.ts).
+  // does not support changelog."), so those fixtures have no spa-dump.json; `dump` replays their
+  // changelogs, and dump-model.test.ts checks the result against the job's state.
   const bySpa = (f: (typeof fixtures)[number]) => !f.expected.case.includes("changelog");
   it("every fixture of both lines has a spa-dump.json, but those of the changelog state backend", () => {
     assert.equal(fixtures.length, 26, fixtures.map((f) => f.id).join(", "));

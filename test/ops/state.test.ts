@@ -173,12 +173,19 @@ describe("describeState", () => {
             .map(([name]) => name)
             .sort();
           assert.deepEqual((op.keyed?.states ?? []).map((s) => s.name).sort(), expected, uid);
+          // the key type: the materialized part records it, else only a timer state's serializer
+          // (the window operator's event-time timers; no other operator registers timers before
+          // its first materialization)
+          const timers = (op.keyed?.states ?? []).some((s) => s.kind === "timers");
+          const keyKnown = materialized || timers;
           for (const s of op.keyed?.states ?? []) {
             const same: KeyedStateDescription | undefined = other.keyed?.states.find(
               (x) => x.name === s.name,
             );
             assert.deepEqual({ ...s, entries: null, bytes: null }, same, `${uid} ${s.name}`);
-            assert.equal(s.entries, null);
+            // entries after the changes are replayed: the job's; bytes are not counted
+            assert.equal(s.entries, keyKnown ? counts[s.name] : null, `${uid} ${s.name}`);
+            assert.equal(s.bytes, null);
           }
           if (expected.length > 0) {
             const notes = op.notes.filter((n) => n.includes("changelog state backend"));
@@ -187,14 +194,26 @@ describe("describeState", () => {
               assert.equal(op.keyed?.keyType, "String", "the materialized part records the key serializer");
               assert.deepEqual(op.keyed?.layouts, ["changelog", "rocksdb-native"]);
               assert.ok(
-                notes.every((n) => /materialization \d+ and \d+ state changes? since \(not replayed/.test(n)),
+                notes.every((n) =>
+                  /materialization \d+ and \d+ state changes? since \(replayed to count entries\)$/.test(n),
+                ),
                 notes[0],
               );
             } else {
-              assert.equal(op.keyed?.keyType, null, "never materialized: no key serializer recorded");
+              assert.equal(
+                op.keyed?.keyType,
+                keyKnown ? "String" : null,
+                "never materialized: only timers record the key",
+              );
               assert.deepEqual(op.keyed?.layouts, ["changelog"]);
+              const counted = keyKnown
+                ? "replayed to count entries"
+                : "entries not counted: the key type is not recorded \\(dump --key-type names it\\)";
+              const re = new RegExp(
+                `not materialized: the states its \\d+ state changes? register \\(a state without changes is not listed; ${counted}\\)$`,
+              );
               assert.ok(
-                notes.every((n) => /not materialized: the states its \d+ state changes? register/.test(n)),
+                notes.every((n) => re.test(n)),
                 notes[0],
               );
             }
@@ -332,5 +351,33 @@ describe("CLI", () => {
     const r = await runCli(["dump", native, "--operator", "word-stats", "-o", join(tmp, "y")], { stores });
     assert.equal(r.exitCode, 0, r.stderr);
     assert.equal(readFileSync(join(tmp, "y"), "utf8").trim().split("\n").length, 32);
+  });
+
+  it("dump of a changelog never materialized: --key-type names the key type it does not record", async () => {
+    const never = await readableFixtureDir(byCase("2.3", "checkpoint-rocksdb-changelog"), stores, tmp);
+    const refused = await runCli(["dump", never, "--operator", "word-stats", "-o", join(tmp, "n")], {
+      stores,
+    });
+    assert.notEqual(refused.exitCode, 0);
+    assert.match(
+      refused.stderr,
+      /never materialized and its changes record no key type; name it \(dump --key-type/,
+    );
+    const r = await runCli(
+      ["dump", never, "--operator", "word-stats", "--key-type", "String", "-o", join(tmp, "k")],
+      {
+        stores,
+      },
+    );
+    assert.equal(r.exitCode, 0, r.stderr);
+    // the job's state: 7 counts, 7 lists, 18 map entries (COUNTS)
+    assert.equal(readFileSync(join(tmp, "k"), "utf8").trim().split("\n").length, 32);
+    const bad = await runCli(
+      ["dump", never, "--operator", "word-stats", "--key-type", "Strin", "-o", join(tmp, "b")],
+      {
+        stores,
+      },
+    );
+    assert.equal(bad.exitCode, 64, bad.stderr);
   });
 });

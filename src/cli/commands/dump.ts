@@ -24,6 +24,7 @@ interface DumpArgs {
   verifyChecksums: boolean;
   proto?: string;
   protoType?: string;
+  keyType?: string;
 }
 
 /** What `dump` reports after writing. */
@@ -72,6 +73,11 @@ export const dumpCommand: CliCommand<DumpArgs> = {
       .option("proto-type", {
         describe: "the message type of --proto values, e.g. my.package.Event",
         type: "string",
+      })
+      .option("key-type", {
+        describe:
+          "the key type where the snapshot records none (a changelog checkpoint never materialized): String, Long, Integer, Short, Byte, Boolean, Character, Float, Double, byte[]",
+        type: "string",
       }),
   async run(args, ctx) {
     const { dumpState, formatDump, parseKeyGroupRange } = await import("../../ops/dump.js");
@@ -95,6 +101,7 @@ export const dumpCommand: CliCommand<DumpArgs> = {
       ...(args.keyGroup === undefined ? {} : { keyGroups: parseKeyGroupRange(args.keyGroup) }),
       verifyChecksums: args.verifyChecksums,
       ...(protobuf ? { protobuf } : {}),
+      ...(args.keyType === undefined ? {} : { keyType: args.keyType }),
     });
     let count = 0;
     const counted = (async function* () {

@@ -159,15 +159,56 @@ export interface ChangelogStates {
   dataChanges: number;
 }
 
+/** One change of a changelog and the file (DSTL, or the inline label) it lies in. */
+export interface LoggedChange {
+  change: StateChange;
+  /** The changelog file's URI, or `inline:InMemoryChangelogStateHandle`. */
+  uri: string;
+}
+
+/**
+ * The changes of a changelog state backend's non-materialized handles in log order, as
+ * `ChangelogBackendRestoreOperation.readBackendHandle` reads them: handle by handle, and in a
+ * `ChangelogStateHandleStreamImpl` change set by change set (`StateChangeFormat.read`).
+ *
+ * @param cache the streams of files already read, by URI (a DSTL file holds the change sets of many
+ *   subtasks and checkpoints; pass one map per snapshot).
+ * @throws CorruptSnapshotError as {@link changelogStream} and {@link readChangeSet}; the stores'
+ *   errors; InvalidArgumentError for a handle that is not a changelog handle.
+ */
+export async function* changelogChanges(
+  handles: readonly KeyedStateHandle[],
+  resolver: StateFileResolver,
+  cache: Map<string, Uint8Array>,
+): AsyncGenerator<LoggedChange> {
+  for (const h of handles) {
+    if (h.kind === "InMemoryChangelogStateHandle") {
+      const uri = "inline:InMemoryChangelogStateHandle";
+      for (const c of h.changes) yield { change: { keyGroup: c.keyGroup, bytes: c.data, offset: 0 }, uri };
+    } else if (h.kind === "ChangelogStateHandleStreamImpl") {
+      for (const { handle, offset } of h.handlesAndOffsets) {
+        const file = await resolver.open(handle);
+        let stream = cache.get(file.uri);
+        if (!stream) {
+          // the whole file: the handle claims the uncompressed stream's length (OutputStreamWithPos)
+          stream = changelogStream(await file.read(0, file.fileSize ?? file.size), file.uri);
+          cache.set(file.uri, stream);
+        }
+        for (const change of readChangeSet(stream, Number(offset), file.uri)) yield { change, uri: file.uri };
+      }
+    } else {
+      throw new InvalidArgumentError(`${h.kind} is not a changelog handle`);
+    }
+  }
+}
+
 /**
  * Reads the METADATA changes of a changelog state backend's non-materialized handles
  * (`ChangelogStateHandleStreamImpl`: change sets in DSTL files; `InMemoryChangelogStateHandle`:
  * changes inline), as `ChangelogBackendRestoreOperation` replays them before any data change.
- * Data changes are counted, not decoded: their keys need the key serializer, which only the
- * materialized part records.
+ * Data changes are counted, not decoded (`./changelog-replay.ts` decodes them).
  *
- * @param cache the streams of files already read, by URI (a DSTL file holds the change sets of many
- *   subtasks and checkpoints; pass one map per snapshot).
+ * @param cache as {@link changelogChanges}.
  * @throws CorruptSnapshotError, UnsupportedVersionError, UnsupportedSerializerError as
  *   {@link readChangeSet} and {@link readMetadataChange}; the stores' errors; InvalidArgumentError for
  *   a handle that is not a changelog handle.
@@ -180,34 +221,15 @@ export async function readChangelogStates(
   const states: StateMetaInfo[] = [];
   const seen = new Set<string>();
   let dataChanges = 0;
-  const take = (change: StateChange, uri: string) => {
+  for await (const { change, uri } of changelogChanges(handles, resolver, cache)) {
     if (operationOf(change, uri) !== "METADATA") {
       dataChanges++;
-      return;
+      continue;
     }
     const meta = readMetadataChange(change, uri);
-    if (seen.has(meta.name)) return;
+    if (seen.has(meta.name)) continue;
     seen.add(meta.name);
     states.push(meta);
-  };
-  for (const h of handles) {
-    if (h.kind === "InMemoryChangelogStateHandle") {
-      const uri = "inline:InMemoryChangelogStateHandle";
-      for (const c of h.changes) take({ keyGroup: c.keyGroup, bytes: c.data, offset: 0 }, uri);
-    } else if (h.kind === "ChangelogStateHandleStreamImpl") {
-      for (const { handle, offset } of h.handlesAndOffsets) {
-        const file = await resolver.open(handle);
-        let stream = cache.get(file.uri);
-        if (!stream) {
-          // the whole file: the handle claims the uncompressed stream's length (OutputStreamWithPos)
-          stream = changelogStream(await file.read(0, file.fileSize ?? file.size), file.uri);
-          cache.set(file.uri, stream);
-        }
-        for (const c of readChangeSet(stream, Number(offset), file.uri)) take(c, file.uri);
-      }
-    } else {
-      throw new InvalidArgumentError(`${h.kind} is not a changelog handle`);
-    }
   }
   return { states, dataChanges };
 }

@@ -1,0 +1,54 @@
+/**
+ * Flink's basic types by name, for a key type the user names when a snapshot does not record it (the
+ * changelog state backend before its first materialization records no key serializer).
+ */
+
+import { InvalidArgumentError } from "../../../errors.js";
+import type { TypeSerializer } from "./types.js";
+import * as V from "./values.js";
+
+/** The names {@link basicSerializer} takes (Java's boxed type names, case-insensitive), and their serializers. */
+const BASIC: Record<string, TypeSerializer> = {
+  string: V.STRING,
+  long: V.LONG,
+  integer: V.INT,
+  int: V.INT,
+  short: V.SHORT,
+  byte: V.BYTE,
+  boolean: V.BOOLEAN,
+  character: V.CHAR,
+  char: V.CHAR,
+  float: V.FLOAT,
+  double: V.DOUBLE,
+  "byte[]": V.BYTE_ARRAY,
+};
+
+/** The names {@link basicSerializer} takes. */
+export const BASIC_TYPE_NAMES = [
+  "String",
+  "Long",
+  "Integer",
+  "Short",
+  "Byte",
+  "Boolean",
+  "Character",
+  "Float",
+  "Double",
+  "byte[]",
+] as const;
+
+/**
+ * The serializer of a basic type by name: `String`, `Long`, `Integer` (or `int`), `Short`, `Byte`,
+ * `Boolean`, `Character` (or `char`), `Float`, `Double`, `byte[]`, case-insensitive (Flink's
+ * `StringSerializer`, `LongSerializer`...).
+ *
+ * @throws InvalidArgumentError for any other name, listing those known.
+ */
+export function basicSerializer(name: string): TypeSerializer {
+  const s = BASIC[name.trim().toLowerCase()];
+  if (!s)
+    throw new InvalidArgumentError(
+      `key type ${JSON.stringify(name)}: expected one of ${BASIC_TYPE_NAMES.join(", ")}`,
+    );
+  return s;
+}

@@ -1,0 +1,288 @@
+/**
+ * The keyed-state entries of one subtask, whatever holds them: key-group files (canonical savepoints,
+ * heap-native checkpoints), RocksDB native state (`IncrementalRemoteKeyedStateHandle`), and the
+ * changelog state backend (`ChangelogStateBackendHandle`: its materialized part, one of the former,
+ * with the changes logged since replayed onto it, see `../formats/state/changelog-replay.ts`).
+ */
+
+import { UnsupportedVersionError } from "../errors.js";
+import type {
+  ChangelogStateBackendHandle,
+  KeyedStateHandle,
+  KeyGroupRange,
+  OperatorState,
+  OperatorSubtaskState,
+} from "../formats/metadata/model.js";
+import { openFlinkRocksDb } from "../formats/rocksdb/flink.js";
+import {
+  decodeChangelog,
+  readChangelogLog,
+  replayChangelog,
+  timerKeySerializer,
+} from "../formats/state/changelog-replay.js";
+import type { KeyedBackendHeader } from "../formats/state/headers.js";
+import {
+  detectKeyedLayout,
+  type KeyedLayout,
+  type KeyedStateEntry,
+  keyGroupPrefixBytes,
+  readKeyedEntryBatches,
+  readKeyedHeader,
+} from "../formats/state/keyed.js";
+import { readRocksDbKeyedEntryBatches } from "../formats/state/rocksdb-keyed.js";
+import { serializerOf } from "../formats/state/serializers/snapshots.js";
+import type { TypeSerializer } from "../formats/state/serializers/types.js";
+import type { StateFileResolver } from "../formats/state/stream.js";
+
+/** Keyed state savepoint-kit cannot read: a handle that holds no entries on its own, or a changelog whose key type is unknown. */
+export class UnsupportedStateLayoutError extends UnsupportedVersionError {
+  constructor(message: string, options: { uri?: string; offset?: number }) {
+    super(message, {
+      ...(options.uri === undefined ? {} : { uri: options.uri }),
+      version: 0,
+      offset: options.offset ?? 0,
+    });
+  }
+}
+
+/** The (unfinished) subtask states of an operator. */
+export function subtasksOf(op: OperatorState): OperatorSubtaskState[] {
+  return op.subtaskStates.filter((s): s is OperatorSubtaskState => s.kind === "OperatorSubtaskState");
+}
+
+/**
+ * Reads the keyed header of any readable keyed handle: canonical/heap key-group files, or the meta
+ * file of a RocksDB native/incremental handle.
+ */
+export async function keyedHeaderOf(
+  handle: KeyedStateHandle,
+  resolver: StateFileResolver,
+): Promise<{ header: KeyedBackendHeader; layout: KeyedLayout | "rocksdb-native" } | null> {
+  if (handle.kind === "KeyGroupsStateHandle" || handle.kind === "KeyGroupsSavepointStateHandle") {
+    const file = await resolver.open(handle.delegate);
+    const { header } = await readKeyedHeader(file);
+    return { header, layout: await detectKeyedLayout(file, handle) };
+  }
+  if (handle.kind === "IncrementalRemoteKeyedStateHandle" && handle.metaStateHandle) {
+    const file = await resolver.open(handle.metaStateHandle);
+    const { header } = await readKeyedHeader(file);
+    return { header, layout: "rocksdb-native" };
+  }
+  return null;
+}
+
+/** What to read of a subtask's keyed state. */
+export interface KeyedEntryOptions {
+  /** Only this state (by name). */
+  state?: string;
+  /** Only key groups in this inclusive range. */
+  keyGroups?: KeyGroupRange;
+  /** Verify Snappy chunk checksums and RocksDB block checksums (default true). */
+  verifyChecksums?: boolean;
+  /**
+   * The key serializer to use when the snapshot records none (the changelog state backend before its
+   * first materialization, without timers); a recorded one is always used.
+   */
+  keySerializer?: TypeSerializer;
+}
+
+/** Entries being read; `found()` tells, once they are all pulled, whether the wanted state is there. */
+export interface KeyedEntries {
+  batches: AsyncGenerator<KeyedStateEntry[]>;
+  found: () => boolean;
+}
+
+/** Per-snapshot reading context: changelog files are shared by many subtasks. */
+export interface KeyedReadContext {
+  resolver: StateFileResolver;
+  /** Changelog (DSTL) streams already read, by URI. */
+  changelogCache: Map<string, Uint8Array>;
+  /** The snapshot's `_metadata`, for errors. */
+  metadataUri: string;
+}
+
+/**
+ * The keyed-state entries of one subtask's handle, key groups ascending, read lazily as the batches are
+ * pulled (constant memory, but for the changelog state backend: see {@link changelogEntries}).
+ *
+ * @throws (as the batches are pulled) UnsupportedStateLayoutError for a handle kind that holds no keyed
+ *   entries to read (a changelog handle alone), and the errors of the readers (CorruptSnapshotError,
+ *   UnsupportedVersionError, UnsupportedSerializerError, the stores' errors).
+ */
+export function keyedEntries(
+  op: OperatorState,
+  subtask: number,
+  handle: KeyedStateHandle,
+  ctx: KeyedReadContext,
+  options: KeyedEntryOptions,
+): KeyedEntries {
+  if (handle.kind === "ChangelogStateBackendHandle")
+    return changelogEntries(op, subtask, handle, ctx, options);
+  let found = false;
+  async function* batches(): AsyncGenerator<KeyedStateEntry[]> {
+    const r = await materializedEntries(op, subtask, handle, ctx, options);
+    found = r.found;
+    yield* r.batches;
+  }
+  return { batches: batches(), found: () => found };
+}
+
+/** The entries of a key-groups or RocksDB handle, and the key serializer of its header. */
+interface MaterializedEntries {
+  batches: AsyncGenerator<KeyedStateEntry[]>;
+  /** Whether the wanted state is one of the header's (true when no state is asked for). */
+  found: boolean;
+  keySerializer: TypeSerializer;
+}
+
+async function materializedEntries(
+  op: OperatorState,
+  subtask: number,
+  handle: KeyedStateHandle,
+  ctx: KeyedReadContext,
+  options: KeyedEntryOptions,
+): Promise<MaterializedEntries> {
+  const { resolver } = ctx;
+  const stateIdsOf = (names: readonly string[]) => {
+    if (options.state === undefined) return undefined;
+    const id = names.indexOf(options.state);
+    return new Set(id >= 0 ? [id] : []);
+  };
+  if (handle.kind === "IncrementalRemoteKeyedStateHandle") {
+    const rocks = await openFlinkRocksDb(handle, resolver, {
+      label: `${op.uid ?? op.operatorId}[${subtask}]`,
+      ...(options.verifyChecksums === undefined
+        ? {}
+        : { table: { verifyChecksums: options.verifyChecksums } }),
+    });
+    const stateIds = stateIdsOf(rocks.header.states.map((s) => s.name));
+    const uri = handle.metaStateHandle ? (await resolver.open(handle.metaStateHandle)).uri : undefined;
+    const none = stateIds !== undefined && stateIds.size === 0;
+    return {
+      found: !none,
+      keySerializer: serializerOf(rocks.header.keySerializer),
+      batches: none
+        ? empty()
+        : readRocksDbKeyedEntryBatches(rocks, op.maxParallelism, {
+            ...(stateIds ? { stateIds } : {}),
+            ...(options.keyGroups ? { keyGroups: options.keyGroups } : {}),
+            ...(uri === undefined ? {} : { uri }),
+          }),
+    };
+  }
+  if (handle.kind === "KeyGroupsStateHandle" || handle.kind === "KeyGroupsSavepointStateHandle") {
+    const file = await resolver.open(handle.delegate);
+    const { header } = await readKeyedHeader(file);
+    const stateIds = stateIdsOf(header.states.map((s) => s.name));
+    const none = stateIds !== undefined && stateIds.size === 0;
+    return {
+      found: !none,
+      keySerializer: serializerOf(header.keySerializer),
+      batches: none
+        ? empty()
+        : readKeyedEntryBatches(file, handle, header, {
+            keyGroupPrefixBytes: keyGroupPrefixBytes(op.maxParallelism),
+            ...(stateIds ? { stateIds } : {}),
+            ...(options.keyGroups ? { keyGroups: options.keyGroups } : {}),
+            ...(options.verifyChecksums === undefined ? {} : { verifyChecksums: options.verifyChecksums }),
+          }),
+    };
+  }
+  throw new UnsupportedStateLayoutError(
+    `operator ${op.uid ?? op.operatorId} subtask ${subtask}: keyed state in ${handle.kind} cannot be read on its own`,
+    { uri: ctx.metadataUri },
+  );
+}
+
+async function* empty(): AsyncGenerator<KeyedStateEntry[]> {}
+
+function intersect(a: KeyGroupRange, b: KeyGroupRange | undefined): KeyGroupRange {
+  return b ? { start: Math.max(a.start, b.start), end: Math.min(a.end, b.end) } : a;
+}
+
+/**
+ * The key serializer of an operator of the changelog state backend: the meta data of the first
+ * subtask's materialized part (every subtask of an operator has the job's key serializer), or null.
+ */
+async function materializedKeySerializer(
+  op: OperatorState,
+  ctx: KeyedReadContext,
+): Promise<TypeSerializer | null> {
+  for (const sub of subtasksOf(op)) {
+    const kh = sub.managedKeyedState;
+    if (kh?.kind !== "ChangelogStateBackendHandle") continue;
+    for (const m of kh.materialized) {
+      const got = await keyedHeaderOf(m, ctx.resolver);
+      if (got) return serializerOf(got.header.keySerializer);
+    }
+  }
+  return null;
+}
+
+/**
+ * The entries a `ChangelogStateBackendHandle` restores to: its materialized part's entries (RocksDB or
+ * key-group files, clipped to the handle's key groups), with the changes of its non-materialized
+ * handles replayed onto them, key group by key group.
+ *
+ * The changes' keys are read with the key serializer of the materialized part (of this subtask, or of
+ * another subtask of the operator), or, when the operator's changelog was never materialized, of a
+ * timer state the changelog registers.
+ *
+ * Memory: the decoded changes of the subtask (the changelog since its last materialization) and one
+ * key group's entries.
+ *
+ * @throws (as the batches are pulled) UnsupportedSerializerError for changes of key/value state when
+ *   no key serializer is recorded; ChangelogReplayError for merged namespaces of reducing or
+ *   aggregating state holding several values; the readers' errors.
+ */
+function changelogEntries(
+  op: OperatorState,
+  subtask: number,
+  handle: ChangelogStateBackendHandle,
+  ctx: KeyedReadContext,
+  options: KeyedEntryOptions,
+): KeyedEntries {
+  let found = false;
+  async function* batches(): AsyncGenerator<KeyedStateEntry[]> {
+    const log = await readChangelogLog(handle.nonMaterialized, ctx.resolver, ctx.changelogCache);
+    const range = intersect(handle.keyGroupRange, options.keyGroups);
+    if (range.start > range.end) return;
+    // the materialized part, by key groups (several handles after a rescaling, disjoint)
+    const parts = [...handle.materialized].sort((a, b) => a.keyGroupRange.start - b.keyGroupRange.start);
+    const opened: MaterializedEntries[] = [];
+    for (const m of parts) {
+      const r = await materializedEntries(op, subtask, m, ctx, { ...options, keyGroups: range });
+      opened.push(r);
+      if (r.found) found = true;
+    }
+    if (log.states.some((s) => options.state === undefined || s.info.name === options.state)) found = true;
+    if (options.state === undefined) found = true;
+    const keySerializer =
+      opened[0]?.keySerializer ??
+      (await materializedKeySerializer(op, ctx)) ??
+      timerKeySerializer(log) ??
+      options.keySerializer ??
+      null;
+    const keyed = log.changes.some(
+      (c) => c.state.kind !== "timers" && (options.state === undefined || c.state.name === options.state),
+    );
+    if (!keySerializer && keyed) {
+      throw new UnsupportedStateLayoutError(
+        `operator ${op.uid ?? op.operatorId} subtask ${subtask}: the changelog state backend was never materialized and its changes record no key type; name it (dump --key-type, e.g. String)`,
+        { uri: ctx.metadataUri },
+      );
+    }
+    const changes = decodeChangelog(log, {
+      keySerializer,
+      keyGroupRange: handle.keyGroupRange,
+      ...(options.keyGroups ? { keyGroups: options.keyGroups } : {}),
+      ...(options.state === undefined ? {} : { states: new Set([options.state]) }),
+    });
+    async function* base(): AsyncGenerator<KeyedStateEntry[]> {
+      for (const r of opened) yield* r.batches;
+    }
+    const kinds = new Map(log.states.map((s) => [s.info.name, s.info.kind]));
+    yield* replayChangelog(base(), changes, kinds);
+  }
+  return { batches: batches(), found: () => found };
+}
