@@ -70,6 +70,16 @@ export function listClaimNativeFixtures(): Fixture[] {
   return listCases(join(FIXTURES_ROOT, "claim-native"));
 }
 
+/**
+ * The changelog-operations checkpoint of each line (`fixtures/changelog-ops/flink-<x.y>/checkpoint-changelog-ops/`):
+ * every change the changelog state backend logs, over a materialization, and beside it
+ * (`expected.savepointDir`) the canonical savepoint Flink took after restoring it: Flink's own replay
+ * (fixtures/changelog-ops/README.md).
+ */
+export function listChangelogOpsFixtures(): Fixture[] {
+  return listCases(join(FIXTURES_ROOT, "changelog-ops"));
+}
+
 function listCases(root: string): Fixture[] {
   const out: Fixture[] = [];
   if (!existsSync(root)) return out;

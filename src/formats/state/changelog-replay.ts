@@ -329,6 +329,12 @@ interface Group {
   map?: Map<string, { userKey: StateValue; value: StateValue; bytes: number }>;
   /** Bytes of the base entry, while unchanged; 0 once a change touched it. */
   bytes: number;
+  /**
+   * Reducing/aggregating state whose namespaces merged several values: only the job's function knows
+   * the merged value, until a later SET or CLEAR of it (the window operator adds the element that
+   * caused the merge right after, logging the whole new value) replaces it.
+   */
+  unmerged?: string;
 }
 
 /** A stable text of a decoded value, for identity (longs as decimal, bytes as base64). */
@@ -373,9 +379,14 @@ export class ChangelogReplayError extends UnsupportedVersionError {
  * @param changes from {@link decodeChangelog}.
  * @param kinds the kind of every state the changes touch, by name (`ChangelogLog.states`); base
  *   entries of other states pass through.
- * @throws ChangelogReplayError for merging namespaces of reducing or aggregating state that hold more
- *   than one value (only the job's function can merge them); InvalidArgumentError when `base` is not
- *   in ascending key-group order.
+ * Merged namespaces of reducing or aggregating state holding several values (session windows) are
+ * merged by the job's function, which a checkpoint does not hold; the window operator then adds the
+ * element that caused the merge, which logs the whole merged value (SET_INTERNAL), so the replay waits
+ * for that. (Flink 1.20.5 and 2.3.0 themselves fail to restore such a changelog: their replay calls a
+ * function the operator has not given yet.)
+ *
+ * @throws ChangelogReplayError for a merge of several reducing or aggregating values that no later
+ *   change sets; InvalidArgumentError when `base` is not in ascending key-group order.
  */
 export async function* replayChangelog(
   base: AsyncIterable<KeyedStateEntry[]>,
@@ -523,12 +534,11 @@ function applyChange(groups: Map<string, Group>, c: DecodedChange): void {
       if (s.kind === "list") {
         g.list = parts.flatMap((p) => p.list ?? []);
       } else if (parts.length === 1) {
-        g.value = (parts[0] as Group).value;
+        const only = parts[0] as Group;
+        g.value = only.value;
+        if (only.unmerged) g.unmerged = only.unmerged;
       } else {
-        throw new ChangelogReplayError(
-          `state ${s.name}: merging the namespaces of ${parts.length} values of ${s.kind} state needs the job's function; take a savepoint`,
-          { offset: 0 },
-        );
+        g.unmerged = `state ${s.name}: the namespaces of ${parts.length} values of ${s.kind} state merged, and no later change sets the result: only the job's function can merge them; take a savepoint`;
       }
       put(targetId, g);
       return;
@@ -550,6 +560,7 @@ function applyChange(groups: Map<string, Group>, c: DecodedChange): void {
 function entriesOf(groups: Map<string, Group>, keyGroup: number): KeyedStateEntry[] {
   const out: KeyedStateEntry[] = [];
   for (const g of groups.values()) {
+    if (g.unmerged) throw new ChangelogReplayError(g.unmerged, { offset: 0 });
     const at = { keyGroup, stateId: g.stateId, state: g.state, key: g.key, namespace: g.namespace };
     if (g.map) {
       for (const e of g.map.values()) out.push({ ...at, userKey: e.userKey, value: e.value, bytes: e.bytes });
