@@ -8,9 +8,11 @@
 import { randomUUID } from "node:crypto";
 import { StoreFaultError } from "../errors.js";
 import type {
+  ChangelogStateBackendHandle,
   IncrementalRemoteKeyedStateHandle,
   KeyedStateHandle,
   KeyGroupsStateHandle,
+  OperatorState,
   StreamStateHandle,
 } from "../formats/metadata/model.js";
 import { type FlinkRocksDbState, openFlinkRocksDb } from "../formats/rocksdb/flink.js";
@@ -30,7 +32,9 @@ import { canonicalToHeapSections, HeapKeyGroupsWriter, heapKeyLayout } from "../
 import type { StoreRegistry } from "../storage/registry.js";
 import { joinUri } from "../storage/uri.js";
 import type { ConvertOptions, KeyedConversion } from "./convert.js";
+import { changelogCanonicalRecords } from "./convert-changelog.js";
 import { writeRocksDbSubtask } from "./convert-rocksdb.js";
+import type { KeyedReadContext } from "./keyed-entries.js";
 
 /** The options a job runs with: {@link ConvertOptions} without the callbacks (serializable but for `stores`). */
 export type JobOptions = Pick<
@@ -57,8 +61,18 @@ export interface Job {
   checkpointId: bigint;
   /** The handle for the new `_metadata` (set after a run). */
   result?: KeyedStateHandle;
-  /** The subtask's managed keyed state handle as the source `_metadata` has it. */
+  /**
+   * The subtask's managed keyed state handle as the source `_metadata` has it (for changelog state,
+   * the key-groups stand-in `handle`).
+   */
   source: KeyGroupsStateHandle | IncrementalRemoteKeyedStateHandle;
+  /** Changelog state (`ChangelogStateBackendHandle`): what its replay needs; such jobs run in the main thread. */
+  changelog?: {
+    op: OperatorState;
+    subtask: number;
+    handle: ChangelogStateBackendHandle;
+    ctx: KeyedReadContext;
+  };
   /** Names the subtask in errors, e.g. `word-stats[0]`. */
   label: string;
 }
@@ -179,7 +193,12 @@ export async function runJob(job: Job, targetDir: string, options: JobOptions): 
       keyGroupPrefixBytes: layout.prefixBytes,
     });
     // Complete pieces go out as they are (1 MiB stages, or Snappy chunks): no copy joining them.
-    if (job.rocks) {
+    if (job.changelog) {
+      for await (const batch of changelogRecords(job, options)) {
+        for (const r of batch) w.add(r);
+        if (w.ready >= WRITE_CHUNK) yield* w.takeParts();
+      }
+    } else if (job.rocks) {
       for await (const batch of readRocksDbCanonicalRecords(job.rocks, job.maxParallelism)) {
         for (const r of batch) w.add(r);
         if (w.ready >= WRITE_CHUNK) yield* w.takeParts();
@@ -273,7 +292,9 @@ async function* sourceRecords(job: Job, options: JobOptions): AsyncGenerator<Can
   const read = {
     ...(options.verifyChecksums === undefined ? {} : { verifyChecksums: options.verifyChecksums }),
   };
-  if (job.conversion.from.layout === "heap") {
+  if (job.changelog) {
+    yield* changelogRecords(job, options);
+  } else if (job.conversion.from.layout === "heap") {
     const layout = canonicalKeyLayout(job.header, job.maxParallelism);
     for await (const batch of readHeapRawEntries(job.file, job.handle, job.header, read)) {
       yield batch.flatMap((e) => heapEntryToCanonical(e, layout));
@@ -281,6 +302,12 @@ async function* sourceRecords(job: Job, options: JobOptions): AsyncGenerator<Can
   } else {
     yield* readCanonicalRecords(job.file, job.handle, job.header, read);
   }
+}
+
+/** The canonical records of a changelog job (the replayed state, `convert-changelog.ts`). */
+function changelogRecords(job: Job, options: JobOptions): AsyncGenerator<CanonicalRecord[]> {
+  const c = job.changelog as NonNullable<Job["changelog"]>;
+  return changelogCanonicalRecords(c.op, c.subtask, c.handle, c.ctx, job.header, options.verifyChecksums);
 }
 
 /** Writes one subtask's records as a RocksDB instance under `targetDir`; sets `job.result`. */

@@ -21,7 +21,12 @@
  *   key groups, exactly as Flink's `FullSnapshotAsyncWriter` writes a canonical savepoint of a RocksDB
  *   job (`../formats/state/rocksdb-canonical.ts`).
  *
- * RocksDB native state to native hashmap (convert it to canonical first) and changelog state are
+ * - `to: "canonical"` and `to: "native"` with `backend: "rocksdb"` for the changelog state backend
+ *   (`ChangelogStateBackendHandle` of its checkpoints): the state Flink restores from it (the
+ *   materialized part with the changes since replayed) becomes canonical records (`./convert-changelog.ts`),
+ *   restored without the changelog state backend.
+ *
+ * RocksDB native state and changelog state to native hashmap (convert them to canonical first) are
  * refused with {@link UnsupportedConversionError}.
  *
  * What is written, in the target directory:
@@ -49,6 +54,7 @@ import pMap from "p-map";
 import { InvalidArgumentError, NotFoundError, StoreFaultError, UnsupportedVersionError } from "../errors.js";
 import { readMetadata, writeMetadata } from "../formats/metadata/index.js";
 import type {
+  ChangelogStateBackendHandle,
   CheckpointMetadata,
   IncrementalRemoteKeyedStateHandle,
   KeyedStateHandle,
@@ -65,6 +71,7 @@ import { type StateFileResolver, snapshotFileResolver } from "../formats/state/s
 import { canonicalToHeapProblems } from "../formats/state/write-heap.js";
 import type { StoreRegistry } from "../storage/registry.js";
 import { joinUri, relativeTo } from "../storage/uri.js";
+import { openChangelogSource } from "./convert-changelog.js";
 import { type Job, jobSpec, openJobSource, runJob } from "./convert-job.js";
 import {
   defaultConcurrency,
@@ -72,10 +79,11 @@ import {
   runJobsInWorkers,
   workerStoresFor,
 } from "./convert-workers.js";
+import type { KeyedReadContext } from "./keyed-entries.js";
 import { type LoadedSnapshot, loadSnapshot } from "./locate.js";
 import { prepareTarget } from "./target.js";
 
-/** A keyed state handle {@link convertSnapshot} cannot convert (yet): RocksDB native to heap, changelog. */
+/** A keyed state handle {@link convertSnapshot} cannot convert (yet): RocksDB native or changelog to heap. */
 export class UnsupportedConversionError extends UnsupportedVersionError {
   /** The handle kind, e.g. `IncrementalRemoteKeyedStateHandle`. */
   readonly handleKind: string;
@@ -135,6 +143,11 @@ export interface ConvertOptions {
   /** Verify Snappy checksums of the source (default true). */
   verifyChecksums?: boolean;
   /**
+   * The key type (`basicSnapshot` names: String, Long, Integer...) to record for changelog state never
+   * materialized, whose snapshot records no key serializer (nor timers do); a recorded one is always used.
+   */
+  keyType?: string;
+  /**
    * Check every converted output after writing it (default true): canonical files are walked record
    * by record and counted (`canonical-verify.ts`); a written RocksDB instance is checked from its
    * MANIFEST, table properties, index blocks and first and last data blocks (`checkInstance` in
@@ -168,7 +181,7 @@ export interface KeyedConversion {
    */
   from: {
     handleKind: string;
-    layout: KeyedLayout | "rocksdb-native";
+    layout: KeyedLayout | "rocksdb-native" | "changelog";
     uri: string;
     bytes: number;
     compressed: boolean;
@@ -419,6 +432,8 @@ function useWorkers(
     options.workers ??
     (env === "1" || env === "true" ? true : env === "0" || env === "false" ? false : "auto");
   if (mode === false || concurrency < 2 || jobs.length === 0) return false;
+  // a changelog subtask's replay reads files many subtasks share: it runs in the main thread
+  if (jobs.some((j) => j.changelog)) return false;
   if (mode === "auto") {
     if (jobs.length < 2) return false;
     if (jobs.reduce((n, j) => n + j.conversion.from.bytes, 0) < WORKER_MIN_BYTES) return false;
@@ -456,6 +471,7 @@ async function planKeyed(
 ): Promise<Job[]> {
   const jobs: Job[] = [];
   const unsupported: UnsupportedConversionError[] = [];
+  const ctx: KeyedReadContext = { resolver, changelogCache: new Map(), metadataUri: loaded.metadataUri };
   const toRocksDb = options.to === "native" && options.backend === "rocksdb";
   for (const [oi, op] of loaded.metadata.operatorStates.entries()) {
     for (const [si, s] of op.subtaskStates.entries()) {
@@ -468,11 +484,15 @@ async function planKeyed(
         );
         continue;
       }
+      if (h.kind === "ChangelogStateBackendHandle" && (options.to === "canonical" || toRocksDb)) {
+        jobs.push(await planChangelog(oi, si, op, s.subtaskIndex, h, options, ctx, checkpointId));
+        continue;
+      }
       if (h.kind !== "KeyGroupsStateHandle" && h.kind !== "KeyGroupsSavepointStateHandle") {
         const what =
           h.kind === "IncrementalRemoteKeyedStateHandle"
             ? "RocksDB native state (native RocksDB savepoint or RocksDB checkpoint); it is not converted to native hashmap state directly (convert it to canonical first)"
-            : "changelog state backend state";
+            : "changelog state backend state; it is not converted to native hashmap state directly (convert it to canonical first)";
         unsupported.push(
           new UnsupportedConversionError(
             `operator ${op.uid ?? op.operatorId} subtask ${s.subtaskIndex}: ${h.kind} holds ${what}`,
@@ -560,7 +580,7 @@ async function planKeyed(
     }
     const what = [...byKind.entries()].map(
       ([kind, where]) =>
-        `${kind} (${kind === "IncrementalRemoteKeyedStateHandle" ? "RocksDB native state, not converted to native hashmap directly: convert it to canonical first" : "changelog state"}) in ${where.join(", ")}`,
+        `${kind} (${kind === "IncrementalRemoteKeyedStateHandle" ? "RocksDB native state" : "changelog state"}, not converted to native hashmap directly: convert it to canonical first) in ${where.join(", ")}`,
     );
     throw new UnsupportedConversionError(
       `${unsupported.length} keyed state handles cannot be converted: ${what.join("; ")}`,
@@ -573,6 +593,59 @@ async function planKeyed(
     );
   }
   return jobs;
+}
+
+/** The job of one subtask's changelog state: its source opened, converted to canonical records. */
+async function planChangelog(
+  operatorIndex: number,
+  subtaskPosition: number,
+  op: CheckpointMetadata["operatorStates"][number],
+  subtaskIndex: number,
+  h: ChangelogStateBackendHandle,
+  options: ConvertOptions,
+  ctx: KeyedReadContext,
+  checkpointId: bigint,
+): Promise<Job> {
+  const label = `${op.uid ?? op.operatorId}[${subtaskIndex}]`;
+  const source = await openChangelogSource(op, subtaskIndex, h, ctx, options.keyType);
+  const toRocksDb = options.to === "native";
+  return {
+    operatorIndex,
+    subtaskPosition,
+    handle: source.handle,
+    file: source.file,
+    source: source.handle,
+    changelog: { op, subtask: subtaskIndex, handle: h, ctx },
+    label,
+    header: { ...source.header, compressed: options.compression ?? source.header.compressed },
+    maxParallelism: op.maxParallelism,
+    checkpointId,
+    conversion: {
+      operatorId: op.operatorId,
+      uid: op.uid,
+      name: op.name,
+      subtaskIndex,
+      action: "convert",
+      from: {
+        handleKind: h.kind,
+        layout: "changelog",
+        uri: source.file.uri,
+        bytes: source.bytes,
+        compressed: source.header.compressed,
+      },
+      to: {
+        handleKind: toRocksDb ? "IncrementalRemoteKeyedStateHandle" : "KeyGroupsSavepointStateHandle",
+        uri: null,
+        bytes: null,
+        compressed: toRocksDb
+          ? options.compression !== false
+          : (options.compression ?? source.header.compressed),
+        records: null,
+        keyGroups: null,
+      },
+      problems: heapConversionProblems(source.header),
+    },
+  };
 }
 
 /**

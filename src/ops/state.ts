@@ -20,7 +20,8 @@ import type {
 import { isOperatorIdHex, operatorIdFromUid } from "../formats/operator-id.js";
 import { openFlinkRocksDb } from "../formats/rocksdb/flink.js";
 import { readChangelogStates } from "../formats/state/changelog.js";
-import { META_KEYS, metaSerializer, type StateMetaInfo } from "../formats/state/headers.js";
+import { timerKeySnapshot } from "../formats/state/changelog-replay.js";
+import { META_KEYS, metaSerializer } from "../formats/state/headers.js";
 import {
   type KeyedLayout,
   type KeyedStateInfo,
@@ -215,16 +216,6 @@ interface KeyedSink {
   ): void;
   /** The description of a state added, by name. */
   described(name: string): KeyedStateDescription | undefined;
-}
-
-/** The key serializer a timer state's `TimerSerializer` snapshot holds (its first nested snapshot). */
-function timerKeySnapshot(states: readonly StateMetaInfo[]): SerializerSnapshot | null {
-  for (const m of states) {
-    if (m.backendStateType !== "PRIORITY_QUEUE") continue;
-    const key = metaSerializer(m, META_KEYS.VALUE_SERIALIZER)?.composite?.nested[0];
-    if (key) return key;
-  }
-  return null;
 }
 
 /**

@@ -20,6 +20,10 @@
  *   deletions above older versions, range deletions and keys outside the key-group range after a
  *   rescale; fixtures/README.md) converted to canonical are restored with the hashmap backend and with
  *   RocksDB, and converted on to native RocksDB are restored with RocksDB;
+ * - the changelog state backend's checkpoints (never materialized, with Snappy-framed changelog files,
+ *   and materialized with changes since) converted to canonical are restored with the hashmap backend
+ *   and with RocksDB, and converted to native RocksDB with RocksDB, all without the changelog state
+ *   backend;
  * - controls: a converted savepoint with one state's records removed from one subtask restores with
  *   differences (canonical, and converted to native RocksDB), so the oracle does see the converted keyed
  *   data.
@@ -76,6 +80,17 @@ const HARD_ROCKSDB_CASES = [
   "savepoint-native-rocksdb-zstd",
   "checkpoint-rocksdb-rescaled",
   "checkpoint-rocksdb-claimed",
+] as const;
+
+/**
+ * The checkpoints of the changelog state backend: converted to canonical (the changelog replayed) and on
+ * to native RocksDB, restored without the changelog state backend. Those never materialized record no
+ * key serializer but in their timers' (word-windows'): the key type is given.
+ */
+const CHANGELOG_CASES = [
+  ["checkpoint-rocksdb-changelog", "String"],
+  ["checkpoint-rocksdb-changelog-snappy", "String"],
+  ["checkpoint-rocksdb-changelog-materialized", undefined],
 ] as const;
 
 /** OperatorID of `word-stats` (uid hash; the same on both lines). */
@@ -244,6 +259,22 @@ for (const line of flinkLines(fixtures.map((f) => f.id))) {
           backend: "rocksdb",
         });
       }
+      for (const [c, keyType] of CHANGELOG_CASES) {
+        // its pointers (changelog and materialized files) mapped onto fixtures/ first
+        const src = fixture(c).metadataDir;
+        const mappedChangelog = join(root, `${c}-mapped`, src.split("/").pop() as string);
+        await relocateSnapshot(src, mappedChangelog, {
+          stores,
+          maps: [{ from: `file:${GENERATED_ROOT}`, to: FIXTURES_ROOT }],
+        });
+        const key = keyType ? { keyType } : {};
+        const canonical = await convert(`${c}-to-canonical`, mappedChangelog, { to: "canonical", ...key });
+        const toRocks = await convert(`${c}-to-native-rocksdb`, mappedChangelog, { ...rocksdb, ...key });
+        for (const backend of ["hashmap", "rocksdb"] as const) {
+          runs.push({ name: `${c} -> canonical, ${backend}`, snapshot: canonical, backend });
+        }
+        runs.push({ name: `${c} -> native rocksdb, rocksdb`, snapshot: toRocks, backend: "rocksdb" });
+      }
       for (const backend of ["hashmap", "rocksdb"] as const) {
         runs.push({ name: `native -> canonical, ${backend}`, snapshot: n2c, backend });
         runs.push({ name: `native -> canonical (snappy), ${backend}`, snapshot: n2cz, backend });
@@ -314,6 +345,11 @@ for (const line of flinkLines(fixtures.map((f) => f.id))) {
       ["canonical rocksdb -> native rocksdb (uncompressed)", "RocksDBKeyedStateBackend", "rocksdb"],
       ["native hashmap -> native rocksdb", "RocksDBKeyedStateBackend", "rocksdb"],
       ["native rocksdb -> canonical -> native rocksdb", "RocksDBKeyedStateBackend", "rocksdb"],
+      ...CHANGELOG_CASES.flatMap(([c]) => [
+        [`${c} -> canonical`, "HeapKeyedStateBackend", "hashmap"] as const,
+        [`${c} -> canonical`, "RocksDBKeyedStateBackend", "rocksdb"] as const,
+        [`${c} -> native rocksdb`, "RocksDBKeyedStateBackend", "rocksdb"] as const,
+      ]),
       ...HARD_ROCKSDB_CASES.flatMap((c) => [
         [`${c} -> canonical`, "HeapKeyedStateBackend", "hashmap"] as const,
         [`${c} -> canonical`, "RocksDBKeyedStateBackend", "rocksdb"] as const,

@@ -18,13 +18,15 @@ import { readMetadata, writeMetadata } from "../../src/formats/metadata/index.js
 import type { CheckpointMetadata, KeyGroupsStateHandle } from "../../src/formats/metadata/model.js";
 import { decodeCheckpointProperties } from "../../src/formats/metadata/properties.js";
 import { allHandles } from "../../src/formats/metadata/traverse.js";
+import { readCanonicalRecords } from "../../src/formats/state/canonical-records.js";
 import { keyGroupPrefixBytes, readKeyedEntries, readKeyedHeader } from "../../src/formats/state/keyed.js";
 import { snapshotFileResolver } from "../../src/formats/state/stream.js";
 import { convertSnapshot, UnsupportedConversionError } from "../../src/ops/convert.js";
+import { dumpState, stateValueJson } from "../../src/ops/dump.js";
 import { LocalStore } from "../../src/storage/local.js";
 import { StoreRegistry } from "../../src/storage/registry.js";
 import { normalizeUri } from "../../src/storage/uri.js";
-import { listFixtures } from "../helpers/fixtures.js";
+import { listChangelogOpsFixtures, listFixtures, readableFixtureDir } from "../helpers/fixtures.js";
 
 const stores = new StoreRegistry();
 const tmp = mkdtempSync(join(tmpdir(), "sk-convert-"));
@@ -40,6 +42,49 @@ const dirOf = (line: string, c: string) => {
   return f.metadataDir;
 };
 const json = (v: unknown) => JSON.stringify(v, (_k, x) => (typeof x === "bigint" ? `${x}n` : x));
+
+/** Every record of every operator's keyed state (`dump`), as sorted JSON lines. */
+async function dumped(dir: string, keyType?: string): Promise<string[]> {
+  const m = readMetadata(readFileSync(join(dir, "_metadata")));
+  const out: string[] = [];
+  for (const op of m.operatorStates) {
+    const keyed = op.subtaskStates.some((s) => s.kind === "OperatorSubtaskState" && s.managedKeyedState);
+    if (!keyed) continue;
+    for await (const r of dumpState(dir, {
+      stores,
+      operator: op.operatorId,
+      ...(keyType ? { keyType } : {}),
+    }))
+      if (r.keyGroup !== null) out.push(`${op.operatorId} ${stateValueJson(r)}`);
+  }
+  return out.sort();
+}
+
+/**
+ * The canonical records of every keyed subtask of a canonical snapshot, per operator and subtask, as
+ * sorted `state key-group key-hex value-hex` lines (state by name: the two files may number them apart).
+ */
+async function canonicalRecords(dir: string): Promise<Map<string, string[]>> {
+  const m = readMetadata(readFileSync(join(dir, "_metadata")));
+  const resolver = snapshotFileResolver(normalizeUri(dir), (u) => stores.storeFor(u));
+  const out = new Map<string, string[]>();
+  for (const op of m.operatorStates)
+    for (const s of op.subtaskStates) {
+      if (s.kind !== "OperatorSubtaskState" || !s.managedKeyedState) continue;
+      const h = s.managedKeyedState as KeyGroupsStateHandle;
+      assert.equal(h.kind, "KeyGroupsSavepointStateHandle");
+      const file = await resolver.open(h.delegate);
+      const { header } = await readKeyedHeader(file);
+      const lines: string[] = [];
+      for await (const b of readCanonicalRecords(file, h, header))
+        for (const r of b)
+          lines.push(
+            `${header.states[r.stateId]?.name} ${r.keyGroup} ${Buffer.from(r.key).toString("hex")} ${Buffer.from(r.value).toString("hex")}`,
+          );
+      out.set(`${op.operatorId}[${s.subtaskIndex}]`, lines.sort());
+    }
+  return out;
+}
 
 /** Every keyed entry of a snapshot (decoded, TTL timestamps kept), per operator, sorted; and the handle kinds. */
 async function keyedEntries(dir: string): Promise<{ entries: Map<string, string[]>; kinds: Set<string> }> {
@@ -267,21 +312,63 @@ describe("convertSnapshot", () => {
     await convertSnapshot(src, target, { stores, to: "canonical", overwrite: true });
   });
 
-  it("refuses the keyed state of the changelog state backend (a real Flink checkpoint), writing nothing", async () => {
+  it("changelog state backend: converts the replayed state to canonical and native RocksDB; refuses native hashmap, writing nothing", async () => {
     for (const line of ["1.20", "2.3"]) {
-      const target = join(tmp, `changelog-${line}`);
-      for (const to of ["canonical", "native"] as const) {
-        await assert.rejects(
-          convertSnapshot(dirOf(line, "checkpoint-rocksdb-changelog"), target, {
-            stores,
-            to,
-            ...(to === "native" ? { backend: "rocksdb" as const } : {}),
-          }),
-          (e: unknown) =>
-            e instanceof UnsupportedConversionError && e.handleKind === "ChangelogStateBackendHandle",
-        );
-      }
+      const f = fixtures.find((x) => x.id === `flink-${line}/checkpoint-rocksdb-changelog-materialized`);
+      assert.ok(f);
+      const src = await readableFixtureDir(f, stores, tmp);
+      const target = join(tmp, `changelog-hashmap-${line}`);
+      await assert.rejects(
+        convertSnapshot(src, target, { stores, to: "native", backend: "hashmap" }),
+        (e: unknown) =>
+          e instanceof UnsupportedConversionError &&
+          e.handleKind === "ChangelogStateBackendHandle" &&
+          /changelog state, not converted to native hashmap directly: convert it to canonical first/.test(
+            e.message,
+          ),
+      );
       assert.equal(existsSync(target), false, `${target} not created`);
+      const replayed = await dumped(src);
+      for (const opts of [{ to: "canonical" }, { to: "native", backend: "rocksdb" }] as const) {
+        const out = join(tmp, `changelog-${opts.to}-${line}`);
+        const report = await convertSnapshot(src, out, { stores, ...opts });
+        const changelog = report.keyed.filter((k) => k.from.layout === "changelog");
+        assert.equal(changelog.length, 8, "every keyed subtask");
+        assert.ok(changelog.every((k) => k.action === "convert" && k.problems.length === 0));
+        assert.deepEqual(await dumped(out), replayed, `${line} ${opts.to}`);
+      }
+    }
+  });
+
+  it("changelog never materialized: the key type is named, else refused before anything is written", async () => {
+    const f = fixtures.find((x) => x.id === "flink-2.3/checkpoint-rocksdb-changelog");
+    assert.ok(f);
+    const src = await readableFixtureDir(f, stores, tmp);
+    const target = join(tmp, "changelog-no-key");
+    await assert.rejects(convertSnapshot(src, target, { stores, to: "canonical" }), (e: Error) =>
+      /never materialized and its changes record no key type; name it \(convert --key-type/.test(e.message),
+    );
+    assert.equal(existsSync(join(target, "_metadata")), false);
+    await convertSnapshot(src, target, { stores, to: "canonical", keyType: "String" });
+    assert.deepEqual(await dumped(target), await dumped(src, "String"));
+    const r = await runCli(
+      ["convert", src, join(tmp, "changelog-cli"), "--to", "canonical", "--key-type", "String"],
+      {
+        stores,
+      },
+    );
+    assert.equal(r.exitCode, 0, r.stderr);
+  });
+
+  it("changelog-ops: the converted records are the ones Flink wrote into its savepoint after restoring the checkpoint", async () => {
+    for (const f of listChangelogOpsFixtures()) {
+      const src = await readableFixtureDir(f, stores, tmp);
+      const out = join(tmp, `changelog-ops-${f.id.split("/")[0]}`);
+      await convertSnapshot(src, out, { stores, to: "canonical" });
+      const ours = await canonicalRecords(out);
+      const flink = await canonicalRecords(join(f.caseDir, String(f.expected.savepointDir)));
+      assert.ok(ours.size >= 2);
+      assert.deepEqual(ours, flink, f.id);
     }
   });
 

@@ -19,6 +19,7 @@ interface ConvertArgs {
   compression?: boolean;
   concurrency?: number;
   verifyChecksums: boolean;
+  keyType?: string;
 }
 
 export const convertCommand: CliCommand<ConvertArgs> = {
@@ -70,6 +71,11 @@ export const convertCommand: CliCommand<ConvertArgs> = {
         describe: "verify the CRC-32C of compressed (Snappy) chunks of the source",
         type: "boolean",
         default: true,
+      })
+      .option("key-type", {
+        describe:
+          "the key type to record where the snapshot records none (a changelog checkpoint never materialized): String, Long, Integer, Short, Byte, Boolean, Character, Float, Double, byte[]",
+        type: "string",
       }),
   async run(args, ctx) {
     const { convertSnapshot } = await import("../../ops/convert.js");
@@ -84,6 +90,7 @@ export const convertCommand: CliCommand<ConvertArgs> = {
         ...(args.compression === undefined ? {} : { compression: args.compression }),
         ...(args.concurrency === undefined ? {} : { concurrency: args.concurrency }),
         verifyChecksums: args.verifyChecksums,
+        ...(args.keyType === undefined ? {} : { keyType: args.keyType }),
         ...(progress
           ? {
               onProgress: (p: ConvertProgress) =>

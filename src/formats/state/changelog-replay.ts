@@ -33,9 +33,15 @@ import { InvalidArgumentError, UnsupportedVersionError } from "../../errors.js";
 import { DataInput } from "../io/data-input.js";
 import type { KeyedStateHandle, KeyGroupRange } from "../metadata/model.js";
 import { changelogChanges, type LoggedChange, operationOf, readMetadataChange } from "./changelog.js";
+import { META_KEYS, metaSerializer, type StateMetaInfo } from "./headers.js";
 import { type KeyedStateEntry, type KeyedStateInfo, keyedStatesOf } from "./keyed.js";
 import { serializerOf } from "./serializers/snapshots.js";
-import { type StateValue, type TypeSerializer, UnsupportedSerializerError } from "./serializers/types.js";
+import {
+  type SerializerSnapshot,
+  type StateValue,
+  type TypeSerializer,
+  UnsupportedSerializerError,
+} from "./serializers/types.js";
 import type { StateFileResolver } from "./stream.js";
 
 /** `StateMetaInfoSnapshot.BackendStateType` codes a keyed changelog registers. */
@@ -119,17 +125,25 @@ export async function readChangelogLog(
 }
 
 /**
+ * The key serializer snapshot a timer state's `TimerSerializer` snapshot holds (its first nested
+ * snapshot), of the first priority-queue state among `states`, or null.
+ */
+export function timerKeySnapshot(states: readonly StateMetaInfo[]): SerializerSnapshot | null {
+  for (const m of states) {
+    if (m.backendStateType !== "PRIORITY_QUEUE") continue;
+    const key = metaSerializer(m, META_KEYS.VALUE_SERIALIZER)?.composite?.nested[0];
+    if (key) return key;
+  }
+  return null;
+}
+
+/**
  * The key serializer a changelog records, if any: a timer state's `TimerSerializer` holds it (its first
  * nested serializer). The key serializer is otherwise only in the materialized part's meta data.
  */
 export function timerKeySerializer(log: ChangelogLog): TypeSerializer | null {
-  for (const { info } of log.states) {
-    if (info.kind !== "timers") continue;
-    const snap = info.meta.serializers.find((s) => s.key === "VALUE_SERIALIZER")?.snapshot;
-    const keySnap = snap?.composite?.nested[0];
-    if (keySnap) return serializerOf(keySnap);
-  }
-  return null;
+  const snap = timerKeySnapshot(log.states.map((s) => s.info.meta));
+  return snap ? serializerOf(snap) : null;
 }
 
 /** A decoded data change. */

@@ -4,8 +4,26 @@
  */
 
 import { InvalidArgumentError } from "../../../errors.js";
-import type { TypeSerializer } from "./types.js";
+import type { SerializerSnapshot, TypeSerializer } from "./types.js";
 import * as V from "./values.js";
+
+const BASE = "org.apache.flink.api.common.typeutils.base.";
+
+/** The serializer snapshot class of each basic type (`SimpleTypeSerializerSnapshot`s, version 3). */
+const SNAPSHOT_CLASS: Record<string, string> = {
+  string: `${BASE}StringSerializer$StringSerializerSnapshot`,
+  long: `${BASE}LongSerializer$LongSerializerSnapshot`,
+  integer: `${BASE}IntSerializer$IntSerializerSnapshot`,
+  int: `${BASE}IntSerializer$IntSerializerSnapshot`,
+  short: `${BASE}ShortSerializer$ShortSerializerSnapshot`,
+  byte: `${BASE}ByteSerializer$ByteSerializerSnapshot`,
+  boolean: `${BASE}BooleanSerializer$BooleanSerializerSnapshot`,
+  character: `${BASE}CharSerializer$CharSerializerSnapshot`,
+  char: `${BASE}CharSerializer$CharSerializerSnapshot`,
+  float: `${BASE}FloatSerializer$FloatSerializerSnapshot`,
+  double: `${BASE}DoubleSerializer$DoubleSerializerSnapshot`,
+  "byte[]": `${BASE}array.BytePrimitiveArraySerializer$BytePrimitiveArraySerializerSnapshot`,
+};
 
 /** The names {@link basicSerializer} takes (Java's boxed type names, case-insensitive), and their serializers. */
 const BASIC: Record<string, TypeSerializer> = {
@@ -51,4 +69,15 @@ export function basicSerializer(name: string): TypeSerializer {
       `key type ${JSON.stringify(name)}: expected one of ${BASIC_TYPE_NAMES.join(", ")}`,
     );
   return s;
+}
+
+/**
+ * The serializer snapshot Flink writes for a basic type by name (as {@link basicSerializer}): its
+ * `SimpleTypeSerializerSnapshot` class, version 3, for a header that must record the key serializer.
+ *
+ * @throws InvalidArgumentError for an unknown name.
+ */
+export function basicSnapshot(name: string): SerializerSnapshot {
+  basicSerializer(name);
+  return { className: SNAPSHOT_CLASS[name.trim().toLowerCase()] as string, version: 3 };
 }
