@@ -67,6 +67,7 @@ export {
   readChangelogLog,
   replayChangelog,
   timerKeySerializer,
+  timerKeySnapshot,
 } from "./formats/state/changelog-replay.js";
 export {
   type BackendStateType,
@@ -98,7 +99,7 @@ export {
   readOperatorEntries,
   readOperatorHeader,
 } from "./formats/state/operator.js";
-export { BASIC_TYPE_NAMES, basicSerializer } from "./formats/state/serializers/basic-types.js";
+export { BASIC_TYPE_NAMES, basicSerializer, basicSnapshot } from "./formats/state/serializers/basic-types.js";
 export {
   type LogicalField,
   type LogicalType,
@@ -214,6 +215,12 @@ export {
   parseOperatorRef,
   readJobSpec,
 } from "./ops/job-spec.js";
+export {
+  type KeyedEntries,
+  type KeyedEntryOptions,
+  type KeyedReadContext,
+  keyedEntries,
+} from "./ops/keyed-entries.js";
 export {
   type LoadedSnapshot,
   loadSnapshot,
