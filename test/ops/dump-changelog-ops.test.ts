@@ -1,6 +1,6 @@
 /**
  * The changelog replay against Flink's own, on the changelog-operations checkpoint of each line
- * (fixtures/changelog-ops/): every change kind the changelog state backend logs (value, list, map,
+ * (fixtures/changelog-ops/, over RocksDB and over the hashmap backend): every change kind the changelog state backend logs (value, list, map,
  * reducing, aggregating state; timers; merged session-window namespaces), applied after a
  * materialization, dumped from the checkpoint equals what Flink restored from it and wrote into a
  * canonical savepoint; `state` counts the same entries.
@@ -67,7 +67,12 @@ describe("changelog replay equals Flink's (changelog-ops fixtures)", () => {
   it("has the fixture of both lines", () => {
     assert.deepEqual(
       fixtures.map((f) => f.id),
-      ["flink-1.20/checkpoint-changelog-ops", "flink-2.3/checkpoint-changelog-ops"],
+      [
+        "flink-1.20/checkpoint-changelog-ops",
+        "flink-1.20/checkpoint-changelog-ops-hashmap",
+        "flink-2.3/checkpoint-changelog-ops",
+        "flink-2.3/checkpoint-changelog-ops-hashmap",
+      ],
     );
   });
 
@@ -88,6 +93,13 @@ describe("changelog replay equals Flink's (changelog-ops fixtures)", () => {
             const kh = (s as OperatorSubtaskState).managedKeyedState;
             if (kh?.kind !== "ChangelogStateBackendHandle") continue;
             assert.ok(kh.materialized.length > 0, "materialized");
+            // RocksDB: its native state; hashmap: heap key groups
+            const kind =
+              f.expected.backend === "hashmap" ? "KeyGroupsStateHandle" : "IncrementalRemoteKeyedStateHandle";
+            assert.deepEqual(
+              kh.materialized.map((m) => m.kind),
+              [kind],
+            );
             const log = await readChangelogLog(kh.nonMaterialized, resolver, cache);
             for (const c of log.changes) seen.add(`${c.state.kind} ${operationOf(c.change, c.uri)}`);
           }
