@@ -39,7 +39,7 @@ import {
   type KeyedReadContext,
   keyedEntries,
   keyedHeaderOf,
-  subtasksOf,
+  materializedKeySnapshot,
   UnsupportedStateLayoutError,
 } from "./keyed-entries.js";
 
@@ -112,7 +112,7 @@ export async function openChangelogSource(
   }
   const log = await readChangelogStates(h.nonMaterialized, ctx.resolver, ctx.changelogCache);
   add(log.states);
-  key ??= await otherSubtasksKey(op, ctx);
+  key ??= await materializedKeySnapshot(op, ctx);
   key ??= timerKeySnapshot(log.states);
   if (!key && keyType !== undefined) key = basicSnapshot(keyType);
   if (!key) {
@@ -151,22 +151,6 @@ export async function openChangelogSource(
     file,
     bytes,
   };
-}
-
-/** The key serializer of another subtask's materialized part, if any. */
-async function otherSubtasksKey(
-  op: OperatorState,
-  ctx: KeyedReadContext,
-): Promise<SerializerSnapshot | null> {
-  for (const sub of subtasksOf(op)) {
-    const kh = sub.managedKeyedState;
-    if (kh?.kind !== "ChangelogStateBackendHandle") continue;
-    for (const m of kh.materialized) {
-      const got = await keyedHeaderOf(m, ctx.resolver);
-      if (got) return got.header.keySerializer;
-    }
-  }
-  return null;
 }
 
 /**

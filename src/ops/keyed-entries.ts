@@ -31,7 +31,7 @@ import {
 } from "../formats/state/keyed.js";
 import { readRocksDbKeyedEntryBatches } from "../formats/state/rocksdb-keyed.js";
 import { serializerOf } from "../formats/state/serializers/snapshots.js";
-import type { TypeSerializer } from "../formats/state/serializers/types.js";
+import type { SerializerSnapshot, TypeSerializer } from "../formats/state/serializers/types.js";
 import type { StateFileResolver } from "../formats/state/stream.js";
 
 /** Keyed state savepoint-kit cannot read: a handle that holds no entries on its own, or a changelog whose key type is unknown. */
@@ -201,19 +201,19 @@ function intersect(a: KeyGroupRange, b: KeyGroupRange | undefined): KeyGroupRang
 }
 
 /**
- * The key serializer of an operator of the changelog state backend: the meta data of the first
+ * The key serializer snapshot of an operator of the changelog state backend: the meta data of the first
  * subtask's materialized part (every subtask of an operator has the job's key serializer), or null.
  */
-async function materializedKeySerializer(
+export async function materializedKeySnapshot(
   op: OperatorState,
   ctx: KeyedReadContext,
-): Promise<TypeSerializer | null> {
+): Promise<SerializerSnapshot | null> {
   for (const sub of subtasksOf(op)) {
     const kh = sub.managedKeyedState;
     if (kh?.kind !== "ChangelogStateBackendHandle") continue;
     for (const m of kh.materialized) {
       const got = await keyedHeaderOf(m, ctx.resolver);
-      if (got) return serializerOf(got.header.keySerializer);
+      if (got) return got.header.keySerializer;
     }
   }
   return null;
@@ -257,9 +257,11 @@ function changelogEntries(
     }
     if (log.states.some((s) => options.state === undefined || s.info.name === options.state)) found = true;
     if (options.state === undefined) found = true;
+    // this subtask's materialized part, another subtask's, a timer state's, or the one given
+    const elsewhere = opened[0] ? null : await materializedKeySnapshot(op, ctx);
     const keySerializer =
       opened[0]?.keySerializer ??
-      (await materializedKeySerializer(op, ctx)) ??
+      (elsewhere ? serializerOf(elsewhere) : null) ??
       timerKeySerializer(log) ??
       options.keySerializer ??
       null;
