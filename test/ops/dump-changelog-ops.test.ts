@@ -1,6 +1,6 @@
 /**
  * The changelog replay against Flink's own, on the changelog-operations checkpoint of each line
- * (fixtures/changelog-ops/, over RocksDB and over the hashmap backend): every change kind the changelog state backend logs (value, list, map,
+ * (fixtures/changelog-ops/, over RocksDB, over the hashmap backend, and after a rescaling): every change kind the changelog state backend logs (value, list, map,
  * reducing, aggregating state; timers; merged session-window namespaces), applied after a
  * materialization, dumped from the checkpoint equals what Flink restored from it and wrote into a
  * canonical savepoint; `state` counts the same entries.
@@ -70,8 +70,10 @@ describe("changelog replay equals Flink's (changelog-ops fixtures)", () => {
       [
         "flink-1.20/checkpoint-changelog-ops",
         "flink-1.20/checkpoint-changelog-ops-hashmap",
+        "flink-1.20/checkpoint-changelog-ops-rescaled",
         "flink-2.3/checkpoint-changelog-ops",
         "flink-2.3/checkpoint-changelog-ops-hashmap",
+        "flink-2.3/checkpoint-changelog-ops-rescaled",
       ],
     );
   });
@@ -88,6 +90,7 @@ describe("changelog replay equals Flink's (changelog-ops fixtures)", () => {
         const resolver = snapshotFileResolver(loaded.directory, (u) => stores.storeFor(u));
         const seen = new Set<string>();
         const cache = new Map<string, Uint8Array>();
+        let rescaledBoth = 0;
         for (const op of loaded.metadata.operatorStates)
           for (const s of op.subtaskStates) {
             const kh = (s as OperatorSubtaskState).managedKeyedState;
@@ -96,14 +99,30 @@ describe("changelog replay equals Flink's (changelog-ops fixtures)", () => {
             // RocksDB: its native state; hashmap: heap key groups
             const kind =
               f.expected.backend === "hashmap" ? "KeyGroupsStateHandle" : "IncrementalRemoteKeyedStateHandle";
-            assert.deepEqual(
-              kh.materialized.map((m) => m.kind),
-              [kind],
-            );
+            // rescaled (2 subtasks to 3, no materialization since): the old subtasks' materialized parts
+            // and changelogs that overlap the new key groups, to be clipped to them (the middle subtask: both)
+            if (f.expected.case.endsWith("-rescaled")) {
+              assert.ok(kh.materialized.every((m) => m.kind === kind));
+              assert.equal(kh.nonMaterialized.length, kh.materialized.length);
+              const wider = kh.materialized.some(
+                (m) =>
+                  m.keyGroupRange.start < kh.keyGroupRange.start ||
+                  m.keyGroupRange.end > kh.keyGroupRange.end,
+              );
+              assert.ok(wider, "materialized key groups outside the subtask's");
+              if (kh.materialized.length === 2) rescaledBoth++;
+            } else {
+              assert.deepEqual(
+                kh.materialized.map((m) => m.kind),
+                [kind],
+              );
+            }
             const log = await readChangelogLog(kh.nonMaterialized, resolver, cache);
             for (const c of log.changes) seen.add(`${c.state.kind} ${operationOf(c.change, c.uri)}`);
           }
         assert.deepEqual([...seen].sort(), COVERED);
+        // the two keyed operators' middle subtasks
+        if (f.expected.case.endsWith("-rescaled")) assert.equal(rescaledBoth, 2);
       });
 
       for (const operator of KEYED)
