@@ -60,12 +60,14 @@ export {
   variableIntBytes,
 } from "./formats/state/canonical-writer.js";
 export {
+  type ChangelogChanges,
   type ChangelogLog,
   ChangelogReplayError,
   type DecodedChange,
-  decodeChangelog,
+  decodeChanges,
   readChangelogLog,
   replayChangelog,
+  selectChanges,
   timerKeySerializer,
   timerKeySnapshot,
 } from "./formats/state/changelog-replay.js";

@@ -15,9 +15,9 @@ import type {
 } from "../formats/metadata/model.js";
 import { openFlinkRocksDb } from "../formats/rocksdb/flink.js";
 import {
-  decodeChangelog,
   readChangelogLog,
   replayChangelog,
+  selectChanges,
   timerKeySerializer,
 } from "../formats/state/changelog-replay.js";
 import type { KeyedBackendHeader } from "../formats/state/headers.js";
@@ -274,7 +274,7 @@ function changelogEntries(
         { uri: ctx.metadataUri },
       );
     }
-    const changes = decodeChangelog(log, {
+    const changes = selectChanges(log, {
       keySerializer,
       keyGroupRange: handle.keyGroupRange,
       ...(options.keyGroups ? { keyGroups: options.keyGroups } : {}),

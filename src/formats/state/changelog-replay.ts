@@ -24,8 +24,8 @@
  * A METADATA change ends with the state's short id (i16) and backend state type (i8), after its
  * `StateMetaInfoSnapshot`, TTL configuration and default value (`AbstractStateChangeLogger.logMetaIfNeeded`).
  *
- * Memory: the decoded changes of a subtask (the changelog since the last materialization, which Flink
- * truncates) and the entries of one key group at a time. Entries are identified by their decoded key,
+ * Memory: the bytes of a subtask's changes (the changelog since the last materialization, which Flink
+ * truncates), and the decoded changes and entries of one key group at a time. Entries are identified by their decoded key,
  * namespace and user key (as the heap backend compares them by `equals`).
  */
 
@@ -172,7 +172,7 @@ export type DecodedChange =
   | { op: "ADD_TIMERS"; state: KeyedStateInfo; timers: StateValue[] }
   | { op: "REMOVE_TIMER"; state: KeyedStateInfo; timer: StateValue };
 
-/** Which changes {@link decodeChangelog} keeps. */
+/** Which changes {@link selectChanges} keeps. */
 export interface ChangelogDecodeOptions {
   /** The backend's key serializer (from the materialized part, or {@link timerKeySerializer}). */
   keySerializer: TypeSerializer | null;
@@ -184,33 +184,49 @@ export interface ChangelogDecodeOptions {
   states?: ReadonlySet<string>;
 }
 
+/** A subtask's data changes by key group, undecoded, and the key serializer to decode them with. */
+export interface ChangelogChanges {
+  keySerializer: TypeSerializer | null;
+  /** Per key group, its changes in log order. */
+  byKeyGroup: Map<number, LoggedDataChange[]>;
+}
+
 /**
- * Decodes the data changes of a changelog, key group by key group (log order within each).
- *
- * @throws CorruptSnapshotError (file, offset in its stream) for a change whose bytes do not decode to
- *   exactly their length, or an operation the state's kind does not log; UnsupportedSerializerError for
- *   states whose serializers are not supported, a key or user key of a serializer that does not delimit
- *   its bytes (Kryo), and key/value changes when `keySerializer` is null.
+ * Selects the data changes of a changelog to replay and groups them by key group (log order within
+ * each). Nothing is decoded yet: {@link replayChangelog} decodes one key group's changes at a time, so
+ * that memory holds the changes' bytes (the changelog files' streams) and one key group decoded.
  */
-export function decodeChangelog(
-  log: ChangelogLog,
-  options: ChangelogDecodeOptions,
-): Map<number, DecodedChange[]> {
-  const out = new Map<number, DecodedChange[]>();
+export function selectChanges(log: ChangelogLog, options: ChangelogDecodeOptions): ChangelogChanges {
+  const byKeyGroup = new Map<number, LoggedDataChange[]>();
   const { keyGroupRange: range, keyGroups: only } = options;
   for (const logged of log.changes) {
     const kg = logged.change.keyGroup;
     if (kg < range.start || kg > range.end) continue;
     if (only && (kg < only.start || kg > only.end)) continue;
     if (options.states && !options.states.has(logged.state.name)) continue;
-    let list = out.get(kg);
+    let list = byKeyGroup.get(kg);
     if (!list) {
       list = [];
-      out.set(kg, list);
+      byKeyGroup.set(kg, list);
     }
-    list.push(decodeChange(logged, options.keySerializer));
+    list.push(logged);
   }
-  return out;
+  return { keySerializer: options.keySerializer, byKeyGroup };
+}
+
+/**
+ * Decodes data changes (as `KvStateChangeApplier` and the appliers of each state kind read them).
+ *
+ * @throws CorruptSnapshotError (file, offset in its stream) for a change whose bytes do not decode to
+ *   exactly their length, or an operation the state's kind does not log; UnsupportedSerializerError for
+ *   states whose serializers are not supported, a key or user key of a serializer that does not delimit
+ *   its bytes (Kryo), and key/value changes when `keySerializer` is null.
+ */
+export function decodeChanges(
+  changes: readonly LoggedDataChange[],
+  keySerializer: TypeSerializer | null,
+): DecodedChange[] {
+  return changes.map((c) => decodeChange(c, keySerializer));
 }
 
 function unsupported(
@@ -390,7 +406,7 @@ export class ChangelogReplayError extends UnsupportedVersionError {
  *
  * @param base the materialized part's entries in batches, key groups ascending (the keyed readers'
  *   order); nothing when the changelog was never materialized.
- * @param changes from {@link decodeChangelog}.
+ * @param changes from {@link selectChanges}; decoded key group by key group.
  * @param kinds the kind of every state the changes touch, by name (`ChangelogLog.states`); base
  *   entries of other states pass through.
  * Merged namespaces of reducing or aggregating state holding several values (session windows) are
@@ -399,21 +415,23 @@ export class ChangelogReplayError extends UnsupportedVersionError {
  * for that. (Flink 1.20.5 and 2.3.0 themselves fail to restore such a changelog: their replay calls a
  * function the operator has not given yet.)
  *
- * @throws ChangelogReplayError for a merge of several reducing or aggregating values that no later
- *   change sets; InvalidArgumentError when `base` is not in ascending key-group order.
+ * @throws (as the batches are pulled) ChangelogReplayError for a merge of several reducing or
+ *   aggregating values that no later change sets; InvalidArgumentError when `base` is not in ascending
+ *   key-group order; the errors of {@link decodeChanges}.
  */
 export async function* replayChangelog(
   base: AsyncIterable<KeyedStateEntry[]>,
-  changes: ReadonlyMap<number, DecodedChange[]>,
+  changes: ChangelogChanges,
   kinds: ReadonlyMap<string, KeyedStateInfo["kind"]>,
 ): AsyncGenerator<KeyedStateEntry[]> {
-  const pending = [...changes.keys()].sort((a, b) => a - b);
+  const pending = [...changes.byKeyGroup.keys()].sort((a, b) => a - b);
   let next = 0;
   let current = -1;
   let groups = new Map<string, Group>();
   let passThrough = 0;
   const finish = (kg: number): KeyedStateEntry[] => {
-    for (const c of changes.get(kg) ?? []) applyChange(groups, c);
+    for (const c of decodeChanges(changes.byKeyGroup.get(kg) ?? [], changes.keySerializer))
+      applyChange(groups, c);
     const out = entriesOf(groups, kg);
     groups = new Map();
     return out;

@@ -16,9 +16,10 @@ import { STATE_CHANGE_OPERATIONS, type StateChangeOperation } from "../../../src
 import {
   type ChangelogLog,
   ChangelogReplayError,
-  decodeChangelog,
+  decodeChanges,
   readChangelogLog,
   replayChangelog,
+  selectChanges,
   timerKeySerializer,
 } from "../../../src/formats/state/changelog-replay.js";
 import { type StateMetaInfo, writeStateMetaInfo } from "../../../src/formats/state/headers.js";
@@ -148,13 +149,16 @@ async function* batches(entries: KeyedStateEntry[]): AsyncGenerator<KeyedStateEn
   if (entries.length > 0) yield entries;
 }
 
+/** No materialized entries. */
+async function* batches0(): AsyncGenerator<KeyedStateEntry[]> {}
+
 async function replay(
   base: KeyedStateEntry[],
   log: ChangelogLog,
   range = { start: 0, end: 127 },
   keyGroups?: { start: number; end: number },
 ): Promise<KeyedStateEntry[]> {
-  const changes = decodeChangelog(log, {
+  const changes = selectChanges(log, {
     keySerializer: STRING,
     keyGroupRange: range,
     ...(keyGroups ? { keyGroups } : {}),
@@ -420,6 +424,23 @@ describe("changelog replay", () => {
     );
   });
 
+  it("changes are decoded key group by key group as the replay reaches them", async () => {
+    const bad = change("count", "ADD", { key: "a" }, (o) => long(o, 1)); // not a value state's operation
+    const log = logOf([
+      { state: "count", keyGroup: 3, bytes: change("count", "SET", { key: "x" }, (o) => long(o, 1)) },
+      { state: "count", keyGroup: 9, bytes: bad },
+    ]);
+    const changes = selectChanges(log, { keySerializer: STRING, keyGroupRange: { start: 0, end: 127 } });
+    assert.deepEqual([...changes.byKeyGroup.keys()], [3, 9]);
+    const batches = replayChangelog(batches0(), changes, KINDS);
+    const first = await batches.next();
+    assert.deepEqual(
+      (first.value as KeyedStateEntry[]).map((e) => [e.keyGroup, e.key]),
+      [[3, "x"]],
+    );
+    await assert.rejects(batches.next(), CorruptSnapshotError);
+  });
+
   it("base entries out of key-group order are refused", async () => {
     const base = [entry("count", "a", null, 1n, undefined, 9), entry("count", "b", null, 2n, undefined, 3)];
     await assert.rejects(replay(base, logOf([])), InvalidArgumentError);
@@ -427,12 +448,12 @@ describe("changelog replay", () => {
 
   it("what does not decode is a typed error naming the changelog file and the change's offset", async () => {
     const decode = (bytes: Uint8Array, state = "count", keySerializer: TypeSerializer | null = STRING) =>
-      decodeChangelog(
+      decodeChanges(
         logOf([
           { state, bytes },
           { state, bytes },
-        ]),
-        { keySerializer, keyGroupRange: { start: 0, end: 127 } },
+        ]).changes,
+        keySerializer,
       );
     // bytes after the value: the first change lies at offset 0 of the stream, its extra byte at 14
     const long2 = change("count", "SET", { key: "a" }, (o) => {
