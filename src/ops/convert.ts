@@ -617,7 +617,8 @@ async function planChangelog(
     source: source.handle,
     changelog: { op, subtask: subtaskIndex, handle: h, ctx },
     label,
-    header: { ...source.header, compressed: options.compression ?? source.header.compressed },
+    // as planRocksDb: the target's compression is `conversion.to.compressed`; the header stays the source's
+    header: source.header,
     maxParallelism: op.maxParallelism,
     checkpointId,
     conversion: {
