@@ -37,11 +37,24 @@
  * Prints times (and the CPU time, user + system, of each CLI and `cp` process), bytes/s and ratios
  * (`--s3-mib 0` skips the S3 part; `--cli` times another build's CLI, e.g. a copy of `dist/` from before
  * a change). Nothing here is a test.
+ *
+ * Every local run starts from the same state (see `settle`): written data synced, the page cache dropped
+ * when this process may (root on Linux; the output says which), the source read back and each program
+ * warmed on a tiny snapshot. Without that, a run paid for what the runs before it left in memory.
  */
 
 import { execFileSync, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import {
+  accessSync,
+  constants,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { performance } from "node:perf_hooks";
@@ -204,6 +217,75 @@ function cleanEnv(): NodeJS.ProcessEnv | null {
   return env;
 }
 
+/** `/proc/sys/vm/drop_caches`, when this process may write it (root on Linux): see {@link settle}. */
+const DROP_CACHES = "/proc/sys/vm/drop_caches";
+const canDropCaches = (() => {
+  try {
+    accessSync(DROP_CACHES, constants.W_OK);
+    return true;
+  } catch {
+    return false;
+  }
+})();
+/** How runs start, for the printed figures. */
+const settled = canDropCaches
+  ? "each run from the same state (synced, page cache dropped, source read, programs warmed)"
+  : "runs NOT from the same state (cannot drop the page cache here: run as root on Linux for that)";
+
+/**
+ * Brings the machine to the same state before each timed run, whatever ran before it: everything
+ * written is synced, the page cache dropped (`drop_caches`, when allowed), then the source read back into
+ * it and `warm` run (each contender's program once on a tiny snapshot, so that its executable and
+ * modules are in the page cache too).
+ *
+ * Why: without it a run's time depended on what the run before it had left. After a few copies of 1 GiB
+ * the page cache filled the memory, and the next program to write paid for the kernel's reclaim: on
+ * 2026-11-23 `cp -r` of the same 16,384 files took 0.56 to 1.61 s within one benchmark (system time
+ * following), which made the ratios a matter of the order of the runs. From the same state, five runs
+ * of `cp -r` took 0.61 to 0.89 s.
+ */
+function settle(src: string, warm: () => void): void {
+  execFileSync("sync");
+  if (canDropCaches) writeFileSync(DROP_CACHES, "1");
+  const stack = [src];
+  while (stack.length > 0) {
+    const dir = stack.pop() as string;
+    for (const e of readdirSync(dir, { withFileTypes: true })) {
+      if (e.isDirectory()) stack.push(join(dir, e.name));
+      else readFileSync(join(dir, e.name));
+    }
+  }
+  warm();
+}
+
+/**
+ * Runs each program of `programs` (an argument list after the tiny snapshot and a new directory) once on
+ * a snapshot of two small files: see {@link settle}.
+ */
+function warmer(work: string, programs: [string, string[], NodeJS.ProcessEnv?][]): () => void {
+  const tiny = join(work, "tiny");
+  makeSnapshot(tiny, 2, 4096);
+  return () => {
+    for (const [cmd, args, env] of programs) {
+      const dst = join(work, "tiny-run");
+      run(cmd, [...args, tiny, dst], env);
+      rmSync(dst, { recursive: true, force: true });
+    }
+  };
+}
+
+/** The programs the contenders run, each with the environment it runs in (see {@link warmer}). */
+function programsToWarm(clean: NodeJS.ProcessEnv | null): [string, string[], NodeJS.ProcessEnv?][] {
+  const env = clean ?? process.env;
+  return [
+    ["cp", ["-r"]],
+    ["node", ["-e", "0"]], // (in this environment: reads what NODE_EXTRA_CA_CERTS names, if set)
+    ["node", [cli, "relocate"], env],
+    ["node", [copyLoop], env],
+    ...otherNodes.map((n): [string, string[], NodeJS.ProcessEnv] => [n.path, [cli, "relocate"], env]),
+  ];
+}
+
 /** Local to local at one size: every contender `rounds` times in rotating order; prints the table. */
 async function localBench(work: string, mib: number, rounds: number): Promise<void> {
   const src = join(work, `src-${mib}`);
@@ -263,11 +345,12 @@ async function localBench(work: string, mib: number, rounds: number): Promise<vo
     ]);
   }
   const times = new Map<string, number[]>([...contenders, ...starts].map(([n]) => [n, []]));
+  const warm = warmer(work, programsToWarm(clean));
   for (let r = 0; r < rounds; r++) {
     for (let i = 0; i < contenders.length; i++) {
       const [name, go] = contenders[(i + r) % contenders.length] as (typeof contenders)[number];
       const dst = join(work, `run-${name}`);
-      execFileSync("sync");
+      settle(src, warm);
       (times.get(name) as number[]).push(await go(dst));
       if (name === "ours" && r === rounds - 1) {
         run("node", [cli, "verify", dst]);
@@ -292,7 +375,7 @@ async function localBench(work: string, mib: number, rounds: number): Promise<vo
     `\nlocal to local, ${readdirSync(src).length} files, ${(bytes / 1048576).toFixed(0)} MiB, medians of ${rounds} rounds` +
       ` (load average ${loadavg()
         .map((l) => l.toFixed(2))
-        .join(" ")}: the machine's other work shows in wall times, less in CPU times)`,
+        .join(" ")}: the machine's other work shows in wall times, less in CPU times; ${settled})`,
   );
   for (const [n] of [...contenders, ...starts]) {
     const cpu = cpuTimes.get(n);
@@ -394,13 +477,13 @@ async function manyFilesBench(work: string, files: number, rounds: number): Prom
   }
   const times = new Map<string, number[]>(contenders.map(([n]) => [n, []]));
   const dsts: string[] = [];
-  execFileSync("sync");
+  const warm = warmer(work, programsToWarm(env === process.env ? null : env));
   for (let r = 0; r < rounds; r++) {
     for (let i = 0; i < contenders.length; i++) {
       const [name, go] = contenders[(i + r) % contenders.length] as (typeof contenders)[number];
       const dst = join(work, `many-run-${dsts.length}`);
       dsts.push(dst);
-      execFileSync("sync");
+      settle(src, warm);
       (times.get(name) as number[]).push(seconds(() => go(dst), name));
     }
   }
@@ -408,7 +491,7 @@ async function manyFilesBench(work: string, files: number, rounds: number): Prom
     `\nlocal to local, ${files} files of 64 KiB, ${(bytes / 1048576).toFixed(0)} MiB, medians of ${rounds} rounds` +
       `${env === process.env ? "" : ", NODE_EXTRA_CA_CERTS unset"} (load average ${loadavg()
         .map((l) => l.toFixed(2))
-        .join(" ")})`,
+        .join(" ")}; ${settled})`,
   );
   for (const [n] of contenders) {
     const cpu = cpuTimes.get(n) ?? [];
