@@ -32,6 +32,7 @@ import {
   buildHarness,
   cli,
   FLINK_VERSION,
+  G1,
   harness,
   listArg,
   machine,
@@ -41,9 +42,6 @@ import {
   timed,
   treeBytes,
 } from "./state-snapshots.js";
-
-/** Flink runs with the JVM's default collector (as Flink's launcher), not harness.sh's SerialGC. */
-const G1 = "-XX:-UseSerialGC -XX:+UseG1GC";
 
 interface Direction {
   name: string;

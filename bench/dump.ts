@@ -21,16 +21,17 @@
  * Nothing here is a test.
  */
 
-import { createReadStream, existsSync, mkdirSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import { xxh64 } from "@node-rs/xxhash";
 import {
   benchDir,
   benchSnapshots,
   buildHarness,
   cli,
   FLINK_VERSION,
+  G1,
   harness,
+  lineDigest,
   listArg,
   machine,
   mib,
@@ -42,30 +43,6 @@ import {
 } from "./state-snapshots.js";
 
 const OPERATORS = ["bench-values", "bench-collections"];
-const MASK = (1n << 64n) - 1n;
-/** The SPA job runs with the JVM's default collector (as Flink's launcher), not harness.sh's SerialGC. */
-const G1 = "-XX:-UseSerialGC -XX:+UseG1GC";
-
-/** Lines of NDJSON files and the sum (mod 2^64) of their xxh64: equal for the same lines in any order. */
-async function lineDigest(files: string[]): Promise<{ lines: number; sum: bigint }> {
-  let lines = 0;
-  let sum = 0n;
-  for (const f of files) {
-    let rest: Buffer = Buffer.alloc(0);
-    for await (const chunk of createReadStream(f, { highWaterMark: 1 << 22 }) as AsyncIterable<Buffer>) {
-      const buf = rest.length > 0 ? Buffer.concat([rest, chunk]) : chunk;
-      let start = 0;
-      for (let nl = buf.indexOf(10, start); nl >= 0; nl = buf.indexOf(10, start)) {
-        sum = (sum + xxh64(buf.subarray(start, nl))) & MASK;
-        lines++;
-        start = nl + 1;
-      }
-      rest = Buffer.from(buf.subarray(start));
-    }
-    if (rest.length > 0) throw new Error(`${f} does not end with a newline`);
-  }
-  return { lines, sum };
-}
 
 async function main(): Promise<void> {
   if (!existsSync(cli)) throw new Error("run `npm run build` first");

@@ -8,6 +8,7 @@
 import { spawnSync } from "node:child_process";
 import {
   closeSync,
+  createReadStream,
   existsSync,
   mkdirSync,
   openSync,
@@ -18,6 +19,7 @@ import {
   statSync,
 } from "node:fs";
 import { join, resolve } from "node:path";
+import { xxh64 } from "@node-rs/xxhash";
 
 export const root = resolve(import.meta.dirname, "..");
 /** The `savepoint` executable (`bin` in package.json: it sizes libuv's thread pool before the CLI starts). */
@@ -110,6 +112,57 @@ export function benchSnapshots(bytes: number): BenchSnapshots {
   };
 }
 
+/** Flink's own collector for the Flink runs (as its launcher: G1), not harness.sh's SerialGC. */
+export const G1 = "-XX:-UseSerialGC -XX:+UseG1GC";
+
+/** What `Main bench-state --changelog` wrote (`bench.json`). */
+export interface BenchChangelogCheckpoint {
+  dir: string;
+  /** The retained checkpoint directory (`chk-1`), a local path. */
+  checkpoint: string;
+  keys: number;
+  flinkVersion: string;
+  /** Bytes of the changelog files the checkpoint points at (all its keyed state). */
+  changelogBytes: number;
+}
+
+/**
+ * A retained checkpoint of the bench job on the changelog state backend over RocksDB, never materialized
+ * (every change of about `bytes` of keyed state lies in the changelog), written by Flink 2.3.0
+ * (`Main bench-state --changelog`). Generated when absent (about 10 s per 256 MiB here), else reused.
+ * Its pointers are absolute: the directory must stay where it was written.
+ */
+export function benchChangelogCheckpoint(bytes: number): BenchChangelogCheckpoint {
+  const dir = join(benchDir, `flink-${FLINK_VERSION}-rocksdb-changelog-${bytes}`);
+  const info = join(dir, "bench.json");
+  if (!existsSync(info)) {
+    console.error(`generating ${dir} with Flink ${FLINK_VERSION} (bench-state --changelog)…`);
+    const t = harness([
+      "bench-state",
+      "--out",
+      dir,
+      "--bytes",
+      String(bytes),
+      "--backend",
+      "rocksdb",
+      "--changelog",
+    ]);
+    console.error(`  generated in ${t.seconds.toFixed(0)} s`);
+  }
+  const j = JSON.parse(readFileSync(info, "utf8")) as {
+    keys: number;
+    flinkVersion: string;
+    checkpoint: string;
+  };
+  return {
+    dir,
+    checkpoint: new URL(j.checkpoint.replace(/^file:\//, "file:///")).pathname,
+    keys: j.keys,
+    flinkVersion: j.flinkVersion,
+    changelogBytes: treeBytes(join(dir, "changelog")),
+  };
+}
+
 /**
  * Run before each timed process: writes the page cache still holds go to disk (`sync`), then every file
  * under `dir` (the source snapshot) is read once. Each contender so starts with its input in the page
@@ -193,4 +246,27 @@ export function machine(): string {
     `${cpus} cores, ${mem} GiB, Node.js ${process.versions.node}, ${java.trim()}, load average ${load}, ` +
     `CPU time stolen by the hypervisor during the run ${stealPercent()}`
   );
+}
+
+const MASK = (1n << 64n) - 1n;
+
+/** Lines of NDJSON files and the sum (mod 2^64) of their xxh64: equal for the same lines in any order. */
+export async function lineDigest(files: string[]): Promise<{ lines: number; sum: bigint }> {
+  let lines = 0;
+  let sum = 0n;
+  for (const f of files) {
+    let rest: Buffer = Buffer.alloc(0);
+    for await (const chunk of createReadStream(f, { highWaterMark: 1 << 22 }) as AsyncIterable<Buffer>) {
+      const buf = rest.length > 0 ? Buffer.concat([rest, chunk]) : chunk;
+      let start = 0;
+      for (let nl = buf.indexOf(10, start); nl >= 0; nl = buf.indexOf(10, start)) {
+        sum = (sum + xxh64(buf.subarray(start, nl))) & MASK;
+        lines++;
+        start = nl + 1;
+      }
+      rest = Buffer.from(buf.subarray(start));
+    }
+    if (rest.length > 0) throw new Error(`${f} does not end with a newline`);
+  }
+  return { lines, sum };
 }
