@@ -91,6 +91,34 @@ describe("DataInput bounds", () => {
   });
 });
 
+describe("DataOutput.reset and writeAsciiChars", () => {
+  it("reset: the next bytes are written from the start, the earlier ones forgotten", () => {
+    const out = new DataOutput(4);
+    out.writeInt(7).writeLong(9n);
+    out.reset().writeShort(0x0102);
+    assert.equal(hex(out.toBytes()), "0102");
+    assert.equal(out.length, 2);
+  });
+
+  it("writes a byte per code unit for 0x00..0x7F only, short and long; else nothing, and says so", () => {
+    for (const n of [0, 1, 63, 64, 65, 300]) {
+      const ascii = Array.from({ length: n }, (_, i) => String.fromCharCode(i % 128)).join("");
+      const out = new DataOutput(1).writeByte(0xaa);
+      assert.equal(out.writeAsciiChars(ascii), true);
+      assert.deepEqual([...out.toBytes()], [0xaa, ...Array.from({ length: n }, (_, i) => i % 128)]);
+      // one other character anywhere (one latin1 would keep, one it would truncate to an ASCII byte)
+      for (const other of ["\u0080", "\u00e9", "\u0141", "\u20ac"]) {
+        for (const at of n > 0 ? [0, n >> 1, n - 1] : []) {
+          const s = `${ascii.slice(0, at)}${other}${ascii.slice(at + 1)}`;
+          const o = new DataOutput(1).writeByte(0xaa);
+          assert.equal(o.writeAsciiChars(s), false, `${n} chars, ${JSON.stringify(other)} at ${at}`);
+          assert.equal(hex(o.toBytes()), "aa");
+        }
+      }
+    }
+  });
+});
+
 describe("DataInput.readAsciiString", () => {
   it("reads strings of 0x01..0x7F bytes across windows, long and short (interned), as the bytes say", () => {
     // strings of every length up to 300 at every alignment, sized to cross the 32 KiB windows
@@ -118,12 +146,20 @@ describe("DataInput.readAsciiString", () => {
     }
   });
 
-  it("returns one string for repeated short names, distinct strings for different bytes", () => {
-    const out = new DataOutput();
-    for (const s of ["001000.sst", "001001.sst", "001000.sst", "001001.sst"]) out.writeUTF(s);
-    const input = new DataInput(out.toBytes());
-    const read = [0, 1, 2, 3].map(() => input.readAsciiString(input.readUnsignedShort()));
-    assert.deepEqual(read, ["001000.sst", "001001.sst", "001000.sst", "001001.sst"]);
+  it("reads repeated and distinct short names as the bytes say, in small inputs and in large (interned) ones", () => {
+    const names = ["001000.sst", "001001.sst", "001000.sst", "001001.sst"];
+    for (const filler of [0, 40 * 1024]) {
+      const out = new DataOutput();
+      for (const s of names) out.writeUTF(s);
+      out.write(new Uint8Array(filler).fill(0x80));
+      for (const s of names) out.writeUTF(s);
+      const input = new DataInput(out.toBytes());
+      const round = () => names.map(() => input.readAsciiString(input.readUnsignedShort()));
+      assert.deepEqual(round(), names);
+      input.skipBytes(filler);
+      assert.deepEqual(round(), names);
+      assert.ok(input.atEnd);
+    }
   });
 
   it("returns null and stays put for a NUL or a byte >= 0x80 anywhere, in short and long strings", () => {

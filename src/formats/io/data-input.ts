@@ -25,6 +25,12 @@ const STRING_WINDOW_BYTES = 32 * 1024;
  */
 const INTERN_MAX_BYTES = 24;
 const INTERN_SLOTS = 4096;
+/**
+ * Inputs shorter than this (bytes) intern nothing: their table would outweigh them. A DataInput made per
+ * record (a changelog change, a RocksDB value) would otherwise allocate a table of {@link INTERN_SLOTS}
+ * for its one or two strings: half the time of decoding a changelog of 1 KiB values (2026-11-23).
+ */
+const INTERN_MIN_INPUT_BYTES = 32 * 1024;
 
 /** `Buffer#latin1Slice` works on any Uint8Array and is the fastest bytes-to-string path in Node. */
 const latin1Slice: (this: Uint8Array, start: number, end: number) => string =
@@ -36,7 +42,8 @@ function fallbackLatin1Slice(this: Uint8Array, start: number, end: number): stri
 }
 
 export class DataInput {
-  private readonly view: DataView;
+  /** A view of `bytes` for longs and floats, made on first use (DataInputs are made per record elsewhere). */
+  private dataView: DataView | undefined;
   /**
    * The 4-byte-aligned words of `bytes` (native byte order) and the relative position of the first,
    * for the ASCII scan of {@link readAsciiString}, made on first use (DataInputs are made per record
@@ -64,8 +71,12 @@ export class DataInput {
     readonly uri?: string,
     readonly baseOffset = 0,
   ) {
-    this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     this.length = bytes.byteLength;
+  }
+
+  private view(): DataView {
+    this.dataView ??= new DataView(this.bytes.buffer, this.bytes.byteOffset, this.bytes.byteLength);
+    return this.dataView;
   }
 
   /** Current position, relative to the start of `bytes`. */
@@ -198,7 +209,7 @@ export class DataInput {
     const p = this.pos;
     if (p + 8 > this.length) this.missing(8, "long");
     this.pos = p + 8;
-    return this.view.getBigInt64(p);
+    return this.view().getBigInt64(p);
   }
 
   /** `DataInputStream.readFloat`. */
@@ -206,7 +217,7 @@ export class DataInput {
     const p = this.pos;
     if (p + 4 > this.length) this.missing(4, "float");
     this.pos = p + 4;
-    return this.view.getFloat32(p);
+    return this.view().getFloat32(p);
   }
 
   /** `DataInputStream.readDouble`. */
@@ -214,7 +225,7 @@ export class DataInput {
     const p = this.pos;
     if (p + 8 > this.length) this.missing(8, "double");
     this.pos = p + 8;
-    return this.view.getFloat64(p);
+    return this.view().getFloat64(p);
   }
 
   /**
@@ -276,7 +287,7 @@ export class DataInput {
     // A byte is refused when its top bit is set or it is zero: `(c - 1) & ~c` has the top bit set
     // exactly for c = 0, and for a word `(w - 0x01010101) & ~w` sets it in some byte iff a byte is 0.
     let bad = 0;
-    if (n <= INTERN_MAX_BYTES) {
+    if (n <= INTERN_MAX_BYTES && this.length >= INTERN_MIN_INPUT_BYTES) {
       let hash = n;
       for (let i = p; i < end; i++) {
         const c = b[i] as number;

@@ -9,6 +9,19 @@ import { GrowableBuffer } from "./growable-buffer.js";
 const INT64_MIN = -(2n ** 63n);
 const INT64_MAX = 2n ** 63n - 1n;
 
+/**
+ * Strings of at least this many characters are checked and copied by Node's native code in
+ * {@link DataOutput.writeAsciiChars} (a loop here is cheaper for short ones than the calls).
+ */
+const NATIVE_ASCII_MIN_CHARS = 64;
+
+/** `Buffer#latin1Write` works on any Uint8Array: the bytes of a string's code units, natively. */
+const latin1Write = (
+  Buffer.prototype as unknown as {
+    latin1Write: (this: Uint8Array, s: string, offset: number, length: number) => number;
+  }
+).latin1Write;
+
 export class DataOutput extends GrowableBuffer {
   /** The bytes written so far (a copy-free view; do not keep it across further writes). */
   toBytes(): Uint8Array {
@@ -21,6 +34,33 @@ export class DataOutput extends GrowableBuffer {
     this.view.setUint8(this.pos, v & 0xff);
     this.pos += 1;
     return this;
+  }
+
+  /**
+   * The UTF-16 code units of `s` as a byte each, when every one is in 0x00..0x7F: Flink's `StringValue`
+   * encoding of such a string (after its length). True when written; false, with nothing written, when
+   * `s` has another character (the caller then encodes it another way).
+   */
+  writeAsciiChars(s: string): boolean {
+    const n = s.length;
+    if (n >= NATIVE_ASCII_MIN_CHARS) {
+      // natively: a string is ASCII exactly when its UTF-8 encoding has a byte per code unit
+      if (Buffer.byteLength(s, "utf8") !== n) return false;
+      this.ensure(n);
+      latin1Write.call(this.buf, s, this.pos, n);
+      this.pos += n;
+      return true;
+    }
+    this.ensure(n);
+    const b = this.buf;
+    const start = this.pos;
+    for (let k = 0; k < n; k++) {
+      const c = s.charCodeAt(k);
+      if (c >= 0x80) return false;
+      b[start + k] = c;
+    }
+    this.pos = start + n;
+    return true;
   }
 
   /** `writeBoolean`: 1 or 0. */

@@ -18,6 +18,12 @@ export abstract class GrowableBuffer {
     return this.pos;
   }
 
+  /** Forgets the bytes written (the capacity is kept), to write anew: a writer reused for many values. */
+  reset(): this {
+    this.pos = 0;
+    return this;
+  }
+
   /** Makes room for `n` more bytes at `pos`. */
   protected ensure(n: number): void {
     const need = this.pos + n;

@@ -55,12 +55,6 @@ export class ByteWriter extends GrowableBuffer {
     return this;
   }
 
-  /** Forgets the bytes written (the capacity is kept). */
-  reset(): this {
-    this.pos = 0;
-    return this;
-  }
-
   /** One byte (the low 8 bits of `v`). */
   u8(v: number): this {
     this.ensure(1);

@@ -119,7 +119,7 @@ export async function readChangelogLog(
     const reg = byId.get(id);
     if (!reg)
       throw input.corrupt(`${op} change of state id ${id}, which no METADATA change registered before`, 1);
-    changes.push({ ...logged, state: reg.info });
+    changes.push({ change, uri, state: reg.info }); // (a literal, not a spread: one per change)
   }
   return { states: [...byId.values()], changes };
 }
@@ -367,8 +367,21 @@ interface Group {
   unmerged?: string;
 }
 
-/** A stable text of a decoded value, for identity (longs as decimal, bytes as base64). */
+/**
+ * A stable text of a decoded value, for identity (longs as decimal, bytes as base64): JSON, whose
+ * replacer (for bigints and bytes) takes V8 off its fast path, so the common keys and namespaces (strings,
+ * numbers, longs, null) are written without it, as it would write them.
+ */
 function idText(v: StateValue): string {
+  switch (typeof v) {
+    case "string":
+    case "number":
+    case "boolean":
+      return JSON.stringify(v);
+    case "bigint":
+      return JSON.stringify(`${v}n`);
+  }
+  if (v === null) return "null";
   return JSON.stringify(v, (_k, x) =>
     typeof x === "bigint"
       ? `${x}n`
@@ -593,13 +606,26 @@ function entriesOf(groups: Map<string, Group>, keyGroup: number): KeyedStateEntr
   const out: KeyedStateEntry[] = [];
   for (const g of groups.values()) {
     if (g.unmerged) throw new ChangelogReplayError(g.unmerged, { offset: 0 });
-    const at = { keyGroup, stateId: g.stateId, state: g.state, key: g.key, namespace: g.namespace };
+    // (object literals, not a spread of the common fields: this runs once per entry)
+    const { stateId, state, key, namespace } = g;
     if (g.map) {
-      for (const e of g.map.values()) out.push({ ...at, userKey: e.userKey, value: e.value, bytes: e.bytes });
+      for (const e of g.map.values()) {
+        out.push({
+          keyGroup,
+          stateId,
+          state,
+          key,
+          namespace,
+          userKey: e.userKey,
+          value: e.value,
+          bytes: e.bytes,
+        });
+      }
     } else if (g.list) {
-      if (g.list.length > 0) out.push({ ...at, value: g.list, bytes: g.bytes });
+      if (g.list.length > 0)
+        out.push({ keyGroup, stateId, state, key, namespace, value: g.list, bytes: g.bytes });
     } else {
-      out.push({ ...at, value: g.value ?? null, bytes: g.bytes });
+      out.push({ keyGroup, stateId, state, key, namespace, value: g.value ?? null, bytes: g.bytes });
     }
   }
   return out;

@@ -67,6 +67,40 @@ describe("value serializers", () => {
     );
   });
 
+  it("StringValue: ASCII strings (read and written a byte per character) have the same layout as any", () => {
+    // Flink's StringValue.writeString, byte by byte: length + 1, then each UTF-16 unit, as base-128 varints
+    const reference = (s: string): string => {
+      const bytes: number[] = [];
+      const varint = (v: number) => {
+        while (v >= 0x80) {
+          bytes.push((v & 0x7f) | 0x80);
+          v >>>= 7;
+        }
+        bytes.push(v);
+      };
+      varint(s.length + 1);
+      for (let k = 0; k < s.length; k++) varint(s.charCodeAt(k));
+      return Buffer.from(bytes).toString("hex");
+    };
+    const ascii = fc.string({
+      unit: fc.integer({ min: 0, max: 0x7f }).map((c) => String.fromCharCode(c)),
+      maxLength: 300,
+    });
+    const mixed = fc
+      .tuple(ascii, fc.constantFrom("\u0080", "é", "Ł", "€", "\uffff"), ascii)
+      .map(([a, c, b]) => `${a}${c}${b}`);
+    fc.assert(
+      fc.property(fc.oneof(ascii, mixed), (s) => {
+        const bytes = encode(V.STRING, s);
+        assert.equal(hex(bytes), reference(s));
+        // followed by more bytes: the string ends where its characters do
+        const input = new DataInput(Uint8Array.from([...bytes, 0x61, 0x80]), "mem");
+        assert.equal(V.STRING.read(input), s);
+        assert.equal(input.remaining, 2);
+      }),
+    );
+  });
+
   it("primitives are big-endian; longs are bigint; non-finite floats are strings", () => {
     assert.equal(hex(encode(V.LONG, 29999n)), "000000000000752f");
     assert.equal(hex(encode(V.INT, -2)), "fffffffe");

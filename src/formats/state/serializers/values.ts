@@ -157,6 +157,9 @@ export function readStringValue(i: DataInput): string | null {
   if (len > i.remaining && !(i instanceof BufferInput && i.streaming)) {
     throw i.corrupt(`StringValue of ${len} characters cannot fit in the ${i.remaining} bytes left`);
   }
+  // Characters 0x01..0x7F take a byte each: when the next `len` bytes are all such, they are the string.
+  const ascii = i.readAsciiString(len, "StringValue");
+  if (ascii !== null) return ascii;
   const units: number[] = [];
   let out = "";
   for (let k = 0; k < len; k++) {
@@ -196,6 +199,7 @@ export function writeStringValue(o: DataOutput, s: string | null): void {
     len >>>= 7;
   }
   o.writeByte(len);
+  if (o.writeAsciiChars(s)) return;
   for (let k = 0; k < s.length; k++) {
     let c = s.charCodeAt(k);
     while (c >= HIGH_BIT) {
