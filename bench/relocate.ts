@@ -66,6 +66,7 @@ import { createDefaultRegistry } from "../dist/storage/defaults.js";
 import { writeMetadata } from "../src/formats/metadata/index.js";
 import type { CheckpointMetadata, OperatorSubtaskState } from "../src/formats/metadata/model.js";
 import { startS3Server } from "../test/servers/s3-server.js";
+import { settle as readBack } from "./state-snapshots.js";
 
 const root = resolve(import.meta.dirname, "..");
 /** The executable (`bin` in package.json; it sizes libuv's thread pool), or another build's via `--cli`. */
@@ -247,14 +248,7 @@ const settled = canDropCaches
 function settle(src: string, warm: () => void): void {
   execFileSync("sync");
   if (canDropCaches) writeFileSync(DROP_CACHES, "1");
-  const stack = [src];
-  while (stack.length > 0) {
-    const dir = stack.pop() as string;
-    for (const e of readdirSync(dir, { withFileTypes: true })) {
-      if (e.isDirectory()) stack.push(join(dir, e.name));
-      else readFileSync(join(dir, e.name));
-    }
-  }
+  readBack(src);
   warm();
 }
 

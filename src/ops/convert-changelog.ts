@@ -189,13 +189,21 @@ export async function* changelogCanonicalRecords(
   }
 }
 
+/** The initial capacity of {@link bytesOf}'s writer (bytes) ... */
+const SCRATCH_BYTES = 4096;
+/** ... and the most it keeps after a value (bytes). */
+const SCRATCH_KEEP_BYTES = 1 << 20;
+
 /** The writer {@link bytesOf} reuses: one value at a time, copied out (a writer per value cost more than its bytes). */
-const scratch = new DataOutput(4096);
+let scratch = new DataOutput(SCRATCH_BYTES);
 
 function bytesOf(ser: TypeSerializer, v: StateValue): Uint8Array {
   scratch.reset();
   ser.write(scratch, v);
-  return scratch.toBytes().slice();
+  const bytes = scratch.toBytes().slice();
+  // a value far larger than most would otherwise keep its capacity for the rest of the process
+  if (bytes.byteLength > SCRATCH_KEEP_BYTES) scratch = new DataOutput(SCRATCH_BYTES);
+  return bytes;
 }
 
 /**

@@ -15,10 +15,13 @@ const INT64_MAX = 2n ** 63n - 1n;
  */
 const NATIVE_ASCII_MIN_CHARS = 64;
 
-/** `Buffer#latin1Write` works on any Uint8Array: the bytes of a string's code units, natively. */
+/**
+ * `Buffer#latin1Write` works on any Uint8Array: the bytes of a string's code units, natively (where the
+ * runtime has it; else {@link DataOutput.writeAsciiChars} loops).
+ */
 const latin1Write = (
   Buffer.prototype as unknown as {
-    latin1Write: (this: Uint8Array, s: string, offset: number, length: number) => number;
+    latin1Write?: (this: Uint8Array, s: string, offset: number, length: number) => number;
   }
 ).latin1Write;
 
@@ -43,7 +46,7 @@ export class DataOutput extends GrowableBuffer {
    */
   writeAsciiChars(s: string): boolean {
     const n = s.length;
-    if (n >= NATIVE_ASCII_MIN_CHARS) {
+    if (n >= NATIVE_ASCII_MIN_CHARS && latin1Write) {
       // natively: a string is ASCII exactly when its UTF-8 encoding has a byte per code unit
       if (Buffer.byteLength(s, "utf8") !== n) return false;
       this.ensure(n);
