@@ -33,6 +33,7 @@ import {
 } from "../formats/state/keyed.js";
 import { operatorStates, readOperatorEntries, readOperatorHeader } from "../formats/state/operator.js";
 import { readRocksDbCanonicalRecords } from "../formats/state/rocksdb-canonical.js";
+import { basicSerializer } from "../formats/state/serializers/basic-types.js";
 import { typeNameOf } from "../formats/state/serializers/snapshots.js";
 import { type SerializerSnapshot, UnsupportedSerializerError } from "../formats/state/serializers/types.js";
 import { type StateFileResolver, snapshotFileResolver } from "../formats/state/stream.js";
@@ -141,6 +142,12 @@ export interface StateOptions {
   counts?: boolean;
   /** Verify Snappy checksums while scanning (default true). */
   verifyChecksums?: boolean;
+  /**
+   * The key type (`basicSerializer` names: String, Long, Integer...) of keyed state whose snapshot does
+   * not record it (a changelog checkpoint never materialized, without timers): with it, its entries are
+   * replayed and counted. The report's key type stays what the snapshot records.
+   */
+  keyType?: string;
 }
 
 /**
@@ -178,9 +185,10 @@ function describeSerializers(
  *
  * @throws NotASnapshotError, CorruptSnapshotError, UnsupportedVersionError (incl.
  *   UnsupportedSerializerError for an unknown serializer snapshot class), InvalidArgumentError (no
- *   such operator), and the stores' errors.
+ *   such operator, an unknown `keyType`), and the stores' errors.
  */
 export async function describeState(input: string, options: StateOptions): Promise<StateReport> {
+  if (options.keyType !== undefined) basicSerializer(options.keyType); // an unknown name fails first
   const loaded = await loadSnapshot(input, options.stores);
   const resolver = snapshotFileResolver(loaded.directory, (u) => options.stores.storeFor(u));
   const ops = options.operator
@@ -262,6 +270,7 @@ async function describeChangelog(
     try {
       const entries = keyedEntries(op, subtask, kh, ctx, {
         ...(options.verifyChecksums === undefined ? {} : { verifyChecksums: options.verifyChecksums }),
+        ...(options.keyType === undefined ? {} : { keySerializer: basicSerializer(options.keyType) }),
       });
       for await (const batch of entries.batches) {
         for (const e of batch) {
@@ -277,7 +286,7 @@ async function describeChangelog(
       for (const d of described) d.entries = null;
       counted =
         err instanceof UnsupportedStateLayoutError && !keySnapshot
-          ? "entries not counted: the key type is not recorded (dump --key-type names it)"
+          ? "entries not counted: the key type is not recorded (--key-type names it)"
           : `entries not counted: ${err.message}`;
     }
   }

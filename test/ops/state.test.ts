@@ -208,7 +208,7 @@ describe("describeState", () => {
               assert.deepEqual(op.keyed?.layouts, ["changelog"]);
               const counted = keyKnown
                 ? "replayed to count entries"
-                : "entries not counted: the key type is not recorded \\(dump --key-type names it\\)";
+                : "entries not counted: the key type is not recorded \\(--key-type names it\\)";
               const re = new RegExp(
                 `not materialized: the states its \\d+ state changes? register \\(a state without changes is not listed; ${counted}\\)$`,
               );
@@ -226,6 +226,31 @@ describe("describeState", () => {
         }
       });
     }
+
+  for (const line of ["1.20", "2.3"])
+    it(`${line}/checkpoint-rocksdb-changelog: with keyType, the entries of a changelog never materialized are replayed and counted; an unknown keyType is refused`, async () => {
+      const dir = await readableFixtureDir(byCase(line, "checkpoint-rocksdb-changelog"), stores, tmp);
+      const r = await describeState(dir, { stores, keyType: "String" });
+      let counted = 0;
+      for (const [uid, counts] of Object.entries(COUNTS)) {
+        const op = r.operators.find((o) => o.operatorId === operatorIdFromUid(uid));
+        assert.ok(op, uid);
+        for (const s of op.keyed?.states ?? []) {
+          assert.equal(s.entries, counts[s.name], `${uid} ${s.name}`);
+          counted++;
+        }
+        // the report keeps the key type the snapshot records (none, unless timers record it)
+        if (!(op.keyed?.states ?? []).some((s) => s.kind === "timers"))
+          assert.equal(op.keyed?.keyType ?? null, null);
+        const notes = op.notes.filter((n) => n.includes("changelog state backend"));
+        assert.ok(
+          notes.every((n) => n.endsWith("replayed to count entries)")),
+          notes[0],
+        );
+      }
+      assert.ok(counted > 0);
+      await assert.rejects(describeState(dir, { stores, keyType: "Strnig" }), InvalidArgumentError);
+    });
 
   it("finds an operator by OperatorID and refuses unknown references", async () => {
     const f = byCase("2.3", "savepoint-canonical-hashmap");

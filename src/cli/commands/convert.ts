@@ -6,6 +6,7 @@
 
 import type { ConvertProgress, ConvertReport } from "../../ops/convert.js";
 import type { CliCommand } from "../command.js";
+import { keyTypeOption } from "../key-type.js";
 import { progressReporter } from "../render/progress.js";
 import { formatBytes } from "../render/table.js";
 
@@ -72,11 +73,7 @@ export const convertCommand: CliCommand<ConvertArgs> = {
         type: "boolean",
         default: true,
       })
-      .option("key-type", {
-        describe:
-          "the key type to record where the snapshot records none (a changelog checkpoint never materialized): String, Long, Integer, Short, Byte, Boolean, Character, Float, Double, byte[]",
-        type: "string",
-      }),
+      .option("key-type", keyTypeOption("to record")),
   async run(args, ctx) {
     const { convertSnapshot } = await import("../../ops/convert.js");
     const progress = args.json || args.dryRun ? undefined : progressReporter("converting");

@@ -13,6 +13,7 @@ import { createWriteStream } from "node:fs";
 import { InvalidArgumentError } from "../../errors.js";
 import type { DumpFormat } from "../../ops/dump.js";
 import type { CliCommand } from "../command.js";
+import { keyTypeOption } from "../key-type.js";
 
 interface DumpArgs {
   path: string;
@@ -74,11 +75,7 @@ export const dumpCommand: CliCommand<DumpArgs> = {
         describe: "the message type of --proto values, e.g. my.package.Event",
         type: "string",
       })
-      .option("key-type", {
-        describe:
-          "the key type where the snapshot records none (a changelog checkpoint never materialized): String, Long, Integer, Short, Byte, Boolean, Character, Float, Double, byte[]",
-        type: "string",
-      }),
+      .option("key-type", keyTypeOption()),
   async run(args, ctx) {
     const { dumpState, formatDump, parseKeyGroupRange } = await import("../../ops/dump.js");
     const { loadProtobufDecoder } = await import("../../ops/protobuf.js");

@@ -2,6 +2,7 @@
 
 import type { StateReport } from "../../ops/state.js";
 import type { CliCommand } from "../command.js";
+import { keyTypeOption } from "../key-type.js";
 import { formatBytes, renderTable } from "../render/table.js";
 
 interface StateArgs {
@@ -9,6 +10,7 @@ interface StateArgs {
   operator?: string;
   counts: boolean;
   verifyChecksums: boolean;
+  keyType?: string;
 }
 
 export const stateCommand: CliCommand<StateArgs> = {
@@ -32,7 +34,8 @@ export const stateCommand: CliCommand<StateArgs> = {
         describe: "verify the CRC-32C of compressed (Snappy) chunks while scanning",
         type: "boolean",
         default: true,
-      }),
+      })
+      .option("key-type", keyTypeOption()),
   async run(args, ctx) {
     const { describeState } = await import("../../ops/state.js");
     const report = await describeState(args.path, {
@@ -40,6 +43,7 @@ export const stateCommand: CliCommand<StateArgs> = {
       ...(args.operator === undefined ? {} : { operator: args.operator }),
       counts: args.counts,
       verifyChecksums: args.verifyChecksums,
+      ...(args.keyType === undefined ? {} : { keyType: args.keyType }),
     });
     return { data: report, text: () => renderState(report) };
   },
