@@ -62,15 +62,23 @@ export {
 export {
   type ChangelogChanges,
   type ChangelogLog,
+  type ChangelogLogFilter,
   ChangelogReplayError,
   type DecodedChange,
   decodeChanges,
+  keyGroupParts,
+  type LoggedDataChange,
   readChangelogLog,
   replayChangelog,
   selectChanges,
   timerKeySerializer,
   timerKeySnapshot,
 } from "./formats/state/changelog-replay.js";
+export {
+  CHANGELOG_STREAM_CACHE_BYTES,
+  ChangelogStreamCache,
+  type ChangelogStreams,
+} from "./formats/state/changelog-streams.js";
 export {
   type BackendStateType,
   type KeyedBackendHeader,
@@ -94,6 +102,7 @@ export {
   readKeyedEntries,
   readKeyedHeader,
 } from "./formats/state/keyed.js";
+export { LoggedChanges } from "./formats/state/logged-changes.js";
 export {
   type OperatorReadOptions,
   type OperatorStateEntry,

@@ -66,6 +66,7 @@ import { filePointer } from "../formats/metadata/pointers.js";
 import { decodeCheckpointProperties } from "../formats/metadata/properties.js";
 import { mapStreamHandles } from "../formats/metadata/rewrite.js";
 import { heapConversionProblems } from "../formats/state/canonical-heap.js";
+import { ChangelogStreamCache } from "../formats/state/changelog-streams.js";
 import { detectKeyedLayout, type KeyedLayout, readKeyedHeader } from "../formats/state/keyed.js";
 import { type StateFileResolver, snapshotFileResolver } from "../formats/state/stream.js";
 import { canonicalToHeapProblems } from "../formats/state/write-heap.js";
@@ -471,7 +472,11 @@ async function planKeyed(
 ): Promise<Job[]> {
   const jobs: Job[] = [];
   const unsupported: UnsupportedConversionError[] = [];
-  const ctx: KeyedReadContext = { resolver, changelogCache: new Map(), metadataUri: loaded.metadataUri };
+  const ctx: KeyedReadContext = {
+    resolver,
+    changelogCache: new ChangelogStreamCache(),
+    metadataUri: loaded.metadataUri,
+  };
   const toRocksDb = options.to === "native" && options.backend === "rocksdb";
   for (const [oi, op] of loaded.metadata.operatorStates.entries()) {
     for (const [si, s] of op.subtaskStates.entries()) {

@@ -15,6 +15,7 @@
 
 import { InvalidArgumentError } from "../errors.js";
 import type { KeyGroupRange } from "../formats/metadata/model.js";
+import { ChangelogStreamCache } from "../formats/state/changelog-streams.js";
 import type { KeyedStateEntry } from "../formats/state/keyed.js";
 import { readOperatorEntries, readOperatorHeader } from "../formats/state/operator.js";
 import { basicSerializer } from "../formats/state/serializers/basic-types.js";
@@ -112,7 +113,7 @@ export async function* dumpState(input: string, options: DumpOptions): AsyncGene
   };
   let found = options.state === undefined;
   const keySerializer = options.keyType === undefined ? undefined : basicSerializer(options.keyType);
-  const ctx = { resolver, changelogCache: new Map<string, Uint8Array>(), metadataUri: loaded.metadataUri };
+  const ctx = { resolver, changelogCache: new ChangelogStreamCache(), metadataUri: loaded.metadataUri };
   for (const sub of subtasksOf(op)) {
     const kh = sub.managedKeyedState;
     if (kh) {

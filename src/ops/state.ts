@@ -21,6 +21,7 @@ import { isOperatorIdHex, operatorIdFromUid } from "../formats/operator-id.js";
 import { openFlinkRocksDb } from "../formats/rocksdb/flink.js";
 import { readChangelogStates } from "../formats/state/changelog.js";
 import { timerKeySnapshot } from "../formats/state/changelog-replay.js";
+import { ChangelogStreamCache } from "../formats/state/changelog-streams.js";
 import { META_KEYS, metaSerializer } from "../formats/state/headers.js";
 import {
   type KeyedLayout,
@@ -195,7 +196,7 @@ export async function describeState(input: string, options: StateOptions): Promi
     ? [findOperator(loaded.metadata, options.operator)]
     : loaded.metadata.operatorStates;
   /** Changelog (DSTL) files read so far: one holds the changes of many subtasks. */
-  const changelogCache = new Map<string, Uint8Array>();
+  const changelogCache = new ChangelogStreamCache();
   const operators: OperatorStateReport[] = [];
   for (const op of ops) {
     const r = await describeOperator(op, options, {

@@ -25,16 +25,21 @@
  * `StateMetaInfoSnapshot`, TTL configuration and default value (`AbstractStateChangeLogger.logMetaIfNeeded`).
  *
  * Memory: the bytes of a subtask's changes (the changelog since the last materialization, which Flink
- * truncates), and the decoded changes and entries of one key group at a time. Entries are identified by their decoded key,
- * namespace and user key (as the heap backend compares them by `equals`).
+ * truncates) in the key groups read, 32 bytes more per change (`./logged-changes.ts`), the streams a
+ * `ChangelogStreamCache` keeps, and the decoded changes and entries of one key group at a time. A
+ * caller bounds the first with `ChangelogLogFilter.maxBytes` and {@link keyGroupParts}. Entries
+ * are identified by their decoded key, namespace and user key (as the heap backend compares them by
+ * `equals`).
  */
 
 import { InvalidArgumentError, UnsupportedVersionError } from "../../errors.js";
 import { DataInput } from "../io/data-input.js";
 import type { KeyedStateHandle, KeyGroupRange } from "../metadata/model.js";
-import { changelogChanges, type LoggedChange, operationOf, readMetadataChange } from "./changelog.js";
+import { changelogChanges, operationOf, readMetadataChange } from "./changelog.js";
+import type { ChangelogStreams } from "./changelog-streams.js";
 import { META_KEYS, metaSerializer, type StateMetaInfo } from "./headers.js";
 import { type KeyedStateEntry, type KeyedStateInfo, keyedStatesOf } from "./keyed.js";
+import { type LoggedChanges, LoggedChangesBuilder, type LoggedDataChange } from "./logged-changes.js";
 import { serializerOf } from "./serializers/snapshots.js";
 import {
   type SerializerSnapshot,
@@ -43,6 +48,8 @@ import {
   UnsupportedSerializerError,
 } from "./serializers/types.js";
 import type { StateFileResolver } from "./stream.js";
+
+export type { LoggedDataChange } from "./logged-changes.js";
 
 /** `StateMetaInfoSnapshot.BackendStateType` codes a keyed changelog registers. */
 const KEY_VALUE = 0;
@@ -56,17 +63,34 @@ export interface ChangelogStateRegistration {
   info: KeyedStateInfo;
 }
 
-/** A data change and the state it applies to (resolved when the change was logged). */
-export interface LoggedDataChange extends LoggedChange {
-  state: KeyedStateInfo;
-}
-
 /** The changes of one subtask's changelog, undecoded, with the states they apply to. */
 export interface ChangelogLog {
   /** Every state METADATA changes register, the last registration of each short id. */
   states: ChangelogStateRegistration[];
-  /** The data changes (every operation but METADATA), in log order. */
-  changes: LoggedDataChange[];
+  /**
+   * The data changes (every operation but METADATA) that {@link ChangelogLogFilter} keeps, in log order;
+   * none when they are more than its `maxBytes` (then `complete` is false).
+   */
+  changes: LoggedChanges;
+  /** False when the changes kept would have been more than `maxBytes`, and `changes` is empty. */
+  complete: boolean;
+  /** The states the data changes the filter keeps apply to (counted even when not `complete`), each once. */
+  changed: KeyedStateInfo[];
+  /** Per key group, the bytes of its data changes the filter keeps (counted even when not `complete`). */
+  keyGroupBytes: Map<number, number>;
+}
+
+/** Which data changes {@link readChangelogLog} keeps (all by default); METADATA changes are all read. */
+export interface ChangelogLogFilter {
+  /** Only changes of key groups in this inclusive range. */
+  keyGroups?: KeyGroupRange;
+  /** Only changes of these states (by name). */
+  states?: ReadonlySet<string>;
+  /**
+   * The most bytes of changes to keep: past it, none are kept and the log is not `complete` (its
+   * `keyGroupBytes` tell the caller how to read it in parts). Default: no limit.
+   */
+  maxBytes?: number;
 }
 
 /** A label for errors: the changelog file and that offsets count in its stream. */
@@ -79,21 +103,31 @@ function streamLabel(uri: string): string {
  * data change names, as `ChangelogBackendLogApplier` does (a short id maps to the state of the latest
  * METADATA change that registered it).
  *
- * @param cache as `changelogChanges` (one map per snapshot).
- * @throws CorruptSnapshotError for a data change naming a state id no METADATA change registered, a
+ * @param cache as `changelogChanges` (one per snapshot).
+ * @param filter the data changes to keep: their bytes are copied (`LoggedChanges`), the others skipped.
+ * @throws CorruptSnapshotError for a data change (of the key groups read) naming a state id no METADATA change registered, a
  *   METADATA change too short for its id and type or of an unknown backend state type; the errors of
  *   `changelogChanges` and `readMetadataChange`.
  */
 export async function readChangelogLog(
   handles: readonly KeyedStateHandle[],
   resolver: StateFileResolver,
-  cache: Map<string, Uint8Array>,
+  cache: ChangelogStreams,
+  filter: ChangelogLogFilter = {},
 ): Promise<ChangelogLog> {
   const byId = new Map<number, ChangelogStateRegistration>();
-  const changes: LoggedDataChange[] = [];
-  for await (const logged of changelogChanges(handles, resolver, cache)) {
+  let changes: LoggedChangesBuilder | null = new LoggedChangesBuilder();
+  const keyGroupBytes = new Map<number, number>();
+  const changed = new Set<KeyedStateInfo>();
+  let bytes = 0;
+  const { keyGroups: only, states: names, maxBytes = Number.POSITIVE_INFINITY } = filter;
+  // (data changes of key groups not read are skipped unread)
+  for await (const logged of changelogChanges(handles, resolver, cache, only)) {
     const { change, uri } = logged;
     const op = operationOf(change, uri);
+    const kg = change.keyGroup;
+    // (a data change of the metadata key group, which the reader passes on)
+    if (op !== "METADATA" && only && (kg < only.start || kg > only.end)) continue;
     const input = new DataInput(change.bytes, streamLabel(uri), change.offset);
     if (op === "METADATA") {
       const meta = readMetadataChange(change, uri);
@@ -119,9 +153,50 @@ export async function readChangelogLog(
     const reg = byId.get(id);
     if (!reg)
       throw input.corrupt(`${op} change of state id ${id}, which no METADATA change registered before`, 1);
-    changes.push({ change, uri, state: reg.info }); // (a literal, not a spread: one per change)
+    if (names && !names.has(reg.info.name)) continue;
+    const n = change.bytes.byteLength;
+    keyGroupBytes.set(kg, (keyGroupBytes.get(kg) ?? 0) + n);
+    changed.add(reg.info);
+    bytes += n;
+    if (bytes > maxBytes) changes = null; // from here on only counted
+    changes?.add({ change, uri, state: reg.info }); // (a literal, not a spread: one per change)
   }
-  return { states: [...byId.values()], changes };
+  return {
+    states: [...byId.values()],
+    changes: (changes ?? new LoggedChangesBuilder()).build(),
+    complete: changes !== null,
+    changed: [...changed],
+    keyGroupBytes,
+  };
+}
+
+/**
+ * Splits `range` into consecutive ranges whose changes take at most `maxBytes` each (a key group over
+ * it alone in a range of its own), by a log's `keyGroupBytes`: the parts in which to read a log too
+ * large to hold at once ({@link ChangelogLogFilter.maxBytes}). Key groups without changes join a
+ * neighbour.
+ *
+ * @returns the parts, ascending, covering `range` exactly; one (`range`) when all fits.
+ */
+export function keyGroupParts(
+  keyGroupBytes: ReadonlyMap<number, number>,
+  range: KeyGroupRange,
+  maxBytes: number,
+): KeyGroupRange[] {
+  const parts: KeyGroupRange[] = [];
+  let start = range.start;
+  let bytes = 0;
+  for (let kg = range.start; kg <= range.end; kg++) {
+    const n = keyGroupBytes.get(kg) ?? 0;
+    if (kg > start && bytes + n > maxBytes) {
+      parts.push({ start, end: kg - 1 });
+      start = kg;
+      bytes = 0;
+    }
+    bytes += n;
+  }
+  parts.push({ start, end: range.end });
+  return parts;
 }
 
 /**
@@ -187,31 +262,46 @@ export interface ChangelogDecodeOptions {
 /** A subtask's data changes by key group, undecoded, and the key serializer to decode them with. */
 export interface ChangelogChanges {
   keySerializer: TypeSerializer | null;
-  /** Per key group, its changes in log order. */
-  byKeyGroup: Map<number, LoggedDataChange[]>;
+  /** The log's changes. */
+  changes: LoggedChanges;
+  /** Per key group, the indexes in `changes` of its changes, in log order. */
+  byKeyGroup: Map<number, Uint32Array>;
 }
 
 /**
  * Selects the data changes of a changelog to replay and groups them by key group (log order within
  * each). Nothing is decoded yet: {@link replayChangelog} decodes one key group's changes at a time, so
- * that memory holds the changes' bytes (the changelog files' streams) and one key group decoded.
+ * that memory holds the changes' bytes (`ChangelogLog.changes`), 4 bytes per change selected, and one
+ * key group decoded.
  */
 export function selectChanges(log: ChangelogLog, options: ChangelogDecodeOptions): ChangelogChanges {
-  const byKeyGroup = new Map<number, LoggedDataChange[]>();
   const { keyGroupRange: range, keyGroups: only } = options;
-  for (const logged of log.changes) {
-    const kg = logged.change.keyGroup;
-    if (kg < range.start || kg > range.end) continue;
-    if (only && (kg < only.start || kg > only.end)) continue;
-    if (options.states && !options.states.has(logged.state.name)) continue;
-    let list = byKeyGroup.get(kg);
-    if (!list) {
-      list = [];
-      byKeyGroup.set(kg, list);
-    }
-    list.push(logged);
+  const changes = log.changes;
+  const selected = (i: number): boolean => {
+    const kg = changes.keyGroup(i);
+    if (kg < range.start || kg > range.end) return false;
+    if (only && (kg < only.start || kg > only.end)) return false;
+    return !options.states || options.states.has(changes.state(i).name);
+  };
+  // counted first, then filled: an index array per key group, no object per change
+  const counts = new Map<number, number>();
+  for (let i = 0; i < changes.count; i++) {
+    if (selected(i)) counts.set(changes.keyGroup(i), (counts.get(changes.keyGroup(i)) ?? 0) + 1);
   }
-  return { keySerializer: options.keySerializer, byKeyGroup };
+  const byKeyGroup = new Map<number, Uint32Array>();
+  const filled = new Map<number, number>();
+  for (const [kg, n] of counts) {
+    byKeyGroup.set(kg, new Uint32Array(n));
+    filled.set(kg, 0);
+  }
+  for (let i = 0; i < changes.count; i++) {
+    if (!selected(i)) continue;
+    const kg = changes.keyGroup(i);
+    const at = filled.get(kg) as number;
+    (byKeyGroup.get(kg) as Uint32Array)[at] = i;
+    filled.set(kg, at + 1);
+  }
+  return { keySerializer: options.keySerializer, changes, byKeyGroup };
 }
 
 /**
@@ -443,8 +533,8 @@ export async function* replayChangelog(
   let groups = new Map<string, Group>();
   let passThrough = 0;
   const finish = (kg: number): KeyedStateEntry[] => {
-    for (const c of decodeChanges(changes.byKeyGroup.get(kg) ?? [], changes.keySerializer))
-      applyChange(groups, c);
+    for (const i of changes.byKeyGroup.get(kg) ?? [])
+      applyChange(groups, decodeChange(changes.changes.at(i), changes.keySerializer));
     const out = entriesOf(groups, kg);
     groups = new Map();
     return out;

@@ -19,7 +19,8 @@
 import { CorruptSnapshotError, InvalidArgumentError, UnsupportedVersionError } from "../../errors.js";
 import { concatBytes } from "../io/concat.js";
 import { DataInput } from "../io/data-input.js";
-import type { KeyedStateHandle } from "../metadata/model.js";
+import type { KeyedStateHandle, KeyGroupRange } from "../metadata/model.js";
+import type { ChangelogStreams } from "./changelog-streams.js";
 import { readStateMetaInfo, type StateMetaInfo } from "./headers.js";
 import { decodeSnappyFramed } from "./snappy.js";
 import type { StateFileResolver } from "./stream.js";
@@ -83,10 +84,17 @@ export function changelogStream(bytes: Uint8Array, uri: string): Uint8Array {
  * @param stream from {@link changelogStream} (offsets reported are into it).
  * @param offset where the handle says the change set starts.
  * @param uri the file, for errors.
+ * @param keyGroups when given, only the changes of these key groups (and METADATA changes, of
+ *   {@link COMMON_KEY_GROUP}) are returned; the others are skipped unread.
  * @throws CorruptSnapshotError (file, offset) for an offset outside the stream, negative counts or
  *   lengths, or a change set that runs past the stream's end.
  */
-export function readChangeSet(stream: Uint8Array, offset: number, uri: string): StateChange[] {
+export function readChangeSet(
+  stream: Uint8Array,
+  offset: number,
+  uri: string,
+  keyGroups?: KeyGroupRange,
+): StateChange[] {
   const input = new DataInput(stream, `${uri} (changelog stream)`);
   if (!Number.isSafeInteger(offset) || offset < 0 || offset > stream.byteLength) {
     throw input.corrupt(`change set offset ${offset} outside the stream's ${stream.byteLength} bytes`, 0);
@@ -98,8 +106,16 @@ export function readChangeSet(stream: Uint8Array, offset: number, uri: string): 
     for (let g = 0; g < groups; g++) {
       const count = input.readCount("changes", 4);
       const keyGroup = input.readInt();
+      const skip =
+        keyGroups !== undefined &&
+        keyGroup !== COMMON_KEY_GROUP &&
+        (keyGroup < keyGroups.start || keyGroup > keyGroups.end);
       for (let c = 0; c < count; c++) {
         const size = input.readCount("change length", 1);
+        if (skip) {
+          input.skipBytes(size);
+          continue;
+        }
         const at = input.position;
         changes.push({ keyGroup, bytes: input.readFully(size, "change"), offset: at });
       }
@@ -172,19 +188,25 @@ export interface LoggedChange {
  * `ChangelogStateHandleStreamImpl` change set by change set (`StateChangeFormat.read`).
  *
  * @param cache the streams of files already read, by URI (a DSTL file holds the change sets of many
- *   subtasks and checkpoints; pass one map per snapshot).
+ *   subtasks and checkpoints; pass one per snapshot: a `ChangelogStreamCache`, or a `Map` to keep all).
+ * @param keyGroups when given, only data changes of these key groups are given (METADATA changes all).
  * @throws CorruptSnapshotError as {@link changelogStream} and {@link readChangeSet}; the stores'
  *   errors; InvalidArgumentError for a handle that is not a changelog handle.
  */
 export async function* changelogChanges(
   handles: readonly KeyedStateHandle[],
   resolver: StateFileResolver,
-  cache: Map<string, Uint8Array>,
+  cache: ChangelogStreams,
+  keyGroups?: KeyGroupRange,
 ): AsyncGenerator<LoggedChange> {
   for (const h of handles) {
     if (h.kind === "InMemoryChangelogStateHandle") {
       const uri = "inline:InMemoryChangelogStateHandle";
-      for (const c of h.changes) yield { change: { keyGroup: c.keyGroup, bytes: c.data, offset: 0 }, uri };
+      for (const c of h.changes) {
+        const kg = c.keyGroup;
+        if (keyGroups && kg !== COMMON_KEY_GROUP && (kg < keyGroups.start || kg > keyGroups.end)) continue;
+        yield { change: { keyGroup: kg, bytes: c.data, offset: 0 }, uri };
+      }
     } else if (h.kind === "ChangelogStateHandleStreamImpl") {
       for (const { handle, offset } of h.handlesAndOffsets) {
         const file = await resolver.open(handle);
@@ -194,7 +216,8 @@ export async function* changelogChanges(
           stream = changelogStream(await file.read(0, file.fileSize ?? file.size), file.uri);
           cache.set(file.uri, stream);
         }
-        for (const change of readChangeSet(stream, Number(offset), file.uri)) yield { change, uri: file.uri };
+        for (const change of readChangeSet(stream, Number(offset), file.uri, keyGroups))
+          yield { change, uri: file.uri };
       }
     } else {
       throw new InvalidArgumentError(`${h.kind} is not a changelog handle`);
@@ -216,7 +239,7 @@ export async function* changelogChanges(
 export async function readChangelogStates(
   handles: readonly KeyedStateHandle[],
   resolver: StateFileResolver,
-  cache: Map<string, Uint8Array>,
+  cache: ChangelogStreams,
 ): Promise<ChangelogStates> {
   const states: StateMetaInfo[] = [];
   const seen = new Set<string>();

@@ -17,6 +17,7 @@ import {
   type ChangelogLog,
   ChangelogReplayError,
   decodeChanges,
+  keyGroupParts,
   readChangelogLog,
   replayChangelog,
   selectChanges,
@@ -28,6 +29,7 @@ import {
   type KeyedStateInfo,
   keyedStatesOf,
 } from "../../../src/formats/state/keyed.js";
+import { LoggedChangesBuilder } from "../../../src/formats/state/logged-changes.js";
 import { basicSerializer } from "../../../src/formats/state/serializers/basic-types.js";
 import type {
   SerializerSnapshot,
@@ -122,13 +124,20 @@ function logOf(
   changes: { state: string; bytes: Uint8Array; keyGroup?: number }[],
   keyGroup = 5,
 ): ChangelogLog {
-  return {
-    states: INFOS.map((i) => ({ stateId: i.id, info: i })),
-    changes: changes.map((c, n) => ({
+  const logged = new LoggedChangesBuilder();
+  changes.forEach((c, n) => {
+    logged.add({
       change: { keyGroup: c.keyGroup ?? keyGroup, bytes: c.bytes, offset: n * 100 },
       uri: "file:///dstl/f",
       state: info(c.state),
-    })),
+    });
+  });
+  return {
+    states: INFOS.map((i) => ({ stateId: i.id, info: i })),
+    changes: logged.build(),
+    complete: true,
+    changed: [...new Set(changes.map((c) => info(c.state)))],
+    keyGroupBytes: new Map(),
   };
 }
 
@@ -449,10 +458,12 @@ describe("changelog replay", () => {
   it("what does not decode is a typed error naming the changelog file and the change's offset", async () => {
     const decode = (bytes: Uint8Array, state = "count", keySerializer: TypeSerializer | null = STRING) =>
       decodeChanges(
-        logOf([
-          { state, bytes },
-          { state, bytes },
-        ]).changes,
+        [
+          ...logOf([
+            { state, bytes },
+            { state, bytes },
+          ]).changes,
+        ],
         keySerializer,
       );
     // bytes after the value: the first change lies at offset 0 of the stream, its extra byte at 14
@@ -535,11 +546,46 @@ describe("changelog replay", () => {
       ],
     );
     assert.deepEqual(
-      log.changes.map((c) => [c.state.name, c.change.keyGroup]),
+      [...log.changes].map((c) => [c.state.name, c.change.keyGroup]),
       [["count", 5]],
     );
+    // a filter keeps the data changes asked for (their bytes copied); METADATA changes are all read
+    const four = handle([
+      { keyGroup: -1, data: metadata(countMeta, 0, 0) },
+      { keyGroup: -1, data: metadata(timerMeta, 6, 3) },
+      { keyGroup: 5, data: set },
+      { keyGroup: 9, data: set },
+    ]);
+    const later = await readChangelogLog([four], resolver, new Map(), { keyGroups: { start: 6, end: 127 } });
+    assert.equal(later.states.length, 2);
+    assert.deepEqual(
+      [...later.changes].map((c) => [c.state.name, c.change.keyGroup, [...c.change.bytes]]),
+      [["count", 9, [...set]]],
+    );
+    const timersOnly = await readChangelogLog([four], resolver, new Map(), { states: new Set(["timers"]) });
+    assert.equal(timersOnly.changes.count, 0);
+    assert.equal(timersOnly.states.length, 2);
+    assert.deepEqual(timersOnly.changed, []);
+    // past maxBytes nothing is kept, but the bytes of each key group and the states changed are counted
+    const whole = await readChangelogLog([four], resolver, new Map(), { maxBytes: set.byteLength * 2 });
+    assert.equal(whole.complete, true);
+    assert.equal(whole.changes.count, 2);
+    const over = await readChangelogLog([four], resolver, new Map(), { maxBytes: set.byteLength * 2 - 1 });
+    assert.equal(over.complete, false);
+    assert.equal(over.changes.count, 0);
+    assert.deepEqual(
+      [...over.keyGroupBytes],
+      [
+        [5, set.byteLength],
+        [9, set.byteLength],
+      ],
+    );
+    assert.deepEqual(
+      over.changed.map((i) => i.name),
+      ["count"],
+    );
     assert.equal(timerKeySerializer(log)?.type, "String");
-    assert.equal(timerKeySerializer({ states: log.states.slice(0, 1), changes: [] }), null);
+    assert.equal(timerKeySerializer({ ...log, states: log.states.slice(0, 1) }), null);
     await assert.rejects(
       readChangelogLog([handle([{ keyGroup: 5, data: set }])], resolver, new Map()),
       (e: Error) =>
@@ -552,6 +598,29 @@ describe("changelog replay", () => {
         e instanceof CorruptSnapshotError &&
         /backend state type 1, not KEY_VALUE or PRIORITY_QUEUE/.test(e.message),
     );
+  });
+
+  it("splits key groups into parts whose changes fit a budget", () => {
+    const bytes = new Map([
+      [2, 60],
+      [3, 50],
+      [5, 150], // over the budget alone: a part of its own
+      [6, 10],
+      [9, 30],
+    ]);
+    assert.deepEqual(keyGroupParts(bytes, { start: 0, end: 12 }, 100), [
+      { start: 0, end: 2 },
+      { start: 3, end: 4 },
+      { start: 5, end: 5 },
+      { start: 6, end: 12 },
+    ]);
+    assert.deepEqual(keyGroupParts(bytes, { start: 0, end: 12 }, 1000), [{ start: 0, end: 12 }]);
+    assert.deepEqual(keyGroupParts(bytes, { start: 4, end: 6 }, 0), [
+      { start: 4, end: 4 },
+      { start: 5, end: 5 },
+      { start: 6, end: 6 },
+    ]);
+    assert.deepEqual(keyGroupParts(new Map(), { start: 7, end: 7 }, 0), [{ start: 7, end: 7 }]);
   });
 
   it("key types by name", () => {

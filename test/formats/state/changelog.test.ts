@@ -74,6 +74,12 @@ describe("changelog (DSTL) files", () => {
         for (const offset of file.offsets) {
           const changes = readChangeSet(stream, offset, file.uri);
           assert.ok(changes.length > 0);
+          // with key groups: those changes and the METADATA ones, the same, in the same order
+          const some = { start: 20, end: 70 };
+          assert.deepEqual(
+            readChangeSet(stream, offset, file.uri, some),
+            changes.filter((c) => c.keyGroup === -1 || (c.keyGroup >= some.start && c.keyGroup <= some.end)),
+          );
           let seenData = false;
           for (const c of changes) {
             const op = operationOf(c, file.uri);
