@@ -6,10 +6,17 @@
  *    back to exactly the mutated bytes -- or throw one of the typed read errors, never anything else.
  */
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
 import { describe, it } from "node:test";
 import fc from "fast-check";
 import { DataInput } from "../../../src/formats/io/data-input.js";
 import { readMetadata, writeMetadata } from "../../../src/formats/metadata/index.js";
+import {
+  listChangelogOpsFixtures,
+  listClaimNativeFixtures,
+  listEntropyFixtures,
+  listUnalignedFixtures,
+} from "../../helpers/fixtures.js";
 import { anyMetadata, metadata } from "./arbitraries.js";
 import { expectTypedReadError, isTypedReadError, listFixtures, toHex } from "./helpers.js";
 
@@ -27,6 +34,22 @@ describe("random models", () => {
       { numRuns: 300 },
     );
   });
+});
+
+describe("real fixtures of the other families (changelog-ops, claim-native, entropy, unaligned)", () => {
+  const others = [
+    ...listChangelogOpsFixtures(),
+    ...listClaimNativeFixtures(),
+    ...listEntropyFixtures(),
+    ...listUnalignedFixtures(),
+  ];
+  it("there are some", () => assert.ok(others.length >= 12, `${others.length}`));
+  for (const f of others) {
+    it(`${f.id} (${f.caseDir.split("/fixtures/")[1]?.split("/")[0]}): writeMetadata(readMetadata(bytes)) equals the file`, () => {
+      const bytes = readFileSync(f.metadataFile);
+      assert.equal(toHex(writeMetadata(readMetadata(bytes, f.metadataFile))), toHex(bytes));
+    });
+  }
 });
 
 describe("real fixtures", () => {
