@@ -5,6 +5,7 @@
  * with the changes logged since replayed onto it, see `../formats/state/changelog-replay.ts`).
  */
 
+import { tmpdir } from "node:os";
 import { InvalidArgumentError, UnsupportedVersionError } from "../errors.js";
 import type {
   ChangelogStateBackendHandle,
@@ -21,6 +22,7 @@ import {
   selectChanges,
   timerKeySerializer,
 } from "../formats/state/changelog-replay.js";
+import { spillChangelog } from "../formats/state/changelog-spill.js";
 import type { ChangelogStreams } from "../formats/state/changelog-streams.js";
 import type { KeyedBackendHeader } from "../formats/state/headers.js";
 import {
@@ -97,10 +99,9 @@ export interface KeyedEntries {
 /**
  * Default of {@link KeyedReadContext.changelogReplayBytes} (bytes): a subtask's changelog changes up to
  * this are held at once (copied out of the changelog files, with 36 bytes of index each); a subtask with
- * more is read again from the files for each part of its key groups (`keyGroupParts`), one part at a
- * time, so that memory does not grow with the changelog. Re-reading skips the other key groups' changes
- * unread. On the changelog benchmark's 1 GiB checkpoint (2026-11-23, `convert`, 2 subtasks at once),
- * 128 MiB took no longer than 256 MiB and 1.1 GiB of peak RSS against 1.4 GiB.
+ * more has its changelog read a second time, its changes written to local files by parts of its key
+ * groups (`keyGroupParts`, `formats/state/changelog-spill.ts`), and replayed a part at a time, so that
+ * memory does not grow with the changelog, and the changelog is read twice whatever its size.
  */
 export const CHANGELOG_REPLAY_BYTES = 128 * 1024 * 1024;
 
@@ -114,9 +115,12 @@ export interface KeyedReadContext {
   changelogCache: ChangelogStreams;
   /**
    * The most bytes of a subtask's changelog changes replayed at once (default
-   * {@link CHANGELOG_REPLAY_BYTES}): a changelog with more is read again for each part of its key groups.
+   * {@link CHANGELOG_REPLAY_BYTES}): a changelog with more is spilled to local files by parts of its key
+   * groups (`formats/state/changelog-spill.ts`) and replayed a part at a time.
    */
   changelogReplayBytes?: number;
+  /** The local directory under which such spill files go (default `os.tmpdir()`). */
+  spillDirectory?: string;
   /** The snapshot's `_metadata`, for errors. */
   metadataUri: string;
 }
@@ -316,13 +320,11 @@ function changelogEntries(
     if (range.start > range.end) return;
     const budget = ctx.changelogReplayBytes ?? CHANGELOG_REPLAY_BYTES;
     const states = options.state === undefined ? undefined : new Set([options.state]);
-    const read = (keyGroups: KeyGroupRange, maxBytes?: number) =>
-      readChangelogLog(handle.nonMaterialized, ctx.resolver, ctx.changelogCache, {
-        keyGroups,
-        ...(states ? { states } : {}),
-        ...(maxBytes === undefined ? {} : { maxBytes }),
-      });
-    const log = await read(range, budget);
+    const log = await readChangelogLog(handle.nonMaterialized, ctx.resolver, ctx.changelogCache, {
+      keyGroups: range,
+      ...(states ? { states } : {}),
+      maxBytes: budget,
+    });
     // the materialized part, by key groups (several handles after a rescaling, disjoint)
     const materialized = [...handle.materialized].sort(
       (a, b) => a.keyGroupRange.start - b.keyGroupRange.start,
@@ -356,17 +358,30 @@ function changelogEntries(
     }
     const cursor = new KeyGroupCursor(base());
     const kinds = new Map(log.states.map((s) => [s.info.name, s.info.kind]));
-    // the whole log at once when its changes fit the budget; else read again a part of the key groups at
-    // a time, each part's changes within the budget (the materialized entries taken part by part)
+    // the whole log at once when its changes fit the budget; else spilled to local files by parts of the
+    // key groups, each part's changes within the budget, and replayed a part at a time (the materialized
+    // entries taken part by part)
     const parts = log.complete ? [range] : keyGroupParts(log.keyGroupBytes, range, budget);
-    for (const part of parts) {
-      const changes = selectChanges(log.complete ? log : await read(part), {
-        keySerializer,
-        keyGroupRange: handle.keyGroupRange,
-        keyGroups: part,
-        ...(states ? { states } : {}),
-      });
-      yield* replayChangelog(cursor.upTo(part), changes, kinds);
+    const spilled = log.complete
+      ? null
+      : await spillChangelog(handle.nonMaterialized, ctx.resolver, ctx.changelogCache, {
+          parts,
+          ...(states ? { states } : {}),
+          directory: ctx.spillDirectory ?? tmpdir(),
+        });
+    try {
+      for (let i = 0; i < parts.length; i++) {
+        const part = parts[i] as KeyGroupRange;
+        const changes = selectChanges(spilled ? { ...log, changes: await spilled.read(i) } : log, {
+          keySerializer,
+          keyGroupRange: handle.keyGroupRange,
+          keyGroups: part,
+          ...(states ? { states } : {}),
+        });
+        yield* replayChangelog(cursor.upTo(part), changes, kinds);
+      }
+    } finally {
+      await spilled?.close();
     }
   }
   return { batches: batches(), found: () => found };

@@ -7,7 +7,7 @@
  */
 
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -156,11 +156,13 @@ describe("changelog replay equals Flink's (changelog-ops fixtures)", () => {
       it("the replay reads the same entries whether the changelog streams are kept or read again, whole or in parts", async () => {
         const loaded = await loadSnapshot(at.checkpoint, stores);
         const resolver = snapshotFileResolver(loaded.directory, (u) => stores.storeFor(u));
+        const spillDirectory = mkdtempSync(join(tmp, "spill-"));
         const read = async (changelogCache: ChangelogStreams, changelogReplayBytes?: number) => {
           const ctx = {
             resolver,
             changelogCache,
             metadataUri: loaded.metadataUri,
+            spillDirectory,
             ...(changelogReplayBytes === undefined ? {} : { changelogReplayBytes }),
           };
           const out: KeyedStateEntry[] = [];
@@ -189,9 +191,10 @@ describe("changelog replay equals Flink's (changelog-ops fixtures)", () => {
           const first = [...kept.values()][0] as Uint8Array;
           assert.deepEqual(await read(new ChangelogStreamCache(first.byteLength)), all);
         }
-        // replayed a key group at a time (the changelog read again for each), and in a few parts
+        // replayed a key group at a time, and in a few parts (spilled to files by parts, removed after)
         assert.deepEqual(await read(new Map(), 1), all);
         assert.deepEqual(await read(new ChangelogStreamCache(0), 2000), all);
+        assert.deepEqual(readdirSync(spillDirectory), []);
       });
 
       it("state counts the entries Flink restored", async () => {

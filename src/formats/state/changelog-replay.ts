@@ -120,7 +120,41 @@ export async function readChangelogLog(
   const keyGroupBytes = new Map<number, number>();
   const changed = new Set<KeyedStateInfo>();
   let bytes = 0;
-  const { keyGroups: only, states: names, maxBytes = Number.POSITIVE_INFINITY } = filter;
+  const maxBytes = filter.maxBytes ?? Number.POSITIVE_INFINITY;
+  for await (const logged of loggedDataChanges(handles, resolver, cache, filter, byId)) {
+    const kg = logged.change.keyGroup;
+    const n = logged.change.bytes.byteLength;
+    keyGroupBytes.set(kg, (keyGroupBytes.get(kg) ?? 0) + n);
+    changed.add(logged.state);
+    bytes += n;
+    if (bytes > maxBytes) changes = null; // from here on only counted
+    changes?.add(logged);
+  }
+  return {
+    states: [...byId.values()],
+    changes: (changes ?? new LoggedChangesBuilder()).build(),
+    complete: changes !== null,
+    changed: [...changed],
+    keyGroupBytes,
+  };
+}
+
+/**
+ * The data changes of a subtask's changelog handles that `filter` keeps (its `maxBytes` aside), in log
+ * order, each with the state it applies to (a short id maps to the state of the latest METADATA change
+ * that registered it, as `ChangelogBackendLogApplier` resolves it). The registrations go into `byId` as
+ * they are read. The changes' bytes view the changelog files' streams: copy what is kept.
+ *
+ * @throws as {@link readChangelogLog}.
+ */
+export async function* loggedDataChanges(
+  handles: readonly KeyedStateHandle[],
+  resolver: StateFileResolver,
+  cache: ChangelogStreams,
+  filter: ChangelogLogFilter,
+  byId: Map<number, ChangelogStateRegistration>,
+): AsyncGenerator<LoggedDataChange> {
+  const { keyGroups: only, states: names } = filter;
   // (data changes of key groups not read are skipped unread)
   for await (const logged of changelogChanges(handles, resolver, cache, only)) {
     const { change, uri } = logged;
@@ -154,20 +188,8 @@ export async function readChangelogLog(
     if (!reg)
       throw input.corrupt(`${op} change of state id ${id}, which no METADATA change registered before`, 1);
     if (names && !names.has(reg.info.name)) continue;
-    const n = change.bytes.byteLength;
-    keyGroupBytes.set(kg, (keyGroupBytes.get(kg) ?? 0) + n);
-    changed.add(reg.info);
-    bytes += n;
-    if (bytes > maxBytes) changes = null; // from here on only counted
-    changes?.add({ change, uri, state: reg.info }); // (a literal, not a spread: one per change)
+    yield { change, uri, state: reg.info }; // (a literal, not a spread: one per change)
   }
-  return {
-    states: [...byId.values()],
-    changes: (changes ?? new LoggedChangesBuilder()).build(),
-    complete: changes !== null,
-    changed: [...changed],
-    keyGroupBytes,
-  };
 }
 
 /**

@@ -10,6 +10,7 @@
  * bytes and {@link BYTES_PER_CHANGE}, and the files' streams can go once read (`./changelog-streams.ts`).
  */
 
+import { CorruptSnapshotError } from "../../errors.js";
 import type { LoggedChange } from "./changelog.js";
 import type { KeyedStateInfo } from "./keyed.js";
 
@@ -170,4 +171,110 @@ function indexOf<T>(index: Map<T, number>, list: T[], v: T): number {
     index.set(v, i);
   }
   return i;
+}
+
+/**
+ * Bytes of a spilled change's header (`./changelog-spill.ts`), big-endian: key group, state index, uri
+ * index (u32 each), offset in the changelog stream (f64), length of the change's bytes (u32); the bytes
+ * follow.
+ */
+export const SPILL_HEADER_BYTES = 24;
+
+/**
+ * Writes a change as a spill record (see {@link SPILL_HEADER_BYTES}) into `out` at `at`; `state` and
+ * `uri` by their index in the spiller's lists. Read back by {@link loggedChangesFromSpill}.
+ *
+ * @returns where the record ends in `out`.
+ * @throws RangeError when the record does not fit in `out` from `at` ({@link spillRecordBytes}).
+ */
+export function writeSpillRecord(
+  out: Uint8Array,
+  at: number,
+  change: LoggedDataChange["change"],
+  state: number,
+  uri: number,
+): number {
+  const n = change.bytes.byteLength;
+  const end = at + SPILL_HEADER_BYTES + n;
+  if (end > out.byteLength) throw new RangeError(`spill record of ${n} bytes at ${at} of ${out.byteLength}`);
+  const view = new DataView(out.buffer, out.byteOffset + at, SPILL_HEADER_BYTES);
+  view.setUint32(0, change.keyGroup);
+  view.setUint32(4, state);
+  view.setUint32(8, uri);
+  view.setFloat64(12, change.offset);
+  view.setUint32(20, n);
+  out.set(change.bytes, at + SPILL_HEADER_BYTES);
+  return end;
+}
+
+/** Bytes of a change's spill record. */
+export function spillRecordBytes(change: LoggedDataChange["change"]): number {
+  return SPILL_HEADER_BYTES + change.bytes.byteLength;
+}
+
+/**
+ * The changes of spill records ({@link writeSpillRecord}) laid end to end in `bytes`, in their order, viewing
+ * `bytes` (not copied).
+ *
+ * @param states, uris the spiller's lists the records index.
+ * @param label the spill file, for errors.
+ * @throws CorruptSnapshotError (label, offset) for a record that runs past the end or names a state or
+ *   uri not in the lists (the spill file was changed under us).
+ */
+export function loggedChangesFromSpill(
+  bytes: Uint8Array,
+  states: readonly KeyedStateInfo[],
+  uris: readonly string[],
+  label: string,
+): LoggedChanges {
+  if (bytes.byteLength > 0xffffffff) {
+    throw new CorruptSnapshotError(`spilled changes of ${bytes.byteLength} bytes, over 4 GiB`, {
+      uri: label,
+      offset: 0,
+    });
+  }
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  let fields = new Uint32Array(FIELDS * 1024);
+  let offsets = new Float64Array(1024);
+  let n = 0;
+  let at = 0;
+  while (at < bytes.byteLength) {
+    if (at + SPILL_HEADER_BYTES > bytes.byteLength) {
+      throw new CorruptSnapshotError("spilled change header past the end", { uri: label, offset: at });
+    }
+    const state = view.getUint32(at + 4);
+    const uri = view.getUint32(at + 8);
+    const len = view.getUint32(at + 20);
+    if (state >= states.length || uri >= uris.length) {
+      throw new CorruptSnapshotError(`spilled change of state ${state}, uri ${uri}: not spilled`, {
+        uri: label,
+        offset: at,
+      });
+    }
+    if (at + SPILL_HEADER_BYTES + len > bytes.byteLength) {
+      throw new CorruptSnapshotError(`spilled change of ${len} bytes past the end`, {
+        uri: label,
+        offset: at,
+      });
+    }
+    if (n === offsets.length) {
+      const f = new Uint32Array(fields.length * 2);
+      f.set(fields);
+      fields = f;
+      const o = new Float64Array(offsets.length * 2);
+      o.set(offsets);
+      offsets = o;
+    }
+    const f = n * FIELDS;
+    fields[f + CHUNK] = 0;
+    fields[f + START] = at + SPILL_HEADER_BYTES;
+    fields[f + LENGTH] = len;
+    fields[f + KEY_GROUP] = view.getUint32(at);
+    fields[f + STATE] = state;
+    fields[f + URI] = uri;
+    offsets[n] = view.getFloat64(at + 12);
+    n++;
+    at += SPILL_HEADER_BYTES + len;
+  }
+  return new LoggedChanges([bytes], states, uris, fields.subarray(0, n * FIELDS), offsets.subarray(0, n), n);
 }
