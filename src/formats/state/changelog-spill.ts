@@ -11,6 +11,7 @@
 
 import { appendFile, mkdtemp, readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
+import { StoreFaultError } from "../../errors.js";
 import type { KeyedStateHandle, KeyGroupRange } from "../metadata/model.js";
 import { type ChangelogStateRegistration, loggedDataChanges } from "./changelog-replay.js";
 import type { ChangelogStreams } from "./changelog-streams.js";
@@ -33,7 +34,8 @@ export interface SpilledChangelog {
   readonly parts: readonly KeyGroupRange[];
   /**
    * The changes of part `i`, in log order, read back from its file (which is then removed).
-   * @throws CorruptSnapshotError when the file no longer holds what was written; the file system's errors.
+   * @throws CorruptSnapshotError when the file no longer holds what was written; StoreFaultError when it
+   *   cannot be read; RangeError for `i` outside the parts.
    */
   read(i: number): Promise<LoggedChanges>;
   /** Removes the spill directory and what is left in it. */
@@ -54,8 +56,8 @@ export interface SpillOptions {
  * Reads a subtask's changelog handles once more and writes their data changes in `options.parts` to a
  * file per part.
  *
- * @throws the errors of `readChangelogLog` (the same changes are read); the file system's errors (the
- *   spill directory is then removed).
+ * @throws the errors of `readChangelogLog` (the same changes are read); StoreFaultError (the local file
+ *   named) when the spill directory cannot be made or a file written (the directory is then removed).
  */
 export async function spillChangelog(
   handles: readonly KeyedStateHandle[],
@@ -66,7 +68,9 @@ export async function spillChangelog(
   const { parts } = options;
   const first = parts[0];
   const last = parts[parts.length - 1];
-  const dir = await mkdtemp(join(options.directory, "savepoint-kit-changelog-"));
+  const dir = await local(options.directory, () =>
+    mkdtemp(join(options.directory, "savepoint-kit-changelog-")),
+  );
   const files = parts.map((_, i) => join(dir, `part-${i}`));
   const states: KeyedStateInfo[] = [];
   const stateIndex = new Map<KeyedStateInfo, number>();
@@ -107,8 +111,8 @@ export async function spillChangelog(
       if (file === undefined) throw new RangeError(`part ${i} of ${parts.length}`);
       if (!(writers[i] as PartWriter).written)
         return loggedChangesFromSpill(new Uint8Array(0), states, uris, file);
-      const bytes = await readFile(file);
-      await rm(file, { force: true });
+      const bytes = await local(file, () => readFile(file));
+      await local(file, () => rm(file, { force: true }));
       return loggedChangesFromSpill(bytes, states, uris, file);
     },
     async close(): Promise<void> {
@@ -149,8 +153,23 @@ class PartWriter {
   }
 
   private async append(bytes: Uint8Array): Promise<void> {
-    await appendFile(this.file, bytes);
+    await local(this.file, () => appendFile(this.file, bytes));
     this.written = true;
+  }
+}
+
+/**
+ * Runs a file-system call on the spill's files; what it throws becomes a StoreFaultError naming `path`
+ * (a full or missing temporary directory is the machine's, not the snapshot's).
+ */
+async function local<T>(path: string, call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (err) {
+    throw new StoreFaultError(`spilling changelog changes to local files: ${(err as Error).message}`, {
+      uri: path,
+      cause: err,
+    });
   }
 }
 
