@@ -300,8 +300,9 @@ export async function materializedKeySnapshot(
  * timer state the changelog registers.
  *
  * Memory: the bytes of the subtask's changes in the key groups read (the changelog since its last
- * materialization), at most `ctx.changelogReplayBytes` of them at once (else read again in parts), 36
- * bytes more per change, the streams `ctx.changelogCache` keeps, and one key group's entries.
+ * materialization), at most `ctx.changelogReplayBytes` of them at once (else spilled to local files and
+ * replayed by parts), 36 bytes more per change, the streams `ctx.changelogCache` keeps, and one key
+ * group's entries.
  *
  * @throws (as the batches are pulled) UnsupportedSerializerError for changes of key/value state when
  *   no key serializer is recorded; ChangelogReplayError for merged namespaces of reducing or

@@ -30,8 +30,6 @@ export const SPILL_BUFFER_BYTES = 256 * 1024;
 
 /** A changelog's data changes, spilled by key-group part (see the module doc). */
 export interface SpilledChangelog {
-  /** The parts, as given (ascending, adjoining). */
-  readonly parts: readonly KeyGroupRange[];
   /**
    * The changes of part `i`, in log order, read back from its file (which is then removed).
    * @throws CorruptSnapshotError when the file no longer holds what was written; StoreFaultError when it
@@ -105,7 +103,6 @@ export async function spillChangelog(
     throw err;
   }
   return {
-    parts,
     async read(i: number): Promise<LoggedChanges> {
       const file = files[i];
       if (file === undefined) throw new RangeError(`part ${i} of ${parts.length}`);

@@ -174,15 +174,16 @@ function indexOf<T>(index: Map<T, number>, list: T[], v: T): number {
 }
 
 /**
- * Bytes of a spilled change's header (`./changelog-spill.ts`), big-endian: key group, state index, uri
- * index (u32 each), offset in the changelog stream (f64), length of the change's bytes (u32); the bytes
- * follow.
+ * Bytes of a spilled change's header (`./changelog-spill.ts`), big-endian u32s: key group, state index,
+ * uri index, offset in the changelog stream (high and low 32 bits: offsets are whole numbers below
+ * 2^53), length of the change's bytes; the bytes follow.
  */
 export const SPILL_HEADER_BYTES = 24;
 
 /**
  * Writes a change as a spill record (see {@link SPILL_HEADER_BYTES}) into `out` at `at`; `state` and
- * `uri` by their index in the spiller's lists. Read back by {@link loggedChangesFromSpill}.
+ * `uri` by their index in the spiller's lists. Read back by {@link loggedChangesFromSpill}. (No DataView:
+ * this runs once per change.)
  *
  * @returns where the record ends in `out`.
  * @throws RangeError when the record does not fit in `out` from `at` ({@link spillRecordBytes}).
@@ -197,14 +198,22 @@ export function writeSpillRecord(
   const n = change.bytes.byteLength;
   const end = at + SPILL_HEADER_BYTES + n;
   if (end > out.byteLength) throw new RangeError(`spill record of ${n} bytes at ${at} of ${out.byteLength}`);
-  const view = new DataView(out.buffer, out.byteOffset + at, SPILL_HEADER_BYTES);
-  view.setUint32(0, change.keyGroup);
-  view.setUint32(4, state);
-  view.setUint32(8, uri);
-  view.setFloat64(12, change.offset);
-  view.setUint32(20, n);
+  const high = Math.floor(change.offset / 2 ** 32);
+  putU32(out, at, change.keyGroup);
+  putU32(out, at + 4, state);
+  putU32(out, at + 8, uri);
+  putU32(out, at + 12, high);
+  putU32(out, at + 16, change.offset - high * 2 ** 32);
+  putU32(out, at + 20, n);
   out.set(change.bytes, at + SPILL_HEADER_BYTES);
   return end;
+}
+
+function putU32(out: Uint8Array, at: number, v: number): void {
+  out[at] = v >>> 24;
+  out[at + 1] = v >>> 16;
+  out[at + 2] = v >>> 8;
+  out[at + 3] = v;
 }
 
 /** Bytes of a change's spill record. */
@@ -213,13 +222,13 @@ export function spillRecordBytes(change: LoggedDataChange["change"]): number {
 }
 
 /**
- * The changes of spill records ({@link writeSpillRecord}) laid end to end in `bytes`, in their order, viewing
- * `bytes` (not copied).
+ * The changes of spill records ({@link writeSpillRecord}) laid end to end in `bytes`, in their order,
+ * viewing `bytes` (not copied): the records are checked and counted first, then indexed.
  *
  * @param states, uris the spiller's lists the records index.
  * @param label the spill file, for errors.
  * @throws CorruptSnapshotError (label, offset) for a record that runs past the end or names a state or
- *   uri not in the lists (the spill file was changed under us).
+ *   uri not in the lists (the spill file was changed under us), or more than 4 GiB of records.
  */
 export function loggedChangesFromSpill(
   bytes: Uint8Array,
@@ -227,54 +236,38 @@ export function loggedChangesFromSpill(
   uris: readonly string[],
   label: string,
 ): LoggedChanges {
-  if (bytes.byteLength > 0xffffffff) {
-    throw new CorruptSnapshotError(`spilled changes of ${bytes.byteLength} bytes, over 4 GiB`, {
-      uri: label,
-      offset: 0,
-    });
-  }
+  const corrupt = (message: string, offset: number) =>
+    new CorruptSnapshotError(message, { uri: label, offset });
+  if (bytes.byteLength > 0xffffffff)
+    throw corrupt(`spilled changes of ${bytes.byteLength} bytes, over 4 GiB`, 0);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  let fields = new Uint32Array(FIELDS * 1024);
-  let offsets = new Float64Array(1024);
-  let n = 0;
-  let at = 0;
-  while (at < bytes.byteLength) {
-    if (at + SPILL_HEADER_BYTES > bytes.byteLength) {
-      throw new CorruptSnapshotError("spilled change header past the end", { uri: label, offset: at });
-    }
+  let count = 0;
+  for (let at = 0; at < bytes.byteLength; count++) {
+    if (at + SPILL_HEADER_BYTES > bytes.byteLength) throw corrupt("spilled change header past the end", at);
     const state = view.getUint32(at + 4);
     const uri = view.getUint32(at + 8);
-    const len = view.getUint32(at + 20);
     if (state >= states.length || uri >= uris.length) {
-      throw new CorruptSnapshotError(`spilled change of state ${state}, uri ${uri}: not spilled`, {
-        uri: label,
-        offset: at,
-      });
+      throw corrupt(`spilled change of state ${state}, uri ${uri}: not spilled`, at);
     }
+    const len = view.getUint32(at + 20);
     if (at + SPILL_HEADER_BYTES + len > bytes.byteLength) {
-      throw new CorruptSnapshotError(`spilled change of ${len} bytes past the end`, {
-        uri: label,
-        offset: at,
-      });
+      throw corrupt(`spilled change of ${len} bytes past the end`, at);
     }
-    if (n === offsets.length) {
-      const f = new Uint32Array(fields.length * 2);
-      f.set(fields);
-      fields = f;
-      const o = new Float64Array(offsets.length * 2);
-      o.set(offsets);
-      offsets = o;
-    }
-    const f = n * FIELDS;
+    at += SPILL_HEADER_BYTES + len;
+  }
+  const fields = new Uint32Array(count * FIELDS);
+  const offsets = new Float64Array(count);
+  for (let i = 0, at = 0; i < count; i++) {
+    const f = i * FIELDS;
+    const len = view.getUint32(at + 20);
     fields[f + CHUNK] = 0;
     fields[f + START] = at + SPILL_HEADER_BYTES;
     fields[f + LENGTH] = len;
     fields[f + KEY_GROUP] = view.getUint32(at);
-    fields[f + STATE] = state;
-    fields[f + URI] = uri;
-    offsets[n] = view.getFloat64(at + 12);
-    n++;
+    fields[f + STATE] = view.getUint32(at + 4);
+    fields[f + URI] = view.getUint32(at + 8);
+    offsets[i] = view.getUint32(at + 12) * 2 ** 32 + view.getUint32(at + 16);
     at += SPILL_HEADER_BYTES + len;
   }
-  return new LoggedChanges([bytes], states, uris, fields.subarray(0, n * FIELDS), offsets.subarray(0, n), n);
+  return new LoggedChanges([bytes], states, uris, fields, offsets, count);
 }
